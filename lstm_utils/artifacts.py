@@ -1,0 +1,90 @@
+"""Model artifacts: a `.keras` file plus a JSON sidecar (strategy, parent, params, data, metrics).
+
+Both are written atomically. The `.keras` file loads on its own with
+``keras.saving.load_model(path, safe_mode=True)``; :func:`load_model` also reads the sidecar
+and turns every failure into a :class:`ModelError` that says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from lstm_utils.atomic import atomic_path
+from lstm_utils.config import Params
+from lstm_utils.errors import ModelError
+
+SIDECAR_KEYS = ("strategy", "parent", "inputs", "targets", "data", "window", "params", "sources", "metrics")
+
+
+def sidecar_path(model_path: str | Path) -> Path:
+    """`models/base.keras` -> `models/base.json`."""
+    return Path(model_path).with_suffix(".json")
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN and inf become null, tuples lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write JSON atomically, keys in a stable order, NaN as null."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(_clean(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def make_sidecar(strategy: str, parent: str | None, params: Params, sources: dict[str, str],
+                 metrics: dict) -> dict:
+    """The sidecar of a model: how to read data for it, what it was trained on, how it scored.
+
+    `sources` maps each data file the model learned from to its SHA-256. Nothing here
+    varies between identical runs (no times, no durations), so the file's hash is stable.
+    """
+    return {"strategy": strategy, "parent": parent, "inputs": list(params.data.inputs),
+            "targets": list(params.data.targets), "data": params.section("data"),
+            "window": params.section("window"), "params": params.raw, "sources": sources, "metrics": metrics}
+
+
+def save_model(model: keras.Model, path: str | Path, sidecar: dict) -> None:
+    """Save `model` to `path` (.keras) and `sidecar` beside it, each atomically."""
+    missing = [k for k in SIDECAR_KEYS if k not in sidecar]
+    if missing:
+        raise ValueError(f"sidecar lacks {missing}")
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    write_json(sidecar_path(path), sidecar)
+
+
+def load_model(path: str | Path) -> tuple[keras.Model, dict]:
+    """Load a saved forecaster and its sidecar (safe mode: no arbitrary code runs)."""
+    path = Path(path)
+    side = sidecar_path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file", hint="run `dvc repro` first, or give the path of a "
+                         ".keras file under models/", path=str(path))
+    if not side.is_file():
+        raise ModelError(f"{side}: the model's sidecar is missing", hint="models are saved by the pipeline with "
+                         "a .json beside them; copy both", path=str(path))
+    try:
+        sidecar = json.loads(side.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{side}: not valid JSON ({exc})", hint="re-run the stage that wrote it",
+                         path=str(path)) from None
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - keras raises many kinds for a bad file
+        raise ModelError(f"{path}: cannot load the model ({type(exc).__name__}: {exc})",
+                         hint="the file may be damaged or from another version; re-run `dvc repro`",
+                         path=str(path)) from None
+    return model, sidecar

@@ -1,0 +1,55 @@
+"""Training a forecaster from scratch on some batches (the base model; later, retrain)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import pandas as pd
+
+from lstm_utils.config import Params
+from lstm_utils.ingest import BATCH, SPLIT
+from lstm_utils.model import Scaler, build_forecaster
+from lstm_utils.splits import TRAIN
+from lstm_utils.train import TrainResult, fit, set_seed
+from lstm_utils.windows import Windows, make_windows
+
+
+@dataclass
+class Run:
+    """A trained model with the windows it saw and how training went."""
+
+    model: keras.Model
+    result: TrainResult
+    train: Windows
+    val: Windows
+
+
+def split_windows(frame: pd.DataFrame, params: Params, split: str, batches: Sequence[int]) -> Windows:
+    """The windows of one split of some batches, with the window settings of params."""
+    return make_windows(frame, params.data.inputs, params.data.targets, params.window.lookback,
+                        params.window.horizon, split, batches)
+
+
+def base_scaler(frame: pd.DataFrame, inputs: Sequence[str]) -> Scaler:
+    """Scaling statistics from the base period's train tail only (batch 0, split train)."""
+    rows = (frame[BATCH].to_numpy() == 0) & (frame[SPLIT].to_numpy() == TRAIN)
+    if not rows.any():
+        raise ValueError("the frame has no base-period training rows")
+    return Scaler.fit(frame.loc[rows, list(inputs)].to_numpy(dtype=np.float64))
+
+
+def train_new(frame: pd.DataFrame, params: Params, batches: Sequence[int], verbose: int = 2) -> Run:
+    """Build a forecaster (scaled by the base train tail) and train it on `batches`."""
+    train = split_windows(frame, params, "train", batches)
+    val = split_windows(frame, params, "val", batches)
+    set_seed(params.train.seed)
+    model = build_forecaster(params.model, params.window.lookback, params.window.horizon,
+                             len(params.data.inputs), train.target_idx, base_scaler(frame, params.data.inputs),
+                             season=params.baselines.season, seed=params.train.seed)
+    t = params.train
+    result = fit(model, train, val, epochs=t.epochs, batch_size=t.batch_size, learning_rate=t.learning_rate,
+                 patience=t.patience, seed=t.seed, verbose=verbose)
+    return Run(model, result, train, val)

@@ -1,0 +1,117 @@
+"""Command line: `python -m lstm_utils` or `lstm-utils`.
+
+    validate [DATA_DIR]                      ingest and print the summary
+    forecast --model M --data D [--out CSV]  the next horizon steps after the last timestamp
+    evaluate --model M --data D [--start T]  RMSE / MAE as JSON (forecasts from T on)
+    notebook NAME                            run a stage notebook and render its report (dvc.yaml)
+    index                                    write reports/index.html
+
+Errors a person can fix are printed as one message and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from lstm_utils.errors import LstmUtilsError
+
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from lstm_utils.config import load_params
+    from lstm_utils.ingest import ingest
+
+    params = load_params(args.params)
+    data = ingest(args.data_dir, params.data, params.split.base_batches)
+    print(f"{args.data_dir}: OK")
+    print(data.report)
+    return 0
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    from lstm_utils.artifacts import load_model
+    from lstm_utils.atomic import atomic_path
+    from lstm_utils.forecast import forecast_next
+
+    model, sidecar = load_model(args.model)
+    table = forecast_next(model, sidecar, args.data)
+    text = table.to_csv(date_format="%Y-%m-%dT%H:%M:%S%z", lineterminator="\n")
+    if args.out:
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        print(f"wrote {len(table)} steps to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from lstm_utils.artifacts import load_model
+    from lstm_utils.forecast import evaluate_since
+
+    model, sidecar = load_model(args.model)
+    print(json.dumps(evaluate_since(model, sidecar, args.data, args.start), indent=2))
+    return 0
+
+
+def _notebook(args: argparse.Namespace) -> int:
+    from lstm_utils.report import run_notebook
+
+    out = run_notebook(args.name)
+    print(f"rendered {out}", file=sys.stderr)
+    return 0
+
+
+def _index(args: argparse.Namespace) -> int:
+    from lstm_utils.report import write_index
+
+    print(f"wrote {write_index(args.reports)}", file=sys.stderr)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser (documented in the README)."""
+    p = argparse.ArgumentParser(prog="lstm-utils", description="Keep an LSTM forecaster current as new CSV "
+                                "data arrives.")
+    sub = p.add_subparsers(dest="command", required=True)
+    v = sub.add_parser("validate", help="ingest a data folder and print what was read")
+    v.add_argument("data_dir", nargs="?", default="data")
+    v.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    v.set_defaults(func=_validate)
+    f = sub.add_parser("forecast", help="forecast the next horizon steps after the last timestamp")
+    f.add_argument("--model", required=True, help="a .keras file with its .json sidecar beside it")
+    f.add_argument("--data", required=True, help="a data folder or one CSV file")
+    f.add_argument("--out", help="CSV to write (default: standard output)")
+    f.set_defaults(func=_forecast)
+    e = sub.add_parser("evaluate", help="RMSE and MAE of a model on data, as JSON")
+    e.add_argument("--model", required=True)
+    e.add_argument("--data", required=True)
+    e.add_argument("--start", help="score forecasts whose first target time is at or after this time")
+    e.set_defaults(func=_evaluate)
+    n = sub.add_parser("notebook", help="run notebooks/NAME.ipynb with papermill and render reports/NAME.html")
+    n.add_argument("name")
+    n.set_defaults(func=_notebook)
+    i = sub.add_parser("index", help="write reports/index.html linking every report")
+    i.add_argument("--reports", default="reports")
+    i.set_defaults(func=_index)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LstmUtilsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Errors meant for people: each names where the problem is and what to change.
+
+The command line prints them as one message and exits with status 2 (no traceback).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class LstmUtilsError(Exception):
+    """Base class: a problem the user can fix, with where it is and what to do."""
+
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  -> {self.hint}" if self.hint else self.message
+
+
+@dataclass
+class ParamsError(LstmUtilsError):
+    """A key of params.yaml is missing, unknown, of the wrong type or impossible."""
+
+    key: str = ""
+
+
+@dataclass
+class DataError(LstmUtilsError):
+    """An input CSV cannot be used as it is: names the file, and the row or column."""
+
+    file: str = ""
+    row: int | None = None
+    column: str | None = None
+
+
+@dataclass
+class ModelError(LstmUtilsError):
+    """A saved model is missing, unreadable or does not fit the data given to it."""
+
+    path: str = ""

@@ -1,0 +1,102 @@
+"""The forecaster: a Keras 3 LSTM from raw input windows to forecasts in the data's units.
+
+Scaling lives inside the model (a fixed Normalization in, a fixed inverse Normalization
+out), so a saved model takes raw windows. Only built-in layers are used, so the `.keras`
+file loads with ``keras.saving.load_model(path, safe_mode=True)`` without this package.
+The LSTM layers keep cuDNN's requirements (tanh, sigmoid, no recurrent dropout, no unroll),
+so a GPU runs them on the fused cuDNN kernel; dropout sits between layers instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from keras import layers
+
+from lstm_utils.config import ModelParams
+
+UNSCALE = "unscale"  # the layer that maps scaled outputs back to the data's units
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Per-column mean and standard deviation (from the base period's train tail)."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray) -> Scaler:
+        """Statistics of the rows of `x` (2-D, rows x columns); constant columns get std 1."""
+        mean = np.nanmean(x, axis=0).astype("float64")
+        std = np.nanstd(x, axis=0).astype("float64")
+        return cls(mean, np.where(std > 1e-12, std, 1.0))
+
+
+def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs: int,
+                     target_idx: list[int] | np.ndarray, scaler: Scaler, season: int = 1,
+                     seed: int = 0) -> keras.Model:
+    """A new, untrained forecaster: (batch, lookback, inputs) -> (batch, horizon, targets).
+
+    `params.residual` says what the network's output is added to: "season" (each target's
+    value one season before the forecast time, as seasonal naive), "last" (the last observed
+    value, as persistence) or "none" (a level around the target's mean).
+    """
+    target_idx = np.asarray(target_idx)
+    n_targets = len(target_idx)
+    t_mean, t_std = scaler.mean[target_idx], scaler.std[target_idx]
+    window = keras.Input((lookback, n_inputs), name="window")
+    h = layers.Normalization(mean=scaler.mean.tolist(), variance=(scaler.std ** 2).tolist(),
+                             name="scale_inputs")(window)
+    for k, units in enumerate(params.units):
+        last = k == len(params.units) - 1
+        h = layers.LSTM(units, return_sequences=not last, seed=seed + k, name=f"lstm_{k}")(h)
+        if params.dropout > 0:
+            h = layers.Dropout(params.dropout, seed=seed + 100 + k, name=f"dropout_{k}")(h)
+    z = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name="head")(h)  # starts as the anchor
+    z = layers.Reshape((horizon, n_targets), name="scaled_forecast")(z)
+    if params.residual == "none":
+        out = layers.Normalization(mean=t_mean.tolist(), variance=(t_std ** 2).tolist(), invert=True,
+                                   name=UNSCALE)(z)
+    else:
+        change = layers.Normalization(mean=[0.0] * n_targets, variance=(t_std ** 2).tolist(), invert=True,
+                                      name=UNSCALE)(z)
+        out = layers.Add(name="forecast")([_anchor(window, params.residual, lookback, horizon, target_idx,
+                                                   season), change])
+    return keras.Model(window, out, name="lstm_forecaster")
+
+
+def _anchor(window, kind: str, lookback: int, horizon: int, target_idx: np.ndarray, season: int):
+    """What the learned change is added to, (batch, horizon, targets), from built-in layers:
+    'last' repeats the last observed value; 'season' repeats the last `season` steps."""
+    n_inputs = window.shape[-1]
+    pick = layers.Dense(len(target_idx), use_bias=False, trainable=False, name="pick_targets",
+                        kernel_initializer=keras.initializers.Constant(np.eye(n_inputs)[:, target_idx]))
+    if kind == "last":
+        last = layers.Reshape((n_inputs,), name="last_row")(layers.Cropping1D((lookback - 1, 0), name="last_step")(window))
+        return layers.RepeatVector(horizon, name="hold_last")(pick(last))
+    if season > lookback:
+        raise ValueError(f"`window.lookback` ({lookback}) must be >= `baselines.season` ({season})")
+    cycle = pick(layers.Cropping1D((lookback - season, 0), name="last_season")(window))
+    reps = -(-horizon // season)
+    if reps > 1:
+        cycle = layers.Concatenate(axis=1, name="repeat_season")([cycle] * reps)
+    return layers.Cropping1D((0, reps * season - horizon), name="seasonal_level")(cycle)
+
+
+def target_std(model: keras.Model) -> np.ndarray:
+    """The targets' standard deviations the forecaster was built with."""
+    layer = model.get_layer(UNSCALE)
+    return np.sqrt(np.asarray(keras.ops.convert_to_numpy(layer.variance), dtype="float64")).reshape(-1)
+
+
+def scaled_view(model: keras.Model) -> keras.Model:
+    """The forecaster with its output divided by each target's std (shares all weights).
+
+    Training against targets divided the same way gives every target an equal say in the
+    loss, whatever its units; the saved forecaster itself stays in the data's units.
+    """
+    inv = (1.0 / target_std(model)).tolist()
+    return keras.Model(model.input, layers.Rescaling(inv, name="per_target_scale")(model.output))

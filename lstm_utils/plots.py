@@ -1,0 +1,99 @@
+"""Figures for the reports. Each function returns a matplotlib Figure (not shown by pyplot),
+so a notebook displays it once by leaving it as a cell's last expression."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from lstm_utils.ingest import BATCH, SPLIT
+from lstm_utils.splits import SPLITS
+from lstm_utils.windows import Windows
+
+SPLIT_COLOURS = {"train": "#dbe9f6", "val": "#fdebd0", "test": "#f6d5d5"}
+
+
+def _shade_splits(ax, frame: pd.DataFrame) -> None:
+    split, batch = frame[SPLIT].to_numpy(), frame[BATCH].to_numpy()
+    change = np.flatnonzero(np.diff(split) != 0) + 1
+    bounds = np.concatenate([[0], change, [len(frame)]])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        ax.axvspan(frame.index[a], frame.index[b - 1], color=SPLIT_COLOURS[SPLITS[split[a]]], lw=0)
+    for at in np.flatnonzero(np.diff(batch) != 0) + 1:
+        ax.axvline(frame.index[at], color="black", lw=0.8)
+
+
+def series_overview(frame: pd.DataFrame, columns: Sequence[str]) -> Figure:
+    """Each input over time; background = train / val / test, black lines = batch starts.
+    Gaps left missing show as breaks in the lines."""
+    fig = Figure(figsize=(11, 1.8 * len(columns)), layout="constrained")
+    axes = fig.subplots(len(columns), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, col in zip(axes, columns):
+        if SPLIT in frame:
+            _shade_splits(ax, frame)
+        ax.plot(frame.index, frame[col], lw=0.6, color="#1f4e79")
+        ax.set_ylabel(col)
+    handles = [Patch(color=c, label=s) for s, c in SPLIT_COLOURS.items()]
+    axes[0].legend(handles=handles, loc="upper left", ncols=3, fontsize=8)
+    return fig
+
+
+def distributions(frame: pd.DataFrame, columns: Sequence[str], names: dict[int, str]) -> Figure:
+    """Box plots of each input per batch: how the inputs drift from batch to batch."""
+    fig = Figure(figsize=(11, 1.9 * len(columns)), layout="constrained")
+    axes = fig.subplots(len(columns), 1, squeeze=False)[:, 0]
+    batches = sorted(frame[BATCH].unique())
+    for ax, col in zip(axes, columns):
+        data = [frame.loc[frame[BATCH] == b, col].dropna().to_numpy() for b in batches]
+        ax.boxplot(data, tick_labels=[names.get(int(b), str(b)) for b in batches], showfliers=False)
+        ax.set_ylabel(col)
+    return fig
+
+
+def learning_curves(history: dict[str, list[float]]) -> Figure:
+    """Training and validation loss per epoch; the dot marks the epoch whose weights were kept."""
+    fig = Figure(figsize=(7, 3.5), layout="constrained")
+    ax = fig.add_subplot()
+    for key, values in history.items():
+        ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=key)
+    if "val_loss" in history:
+        best = int(np.argmin(history["val_loss"]))
+        ax.plot(best + 1, history["val_loss"][best], "o", ms=10, mfc="none", color="black", label="kept")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE (per-target scaled)")
+    ax.legend()
+    return fig
+
+
+def forecast_vs_actual(windows: Windows, forecasts: dict[str, np.ndarray], target: int = 0,
+                       steps: Sequence[int] = (1,), name: str = "") -> Figure:
+    """Actual values against forecasts made `step` hours before, for each step asked."""
+    _, y = windows.arrays()
+    times = windows.target_times()
+    fig = Figure(figsize=(11, 2.8 * len(steps)), layout="constrained")
+    axes = fig.subplots(len(steps), 1, squeeze=False)[:, 0]
+    for ax, step in zip(axes, steps):
+        when = times + (step - 1) * windows.index.freq if windows.index.freq else times
+        ax.plot(when, y[:, step - 1, target], color="black", lw=1.2, label="actual")
+        for label, pred in forecasts.items():
+            ax.plot(when, pred[:, step - 1, target], lw=0.9, label=label)
+        ax.set_title(f"{name} forecast made {step} step(s) ahead")
+        ax.legend(fontsize=8, ncols=len(forecasts) + 1)
+    return fig
+
+
+def error_by_step(scores: dict[str, dict], target: str, metric: str = "rmse") -> Figure:
+    """Error per horizon step for each forecaster."""
+    fig = Figure(figsize=(7, 3.5), layout="constrained")
+    ax = fig.add_subplot()
+    for name, s in scores.items():
+        by_step = s[f"{metric}_by_step"].get(target, [])
+        ax.plot(np.arange(1, len(by_step) + 1), by_step, marker=".", label=name)
+    ax.set_xlabel("horizon step")
+    ax.set_ylabel(f"{metric.upper()} {target}")
+    ax.legend()
+    return fig

@@ -1,0 +1,152 @@
+"""Batches and splits: the base period, each later batch, and their train/val/test tails.
+
+Also the `prepared/` files the pipeline passes between stages: one CSV per batch, so that a
+stage reading only the base period does not re-run when a later batch arrives.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lstm_utils.atomic import atomic_path
+from lstm_utils.config import DataParams, SplitParams
+from lstm_utils.ingest import BATCH, SPLIT, Ingested
+
+SPLITS = ("train", "val", "test")
+TRAIN, VAL, TEST = range(3)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch's rows: positions [start, stop) of the frame, cut into tails."""
+
+    index: int
+    name: str
+    start: int
+    stop: int
+    val_start: int
+    test_start: int
+
+    def rows(self, split: str) -> slice:
+        """Row positions of one split ('train', 'val' or 'test')."""
+        bounds = {"train": (self.start, self.val_start), "val": (self.val_start, self.test_start),
+                  "test": (self.test_start, self.stop)}[split]
+        return slice(*bounds)
+
+
+def split_rows(n: int, split: SplitParams) -> tuple[int, int]:
+    """Where val and test start in a batch of `n` rows (chronological tails)."""
+    n_test = int(round(n * split.test_fraction))
+    n_val = int(round(n * split.val_fraction))
+    return n - n_val - n_test, n - n_test
+
+
+def assign_splits(data: Ingested, split: SplitParams) -> pd.DataFrame:
+    """The ingested frame with a `split` column (0 train, 1 val, 2 test) per batch."""
+    frame = data.frame.copy()
+    codes = np.zeros(len(frame), dtype=np.int64)
+    batch = frame[BATCH].to_numpy()
+    for b in np.unique(batch):
+        pos = np.flatnonzero(batch == b)
+        val_at, test_at = split_rows(len(pos), split)
+        codes[pos[val_at:test_at]] = VAL
+        codes[pos[test_at:]] = TEST
+    frame[SPLIT] = codes
+    return frame
+
+
+def batches(frame: pd.DataFrame, names: dict[int, str] | None = None) -> list[Batch]:
+    """The batches of a frame that has `batch` and `split` columns, in time order."""
+    out = []
+    batch, split = frame[BATCH].to_numpy(), frame[SPLIT].to_numpy()
+    for b in np.unique(batch):
+        pos = np.flatnonzero(batch == b)
+        start, stop = int(pos[0]), int(pos[-1]) + 1
+        val_start = start + int(np.searchsorted(split[start:stop], VAL))
+        test_start = start + int(np.searchsorted(split[start:stop], TEST))
+        name = (names or {}).get(int(b), "base" if b == 0 else f"batch {b}")
+        out.append(Batch(int(b), name, start, stop, val_start, test_start))
+    return out
+
+
+def batch_names(data: Ingested) -> dict[int, str]:
+    """A readable name per batch: 'base' and then the file each later batch came from."""
+    names = {0: "base"}
+    for f in data.report.files:
+        if f.batch > 0:
+            names[f.batch] = Path(f.name).stem
+    return names
+
+
+def write_prepared(data: Ingested, split: SplitParams, out_dir: str | Path) -> list[Path]:
+    """Write one CSV per batch (`00-base.csv`, `01-<file>.csv`, ...) and `batches.json`.
+
+    Float values are written at full precision, so reading them back is exact; files whose
+    content did not change are byte-identical, so DVC does not re-run their readers.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frame = assign_splits(data, split)
+    names = batch_names(data)
+    written, index = [], []
+    for b in batches(frame, names):
+        path = out_dir / f"{b.index:02d}-{b.name}.csv"
+        with atomic_path(path) as tmp:
+            frame.iloc[b.start:b.stop].to_csv(tmp, index_label=frame.index.name, lineterminator="\n",
+                                              date_format="%Y-%m-%dT%H:%M:%S%z")
+        files = [f for f in data.report.files if f.batch == b.index]
+        entry = {"batch": b.index, "name": b.name, "file": path.name, "rows": b.stop - b.start,
+                 "sources": {f.name: f.sha256 for f in files}}
+        with atomic_path(path.with_suffix(".json")) as tmp:  # what this batch alone came from
+            tmp.write_text(json.dumps(entry, indent=2) + "\n", encoding="utf-8")
+        index.append(entry)
+        written.append(path)
+    keep = set(written) | {p.with_suffix(".json") for p in written} | {out_dir / "batches.json"}
+    for stale in set(out_dir.glob("[0-9]*-*.*")) - keep:
+        stale.unlink()
+    meta = {"time_column": frame.index.name, "timezone": str(frame.index.tz), "freq": frame.index.freqstr,
+            "inputs": list(data.inputs), "targets": list(data.targets), "batches": index}
+    with atomic_path(out_dir / "batches.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return written
+
+
+def read_prepared(paths: list[str | Path], data: DataParams | None = None) -> tuple[pd.DataFrame, dict]:
+    """Read prepared batch CSVs back into one frame (time order) and their batch entries.
+
+    Zone and frequency come from `data` when given (so a stage need not depend on
+    `batches.json`, which grows with every batch), else from `batches.json` beside them.
+    """
+    paths = [Path(p) for p in paths]
+    if data is None:
+        meta = json.loads((paths[0].parent / "batches.json").read_text(encoding="utf-8"))
+        timezone, freq = meta["timezone"], meta["freq"]
+    else:
+        timezone, freq = data.timezone, data.freq
+    parts = [pd.read_csv(p, index_col=0, float_precision="round_trip") for p in paths]
+    frame = pd.concat(parts)
+    # parse before sorting: as text, 02:00+0100 sorts before 02:00+0200 (the DST fall-back hour)
+    frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index, format="ISO8601", utc=True)).tz_convert(timezone)
+    frame = frame.sort_index(kind="stable")
+    frame.index = pd.DatetimeIndex(frame.index, freq=freq, name=parts[0].index.name)
+    entries = [json.loads(p.with_suffix(".json").read_text(encoding="utf-8")) for p in paths
+               if p.with_suffix(".json").is_file()]
+    return frame, {"timezone": timezone, "freq": freq, "batches": entries}
+
+
+def split_table(frame: pd.DataFrame, names: dict[int, str] | None = None) -> pd.DataFrame:
+    """Per batch: its time range and the rows of each tail (what the data report shows)."""
+    rows = []
+    for b in batches(frame, names):
+        row = {"batch": b.name, "first": frame.index[b.start], "last": frame.index[b.stop - 1]}
+        for s in SPLITS:
+            part = b.rows(s)
+            row[f"{s} rows"] = part.stop - part.start
+        row["test from"] = frame.index[b.test_start] if b.test_start < b.stop else None
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("batch")

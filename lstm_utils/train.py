@@ -1,0 +1,84 @@
+"""One training loop for every model: seeded, deterministic, early-stopped, timed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from lstm_utils.model import scaled_view, target_std
+from lstm_utils.windows import WindowBatches, Windows
+
+
+@dataclass
+class TrainResult:
+    """What a training run did: per-epoch losses, its cost, and where it stopped."""
+
+    history: dict[str, list[float]]  # loss / val_loss per epoch (per-target scaled MSE)
+    seconds: float
+    windows_seen: int  # training windows fed, summed over epochs
+    epochs_run: int
+    best_epoch: int  # 1-based; its weights are the ones kept
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and the backend, and ask TensorFlow for deterministic ops."""
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+class _ScaledTargets(keras.utils.PyDataset):
+    """Targets divided by each target's std, to match :func:`scaled_view`."""
+
+    def __init__(self, inner: WindowBatches, inv_std: np.ndarray):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.inner, self.inv_std = inner, inv_std.astype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __getitem__(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        x, y = self.inner[k]
+        return x, y * self.inv_std
+
+    def on_epoch_end(self) -> None:
+        self.inner.on_epoch_end()
+
+
+def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_size: int,
+        learning_rate: float, patience: int, seed: int, verbose: int = 2) -> TrainResult:
+    """Train `model` in place with Adam on per-target scaled MSE; keep the best weights.
+
+    Early stopping watches the validation windows' loss (or the training loss when `val`
+    is empty). Shuffling is drawn from `seed`, so the same call gives the same weights.
+    """
+    if len(train) == 0:
+        raise ValueError("no training windows: the batch is shorter than lookback + horizon, or gaps break "
+                         "every window")
+    set_seed(seed)
+    inv_std = 1.0 / target_std(model)
+    view = scaled_view(model)
+    view.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+    train_data = _ScaledTargets(WindowBatches(train, batch_size, shuffle=True, seed=seed), inv_std)
+    val_data = _ScaledTargets(WindowBatches(val, batch_size), inv_std) if len(val) else None
+    monitor = "val_loss" if val_data is not None else "loss"
+    stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
+    started = time.perf_counter()
+    hist = view.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=[stop], verbose=verbose,
+                    shuffle=False)
+    seconds = time.perf_counter() - started
+    losses = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    epochs_run = len(losses["loss"])
+    best = int(np.argmin(losses[monitor])) + 1
+    return TrainResult(losses, seconds, epochs_run * len(train), epochs_run, best)
+
+
+def predict(model: keras.Model, windows: Windows, batch_size: int = 512) -> np.ndarray:
+    """Forecasts (n, horizon, targets) in the data's units for every window."""
+    if len(windows) == 0:
+        return np.zeros((0, windows.horizon, len(windows.target_idx)), dtype=np.float32)
+    return model.predict(WindowBatches(windows, batch_size), verbose=0)

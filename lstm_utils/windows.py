@@ -1,0 +1,125 @@
+"""Windows (lookback -> horizon) built lazily from row indices.
+
+A window is named by the row of its first target, `i`: inputs are rows [i - lookback, i),
+targets rows [i, i + horizon). A :class:`Windows` holds only those start rows and the
+series itself, so memory grows with rows, not rows x lookback; arrays are cut per batch.
+
+Rules: every row a window touches has every input present (long gaps break windows);
+its targets lie inside one split of one batch; a training window's inputs are training
+rows of its own batch too, so no value of a val or test tail ever reaches training. Val and
+test windows may look back across a batch boundary (that history is known by then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import pandas as pd
+
+from lstm_utils.ingest import BATCH, SPLIT
+from lstm_utils.splits import SPLITS, TRAIN
+
+
+@dataclass
+class Windows:
+    """Start rows of windows over one series; `arrays` cuts them out on demand."""
+
+    values: np.ndarray  # (rows, inputs) float32, NaN where missing
+    starts: np.ndarray  # (n,) int64: row of each window's first target
+    lookback: int
+    horizon: int
+    target_idx: np.ndarray  # positions of the targets among the inputs
+    index: pd.DatetimeIndex  # time of each row
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def arrays(self, which: np.ndarray | slice | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(X, Y) for some windows: X (n, lookback, inputs), Y (n, horizon, targets)."""
+        starts = self.starts if which is None else self.starts[which]
+        x = self.values[starts[:, None] + np.arange(-self.lookback, 0)]
+        y = self.values[starts[:, None] + np.arange(self.horizon)][:, :, self.target_idx]
+        return x, y
+
+    def target_times(self) -> pd.DatetimeIndex:
+        """Time of each window's first target."""
+        return self.index[self.starts]
+
+    def subset(self, which: np.ndarray | slice) -> Windows:
+        """The same series with some of the windows."""
+        return Windows(self.values, self.starts[which], self.lookback, self.horizon, self.target_idx, self.index)
+
+
+def _all_true(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """For each i: mask[lo[i]:hi[i]] is all True (ranges clipped to the array)."""
+    cs = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
+    lo_c, hi_c = np.clip(lo, 0, len(mask)), np.clip(hi, 0, len(mask))
+    return (cs[hi_c] - cs[lo_c] == hi - lo) & (lo >= 0) & (hi <= len(mask))
+
+
+def make_windows(frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[str], lookback: int,
+                 horizon: int, split: str | None = None, batches: Sequence[int] | None = None) -> Windows:
+    """Every valid window whose targets lie in `split` of one of `batches`.
+
+    `frame` has the input columns and, unless `split` is None, `batch` and `split` columns
+    (see :mod:`lstm_utils.splits`). With `split=None` every window of the series counts
+    (as in the `evaluate` command).
+
+    Examples
+    --------
+    >>> w = make_windows(frame, ["temp", "dewp"], ["temp"], 48, 24, "train", [0])  # doctest: +SKIP
+    >>> x, y = w.arrays(slice(0, 32)); x.shape, y.shape
+    ((32, 48, 2), (32, 24, 1))
+    """
+    values = frame[list(inputs)].to_numpy(dtype=np.float32)
+    valid = ~np.isnan(values).any(axis=1)
+    n = len(values)
+    i = np.arange(n, dtype=np.int64)
+    if split is None:
+        target_ok = valid
+        input_ok = valid
+    else:
+        if split not in SPLITS:
+            raise ValueError(f"`split` must be one of {SPLITS}, got {split!r}")
+        code = SPLITS.index(split)
+        batch = frame[BATCH].to_numpy()
+        chosen = np.isin(batch, np.unique(batch) if batches is None else np.asarray(batches))
+        target_ok = valid & chosen & (frame[SPLIT].to_numpy() == code)
+        input_ok = target_ok if code == TRAIN else valid
+    ok = _all_true(target_ok, i, i + horizon) & _all_true(input_ok, i - lookback, i)
+    if split is not None:  # targets in one batch: first and last target row share it
+        batch = frame[BATCH].to_numpy()
+        last = np.clip(i + horizon - 1, 0, n - 1)
+        ok &= batch == batch[last]
+        if split == "train":  # inputs in the same batch as the targets
+            ok &= batch[np.clip(i - lookback, 0, n - 1)] == batch
+    target_idx = np.array([list(inputs).index(t) for t in targets], dtype=np.int64)
+    return Windows(values, np.flatnonzero(ok), lookback, horizon, target_idx, pd.DatetimeIndex(frame.index))
+
+
+class WindowBatches(keras.utils.PyDataset):
+    """Feeds windows to Keras batch by batch (no full X array is ever built).
+
+    With `shuffle`, the order is re-drawn every epoch from `seed`, so runs repeat exactly.
+    """
+
+    def __init__(self, windows: Windows, batch_size: int, shuffle: bool = False, seed: int = 0):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.windows, self.batch_size, self.shuffle = windows, batch_size, shuffle
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(len(windows))
+        if shuffle:
+            self.rng.shuffle(self.order)
+
+    def __len__(self) -> int:
+        return int(np.ceil(len(self.windows) / self.batch_size))
+
+    def __getitem__(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.windows.arrays(self.order[k * self.batch_size:(k + 1) * self.batch_size])
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self.rng.shuffle(self.order)
