@@ -1,5 +1,5 @@
 # The two front-door commands are `make repro` and `make test`; both need only Python 3.11.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -12,7 +12,10 @@ venv: $(STAMP)
 
 # The venv is rebuilt when the lock or the package metadata changes.
 $(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' 2>/dev/null || \
+		{ echo "error: Python 3.11 is needed (found '$(PYTHON)'); install it or run make PYTHON=/path/to/python3.11"; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing the pinned dependencies into $(VENV) (first run: about 600 MB, a minute or more)"
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
@@ -21,11 +24,12 @@ $(STAMP): requirements.lock pyproject.toml
 data:
 	@if [ ! -d data ]; then mkdir -p data && cp examples/sample_data/*.csv data/ && echo "data/: copied the bundled sample (2013-01 .. 2013-10)"; fi
 
-repro: data
-	$(BIN)/dvc repro
+# Stage commands call `python`, so the venv goes first on PATH.
+repro: $(STAMP) data
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 lock:
 	$(BIN)/python -m pip install --quiet uv
