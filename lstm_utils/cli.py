@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -57,10 +59,26 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+_PAPERMILL_CHATTER = r"(Executing|Ending) Cell|Input Notebook|Output Notebook|Working directory|Executing notebook"
+
+
 def _notebook(args: argparse.Namespace) -> int:
+    import logging
+
     from lstm_utils.report import run_notebook
 
-    out = run_notebook(args.name)
+    def tidy(record: logging.LogRecord) -> bool:
+        record.msg, record.args = record.getMessage().rstrip(), ()
+        return bool(record.msg.strip()) and not re.match(_PAPERMILL_CHATTER, record.msg)
+
+    handler = logging.StreamHandler(sys.stderr)  # papermill echoes the cells' output: progress
+    handler.addFilter(tidy)
+    handler.setFormatter(logging.Formatter(f"  [{args.name}] %(message)s"))
+    log = logging.getLogger("papermill")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    out = run_notebook(args.name, progress=True)
     print(f"rendered {out}", file=sys.stderr)
     return 0
 
@@ -111,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

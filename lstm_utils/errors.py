@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(eq=False)
 class LstmUtilsError(Exception):
     """Base class: a problem the user can fix, with where it is and what to do."""
 
@@ -19,14 +19,14 @@ class LstmUtilsError(Exception):
         return f"{self.message}\n  -> {self.hint}" if self.hint else self.message
 
 
-@dataclass
+@dataclass(eq=False)
 class ParamsError(LstmUtilsError):
     """A key of params.yaml is missing, unknown, of the wrong type or impossible."""
 
     key: str = ""
 
 
-@dataclass
+@dataclass(eq=False)
 class DataError(LstmUtilsError):
     """An input CSV cannot be used as it is: names the file, and the row or column."""
 
@@ -35,7 +35,7 @@ class DataError(LstmUtilsError):
     column: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class ModelError(LstmUtilsError):
     """A saved model is missing, unreadable or does not fit the data given to it."""
 

@@ -24,14 +24,15 @@ def read_for_model(model: keras.Model, sidecar: dict, source: str | Path) -> Ing
     try:
         data: DataParams = _section("data", sidecar["data"], DataParams)
         lookback, horizon = int(sidecar["window"]["lookback"]), int(sidecar["window"]["horizon"])
-    except (KeyError, TypeError, LstmUtilsError) as exc:
+        inputs = list(sidecar["inputs"])
+    except (KeyError, TypeError, ValueError, LstmUtilsError) as exc:
         raise ModelError(f"the model's sidecar has no usable data/window settings ({exc})",
                          hint="re-run the stage that saved the model") from None
-    if list(data.inputs) != list(sidecar["inputs"]) or tuple(model.input_shape[1:]) != (lookback, len(data.inputs)):
+    if list(data.inputs) != inputs or tuple(model.input_shape[1:]) != (lookback, len(data.inputs)):
         raise ModelError(f"the model takes windows of shape {model.input_shape[1:]} but its sidecar names "
                          f"{len(data.inputs)} inputs and lookback {lookback}",
                          hint="the .keras file and its .json sidecar do not belong together")
-    return ingest(source, data, base_batches=1)
+    return ingest(source, data, base_batches=None)  # one series: gaps filled as within a batch
 
 
 def forecast_next(model: keras.Model, sidecar: dict, source: str | Path) -> pd.DataFrame:
@@ -75,7 +76,11 @@ def evaluate_since(model: keras.Model, sidecar: dict, source: str | Path, start:
         raise DataError(f"{source}: no complete window (lookback + horizon rows without gaps) has its first "
                         f"target at or after {start}", hint="use an earlier --start or give more data",
                         file=str(source))
-    season = int(sidecar["params"]["baselines"]["season"])
+    try:
+        season = int(sidecar["params"]["baselines"]["season"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"the model's sidecar has no usable baselines.season ({exc})",
+                         hint="re-run the stage that saved the model") from None
     scores = score(model, windows, ds.targets, season)
     times = windows.target_times()
     return {"windows": len(windows), "first_target": times[0].isoformat(), "last_target": times[-1].isoformat(),

@@ -257,11 +257,12 @@ def _fill_short_gaps(values: np.ndarray, batch: np.ndarray, limit: int) -> np.nd
     return filled
 
 
-def ingest(source: str | Path, data: DataParams, base_batches: int = 1) -> Ingested:
+def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1) -> Ingested:
     """Read every CSV of `source` into one regular series with batch numbers.
 
     The first `base_batches` files by time form batch 0 (the base period); each later file
-    is one more batch. Raises :class:`DataError` naming the file, row or column.
+    is one more batch; `base_batches=None` makes every file part of one series (batch 0),
+    as when a saved model is applied to data. Raises :class:`DataError` naming the file, row or column.
 
     Examples
     --------
@@ -279,6 +280,8 @@ def ingest(source: str | Path, data: DataParams, base_batches: int = 1) -> Inges
     paths = list_csv_files(source)
     parts = [read_csv(p, data) for p in paths]
     parts.sort(key=lambda part: (part[1].first, part[1].name))
+    if base_batches is None:
+        base_batches = len(parts)
     if len(parts) < base_batches:
         raise ParamsError(f"params.yaml: `split.base_batches` is {base_batches} but {source} has only "
                           f"{len(parts)} CSV file(s)", hint="lower split.base_batches or add files",

@@ -38,10 +38,11 @@ def render_html(executed: str | Path, out: str | Path) -> None:
 
 
 def run_notebook(name: str, parameters: dict[str, Any] | None = None, notebooks: str | Path = "notebooks",
-                 reports: str | Path = "reports", cwd: str | Path = ".") -> Path:
+                 reports: str | Path = "reports", cwd: str | Path = ".", progress: bool = False) -> Path:
     """Execute one stage notebook with papermill and render its HTML report.
 
-    Returns the path of the HTML. Raises the notebook's own :class:`LstmUtilsError` when
+    With `progress`, the cells' output (such as one line per training epoch) is echoed to
+    the `papermill` logger as it comes. Returns the path of the HTML. Raises the notebook's own :class:`LstmUtilsError` when
     a cell raised one, so the caller can print it as a single clear message.
     """
     import papermill as pm
@@ -52,7 +53,7 @@ def run_notebook(name: str, parameters: dict[str, Any] | None = None, notebooks:
     with atomic_path(executed) as tmp:
         try:
             pm.execute_notebook(str(source), str(tmp), parameters=parameters or {}, cwd=str(cwd),
-                                kernel_name="python3", progress_bar=False, log_output=False)
+                                kernel_name="python3", progress_bar=False, log_output=progress)
         except pm.PapermillExecutionError as exc:
             cls = ERRORS.get(exc.ename)
             if cls is not None:

@@ -47,15 +47,25 @@ def split_rows(n: int, split: SplitParams) -> tuple[int, int]:
 
 
 def assign_splits(data: Ingested, split: SplitParams) -> pd.DataFrame:
-    """The ingested frame with a `split` column (0 train, 1 val, 2 test) per batch."""
+    """The ingested frame with a `split` column (0 train, 1 val, 2 test) per batch.
+
+    Each batch is cut in time order; the tails' sizes count only rows with every input
+    present, and missing rows stay with the tail they fall in.
+    """
     frame = data.frame.copy()
     codes = np.zeros(len(frame), dtype=np.int64)
     batch = frame[BATCH].to_numpy()
+    usable = ~frame[list(data.inputs)].isna().any(axis=1).to_numpy()
     for b in np.unique(batch):
-        pos = np.flatnonzero(batch == b)
+        rows = np.flatnonzero(batch == b)
+        pos = rows[usable[rows]]  # tails are sized by usable rows, so a long gap cannot eat a tail
+        if len(pos) == 0:
+            continue
         val_at, test_at = split_rows(len(pos), split)
-        codes[pos[val_at:test_at]] = VAL
-        codes[pos[test_at:]] = TEST
+        if val_at < len(pos):
+            codes[pos[val_at]:rows[-1] + 1] = VAL
+        if test_at < len(pos):
+            codes[pos[test_at]:rows[-1] + 1] = TEST
     frame[SPLIT] = codes
     return frame
 

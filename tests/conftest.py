@@ -1,0 +1,67 @@
+"""Shared fixtures: the shipped params and small CSV files written into tmp_path."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from lstm_utils.config import DataParams, load_params  # noqa: E402
+from lstm_utils.ingest import BATCH, SPLIT  # noqa: E402
+
+ROOT = Path(__file__).parents[1]
+PARAMS_PATH = ROOT / "params.yaml"
+SAMPLE_DATA = ROOT / "examples" / "sample_data"
+
+
+@pytest.fixture(scope="session")
+def params():
+    """The repository's params.yaml, loaded and validated."""
+    return load_params(PARAMS_PATH)
+
+
+@pytest.fixture
+def data_params(params) -> DataParams:
+    """Small data settings: time column `t`, target `a`, features `a`, `b`, hourly UTC, max_fill 2."""
+    return dataclasses.replace(params.data, time_column="t", targets=("a",), features=("a", "b"),
+                               freq="h", timezone="UTC", max_fill=2, separator=",")
+
+
+def write_csv(path: Path, header: str | list[str], rows: list[str | list], sep: str = ",") -> Path:
+    """Write a CSV file from a header and rows (strings, or lists joined with `sep`)."""
+    if not isinstance(header, str):
+        header = sep.join(header)
+    lines = [header] + [r if isinstance(r, str) else sep.join(str(v) for v in r) for r in rows]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def hourly(start: str, n: int) -> list[str]:
+    """`n` hourly ISO times with a Z from `start` (UTC)."""
+    return [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in pd.date_range(start, periods=n, freq="h", tz="UTC")]
+
+
+def series_csv(path: Path, start: str, a: list, b: list | None = None) -> Path:
+    """A `t,a,b` file of hourly rows from `start`; None values are written as empty cells."""
+    b = a if b is None else b
+    cell = lambda v: "" if v is None else repr(v)  # noqa: E731
+    rows = [[t, cell(x), cell(y)] for t, x, y in zip(hourly(start, len(a)), a, b)]
+    return write_csv(path, "t,a,b", rows)
+
+
+def make_frame(values: np.ndarray, batch: np.ndarray | list, split: np.ndarray | list,
+               columns=("a", "b"), start: str = "2020-01-01") -> pd.DataFrame:
+    """A prepared-style frame: hourly UTC index, input columns, `batch` and `split` columns."""
+    values = np.asarray(values, dtype="float64")
+    index = pd.date_range(start, periods=len(values), freq="h", tz="UTC", name="t")
+    frame = pd.DataFrame(values, index=index, columns=list(columns))
+    frame[BATCH] = np.asarray(batch, dtype=np.int64)
+    frame[SPLIT] = np.asarray(split, dtype=np.int64)
+    return frame

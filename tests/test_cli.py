@@ -1,0 +1,401 @@
+"""The command line, run for real as `python -m lstm_utils ...` in subprocesses.
+
+One tiny model is trained per module (Jan-Feb 2013 as the base period, two epochs). Every
+command line the tests need is prepared and started at once by the `runs` fixture (each
+subprocess spends seconds importing TensorFlow, so they run side by side); each test then
+checks one run's output against values computed here, in-process or from the raw CSV files.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from lstm_utils.artifacts import load_model, make_sidecar, save_model  # noqa: E402
+from lstm_utils.base import train_new  # noqa: E402
+from lstm_utils.config import parse_params  # noqa: E402
+from lstm_utils.errors import DataError, ModelError  # noqa: E402
+from lstm_utils.forecast import evaluate_since, forecast_next  # noqa: E402
+from lstm_utils.ingest import ingest  # noqa: E402
+from lstm_utils.metrics import errors  # noqa: E402
+from lstm_utils.splits import assign_splits  # noqa: E402
+from lstm_utils.windows import make_windows  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "examples" / "sample_data"
+MONTHS = ("2013-01.csv", "2013-02.csv", "2013-03.csv")
+LOOKBACK, HORIZON, SEASON = 24, 6, 24
+TIME = "time_hour"
+LAST_TIME = pd.Timestamp("2013-03-31T23:00:00Z")  # the last row of 2013-03.csv
+EARLY, LATE = "2013-03-10", "2013-03-25T12:00"  # evaluate --start (naive: read as UTC)
+GAP_HOURS = [f"2013-03-31T{h:02d}:00:00Z" for h in range(10, 20)]  # 10 > max_fill: not filled
+SHORT_GAP_HOURS = [f"2013-03-31T{h:02d}:00:00Z" for h in (10, 11, 12)]  # 3 <= max_fill: filled
+
+
+def tiny_raw() -> dict:
+    """The shipped params.yaml, made small (a raw dict, so sidecars record the same values).
+
+    The learning rate is raised so that two epochs move the forecast visibly away from its
+    seasonal anchor: the comparisons with in-process predictions then test the inputs used.
+    """
+    raw = copy.deepcopy(yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8")))
+    raw["split"]["base_batches"] = 2
+    raw["window"].update(lookback=LOOKBACK, horizon=HORIZON)
+    raw["model"]["units"] = [8]
+    raw["train"].update(epochs=2, patience=1, learning_rate=0.01)
+    raw["baselines"]["season"] = SEASON
+    return raw
+
+
+TINY = parse_params(tiny_raw())
+INPUTS = list(TINY.data.inputs)
+
+
+def run_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
+    """`python -m lstm_utils ARGS` in `cwd`; never raises on a non-zero exit."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    return subprocess.run([sys.executable, "-m", "lstm_utils", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess) -> str:
+    """Exit status 2, one `error:` message (and its hint) on stderr, no traceback, no stdout."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("error: "), proc.stderr
+    assert proc.stderr.count("error: ") == 1, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 2, proc.stderr
+    assert proc.stdout == ""
+    return proc.stderr
+
+
+def copy_months(dest: Path, months=MONTHS) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in months:
+        shutil.copy(SAMPLE / name, dest / name)
+    return dest
+
+
+def edit_csv(path: Path, times: list[str], column: str, value: str) -> None:
+    """Set `column` to `value` (as text) in the rows of `path` whose time is in `times`."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    col = lines[0].split(",").index(column)
+    hit = 0
+    for k, line in enumerate(lines[1:], start=1):
+        cells = line.split(",")
+        if cells[0] in times:
+            cells[col] = value
+            lines[k] = ",".join(cells)
+            hit += 1
+    assert hit == len(times), f"only {hit} of {len(times)} rows found"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(model path, in-memory model, data folder): one model trained on Jan-Feb."""
+    root = tmp_path_factory.mktemp("model")
+    data = copy_months(root / "data")
+    ds = ingest(data, TINY.data, TINY.split.base_batches)
+    run = train_new(assign_splits(ds, TINY.split), TINY, [0], verbose=0)
+    path = root / "models" / "base.keras"
+    save_model(run.model, path, make_sidecar("base", None, TINY, {}, {}))
+    return path, run.model, data
+
+
+@pytest.fixture(scope="module")
+def runs(trained, tmp_path_factory):
+    """Every command line of this module, prepared and run side by side.
+
+    Returns {name: (CompletedProcess, working folder)}.
+    """
+    path, _, data = trained
+    jobs: dict[str, tuple[list, Path]] = {}
+
+    def folder(name: str, with_params: bool = False) -> Path:
+        cwd = tmp_path_factory.mktemp(name)
+        if with_params:
+            (cwd / "params.yaml").write_text(yaml.safe_dump(tiny_raw()), encoding="utf-8")
+        return cwd
+
+    # validate: a good folder, a folder with a non-numeric cell, a missing params file
+    cwd = folder("validate", with_params=True)
+    copy_months(cwd / "incoming")
+    jobs["validate"] = (["validate", "incoming"], cwd)
+    cwd = folder("validate_bad", with_params=True)
+    bad = copy_months(cwd / "bad")
+    when = (bad / "2013-02.csv").read_text(encoding="utf-8").splitlines()[99].split(",")[0]  # file row 100
+    edit_csv(bad / "2013-02.csv", [when], "humid", "n/a-ish")
+    jobs["validate_bad"] = (["validate", "bad"], cwd)
+    cwd = folder("validate_noparams")
+    copy_months(cwd / "data", MONTHS[:1])
+    jobs["validate_noparams"] = (["validate", "data", "--params", "missing.yaml"], cwd)
+
+    # forecast (no params.yaml anywhere near: the sidecar says how to read the data)
+    jobs["forecast_out"] = (["forecast", "--model", path, "--data", data, "--out", "out/next.csv"],
+                            folder("forecast_out"))
+    jobs["forecast_file"] = (["forecast", "--model", path, "--data", data / "2013-03.csv"], folder("forecast_file"))
+    cwd = folder("forecast_gap")
+    edit_csv(copy_months(cwd / "gappy") / "2013-03.csv", GAP_HOURS, "dewp", "")
+    jobs["forecast_gap"] = (["forecast", "--model", path, "--data", "gappy"], cwd)
+
+    # evaluate
+    for start in (EARLY, LATE):
+        jobs[f"evaluate {start}"] = (["evaluate", "--model", path, "--data", data, "--start", start],
+                                     folder("evaluate"))
+    jobs["evaluate 2014-01-01"] = (["evaluate", "--model", path, "--data", data, "--start", "2014-01-01"],
+                                   folder("evaluate_late"))
+
+    # errors a person can fix
+    jobs["missing_model"] = (["forecast", "--model", "nowhere/gone.keras", "--data", data], folder("missing_model"))
+    cwd = folder("missing_sidecar")
+    shutil.copy(path, cwd / "lonely.keras")
+    jobs["missing_sidecar"] = (["evaluate", "--model", "lonely.keras", "--data", data], cwd)
+    cwd = folder("no_column")
+    (cwd / "nodewp").mkdir()
+    for name in MONTHS:
+        pd.read_csv(SAMPLE / name, dtype=str, keep_default_na=False).drop(columns="dewp").to_csv(
+            cwd / "nodewp" / name, index=False)
+    jobs["no_column"] = (["forecast", "--model", path, "--data", "nodewp"], cwd)
+
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        futures = {name: pool.submit(run_cli, *args, cwd=cwd) for name, (args, cwd) in jobs.items()}
+        return {name: (future.result(), jobs[name][1]) for name, future in futures.items()}
+
+
+# ---------------------------------------------------------------- validate
+
+
+def test_validate_summarises_every_file(runs):
+    proc, cwd = runs["validate"]
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("incoming: OK\n")
+    ds = ingest(cwd / "incoming", TINY.data, TINY.split.base_batches)
+    assert f"3 files, {ds.report.rows} rows on the grid" in proc.stdout
+    assert ds.report.rows == 2154  # 2013-01-01T06:00 .. 2013-03-31T23:00, hourly
+    for name in MONTHS:
+        assert name in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_validate_names_file_row_and_column_of_a_bad_cell(runs):
+    err = assert_clean_error(runs["validate_bad"][0])
+    assert "2013-02.csv" in err
+    assert "row 100," in err
+    assert "'humid'" in err
+    assert "'n/a-ish'" in err
+
+
+def test_validate_without_params_file_is_a_clean_error(runs):
+    assert "missing.yaml" in assert_clean_error(runs["validate_noparams"][0])
+
+
+# ---------------------------------------------------------------- forecast
+
+
+def read_forecast(text: str) -> pd.DataFrame:
+    table = pd.read_csv(io.StringIO(text))
+    table[TIME] = pd.to_datetime(table[TIME], format="ISO8601", utc=True)
+    return table
+
+
+def last_rows(csv_file: Path, rows: int = LOOKBACK) -> np.ndarray:
+    """The model inputs of the last `rows` rows of a raw CSV, short gaps interpolated linearly."""
+    tail = pd.read_csv(csv_file).iloc[-rows:]
+    times = pd.to_datetime(tail[TIME], utc=True)
+    assert times.iloc[-1] == LAST_TIME
+    assert (times.diff().iloc[1:] == pd.Timedelta("1h")).all()  # no missing hours
+    x = tail[INPUTS].interpolate(method="linear", limit_area="inside").to_numpy(dtype=np.float64)
+    assert not np.isnan(x).any()
+    return x
+
+
+def predict_one(model, x: np.ndarray) -> np.ndarray:
+    return model.predict(x.astype(np.float32)[None], verbose=0)[0, :, 0]
+
+
+def check_forecast_table(table: pd.DataFrame, model) -> None:
+    assert list(table.columns) == [TIME, "temp"]
+    assert len(table) == HORIZON
+    assert table[TIME].iloc[0] == pd.Timestamp("2013-04-01T00:00:00Z")  # last data time + 1 h
+    assert list(table[TIME]) == list(pd.date_range(LAST_TIME + pd.Timedelta("1h"), periods=HORIZON, freq="h"))
+    values = table["temp"].to_numpy()
+    assert np.isfinite(values).all()
+    temps = pd.concat([pd.read_csv(SAMPLE / m)["temp"] for m in MONTHS])
+    assert (values > temps.min() - 20).all() and (values < temps.max() + 20).all()
+    expected = predict_one(model, last_rows(SAMPLE / "2013-03.csv"))
+    np.testing.assert_allclose(values, expected, atol=1e-4)
+    # the comparison can tell windows apart: one row earlier forecasts something else
+    earlier = predict_one(model, last_rows(SAMPLE / "2013-03.csv", LOOKBACK + 1)[:-1])
+    assert np.abs(earlier - expected).max() > 0.1
+
+
+def test_forecast_writes_csv(runs, trained):
+    proc, cwd = runs["forecast_out"]
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    assert f"wrote {HORIZON} steps to out/next.csv" in proc.stderr
+    out = cwd / "out" / "next.csv"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["next.csv"]  # no temporary file left
+    text = out.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert lines[0] == f"{TIME},temp"
+    assert lines[1].startswith("2013-04-01T00:00:00+0000,")
+    check_forecast_table(read_forecast(text), trained[1])
+
+
+def test_forecast_from_one_csv_file_prints_csv_without_out(runs, trained):
+    proc, cwd = runs["forecast_file"]
+    assert proc.returncode == 0, proc.stderr
+    assert list(cwd.iterdir()) == []  # nothing written
+    check_forecast_table(read_forecast(proc.stdout), trained[1])
+    # the last rows all lie in that one file: the same text as from the whole folder
+    assert proc.stdout == (runs["forecast_out"][1] / "out" / "next.csv").read_text(encoding="utf-8")
+
+
+def test_forecast_refuses_an_unfillable_gap_in_the_last_rows(runs):
+    err = assert_clean_error(runs["forecast_gap"][0])
+    assert "'dewp' is missing at 2013-03-31T10:00:00+00:00" in err
+    assert "last 24 rows" in err
+
+
+def test_forecast_fills_a_short_gap_in_the_last_rows(trained, tmp_path):
+    """The other side of max_fill (in-process): 3 blank hours are interpolated, the forecast goes on."""
+    path, model, _ = trained
+    data = copy_months(tmp_path / "short", MONTHS[2:])
+    edit_csv(data / "2013-03.csv", SHORT_GAP_HOURS, "dewp", "")
+    table = forecast_next(*load_model(path), data)
+    x = last_rows(data / "2013-03.csv")  # dewp at 10-12 h: interpolated in last_rows
+    d = INPUTS.index("dewp")
+    np.testing.assert_allclose(x[10:13, d], 30.02 + (33.98 - 30.02) * np.arange(1, 4) / 4)  # 09 h .. 13 h
+    assert table.index.name == TIME and list(table.columns) == ["temp"]
+    np.testing.assert_allclose(table["temp"].to_numpy(), predict_one(model, x), atol=1e-4)
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+def expected_scores(model, data: Path, start: str) -> dict:
+    """What `evaluate --start` should print, computed here on the same windows."""
+    frame = ingest(data, TINY.data, 1).frame
+    when = pd.Timestamp(start, tz="UTC")
+    w = make_windows(frame, INPUTS, ["temp"], LOOKBACK, HORIZON)
+    w = w.subset(w.target_times() >= when)
+    # an independent count: every row of lookback + horizon present, first target at or after start
+    ok = frame[INPUTS].notna().all(axis=1).to_numpy()
+    starts = [i for i in range(LOOKBACK, len(frame) - HORIZON + 1)
+              if ok[i - LOOKBACK:i + HORIZON].all() and frame.index[i] >= when]
+    assert list(w.starts) == starts
+    x, y = w.arrays()
+    temp = frame["temp"].to_numpy()
+    s = np.asarray(starts)[:, None]
+    persistence = np.repeat(temp[s - 1][:, :, None], HORIZON, axis=1)
+    seasonal = temp[s + np.arange(HORIZON) - SEASON][:, :, None]  # horizon <= season: one season back
+    return {"windows": len(starts), "first_target": frame.index[starts[0]],
+            "model": errors(y, model.predict(x, batch_size=512, verbose=0), ["temp"]),
+            "persistence": errors(y, persistence, ["temp"]),
+            "seasonal_naive": errors(y, seasonal, ["temp"])}
+
+
+def evaluated(runs, start: str) -> dict:
+    proc, _ = runs[f"evaluate {start}"]
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_evaluate_scores_only_windows_from_start(runs):
+    early, late = evaluated(runs, EARLY), evaluated(runs, LATE)
+    for start, got in ((EARLY, early), (LATE, late)):
+        first = pd.Timestamp(got["first_target"])
+        assert first == pd.Timestamp(start, tz="UTC")  # no gap there: the first window starts at T
+        assert pd.Timestamp(got["last_target"]) == LAST_TIME - pd.Timedelta(hours=HORIZON - 1)
+        for name in ("model", "persistence", "seasonal_naive"):
+            assert got[name]["windows"] == got["windows"]
+            assert set(got[name]["rmse"]) == set(got[name]["mae"]) == {"temp"}
+    assert late["windows"] < early["windows"]
+    assert early["windows"] - late["windows"] == 15 * 24 + 12  # windows of 10 Mar 00 h .. 25 Mar 11 h
+
+
+@pytest.mark.parametrize("start", [EARLY, LATE])
+def test_evaluate_matches_in_process_metrics(runs, trained, start):
+    got = evaluated(runs, start)
+    want = expected_scores(trained[1], trained[2], start)
+    assert got["windows"] == want["windows"]
+    assert pd.Timestamp(got["first_target"]) == want["first_target"]
+    for name in ("model", "persistence", "seasonal_naive"):
+        for metric in ("rmse", "mae"):
+            assert got[name][metric]["temp"] == pytest.approx(want[name][metric]["temp"], abs=1e-6), (name, metric)
+        assert got[name]["rmse_by_step"]["temp"] == pytest.approx(want[name]["rmse_by_step"]["temp"], abs=1e-6)
+    for got_one in (got["model"], got["persistence"], got["seasonal_naive"]):
+        rmse, mae = got_one["rmse"]["temp"], got_one["mae"]["temp"]
+        assert math.isfinite(rmse) and rmse >= mae > 0
+
+
+def test_evaluate_start_after_the_data(runs):
+    err = assert_clean_error(runs["evaluate 2014-01-01"][0])
+    assert "no complete window" in err and "2014-01-01" in err
+
+
+def test_evaluate_start_that_is_not_a_time(trained):
+    path, _, data = trained
+    with pytest.raises(DataError, match="--start 'banana' is not a time"):
+        evaluate_since(*load_model(path), data, "banana")
+
+
+# ---------------------------------------------------------------- errors a person can fix
+
+
+def test_missing_model_file(runs):
+    err = assert_clean_error(runs["missing_model"][0])
+    assert "nowhere/gone.keras: no such model file" in err
+
+
+def test_missing_sidecar(runs):
+    err = assert_clean_error(runs["missing_sidecar"][0])
+    assert "lonely.json: the model's sidecar is missing" in err
+
+
+@pytest.mark.parametrize("damage", ["inputs", "window", "baselines"])
+def test_damaged_sidecar(trained, damage):
+    """A sidecar missing a key (edited by hand, say) is a ModelError (exit 2), not a KeyError."""
+    path, _, data = trained
+    model, side = load_model(path)
+    if damage == "baselines":
+        del side["params"]["baselines"]
+    else:
+        del side[damage]
+    with pytest.raises(ModelError, match=f"sidecar has no usable .*'{damage}'"):
+        evaluate_since(model, side, data)
+
+
+def test_data_without_a_model_input(runs):
+    err = assert_clean_error(runs["no_column"][0])
+    assert "no column 'dewp'" in err
+    assert "2013-01.csv" in err
+
+
+def test_saved_model_is_the_trained_one(trained):
+    """The file the command line reads holds the trained weights (so the checks above are fair)."""
+    path, model, _ = trained
+    loaded, side = load_model(path)
+    assert side["window"] == {"lookback": LOOKBACK, "horizon": HORIZON}
+    assert side["params"]["baselines"]["season"] == SEASON
+    assert side["inputs"] == INPUTS
+    x = np.random.default_rng(0).normal(40, 10, (3, LOOKBACK, len(INPUTS))).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -1,0 +1,212 @@
+"""params.yaml: loading, and every kind of bad key named in a ParamsError."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from conftest import PARAMS_PATH
+from lstm_utils.config import DataParams, Params, load_params, parse_params
+from lstm_utils.errors import ParamsError
+
+
+@pytest.fixture
+def raw() -> dict:
+    """The shipped params.yaml as a plain mapping, to break one key at a time."""
+    return yaml.safe_load(PARAMS_PATH.read_text(encoding="utf-8"))
+
+
+def write(tmp_path, raw: dict):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def error_for(tmp_path, raw: dict) -> ParamsError:
+    with pytest.raises(ParamsError) as info:
+        load_params(write(tmp_path, raw))
+    return info.value
+
+
+def test_shipped_file_loads_with_its_values(params):
+    assert isinstance(params, Params)
+    assert isinstance(params.data, DataParams)
+    assert params.data.time_column == "time_hour"
+    assert params.data.targets == ("temp",)
+    assert params.data.inputs == ("temp", "dewp", "humid", "wind_speed", "precip", "pressure", "visib")
+    assert params.data.max_fill == 6 and params.data.separator == ","
+    assert params.split.base_batches == 6
+    assert params.split.val_fraction == 0.15 and params.split.test_fraction == 0.15
+    assert (params.window.lookback, params.window.horizon) == (48, 24)
+    assert params.model.units == (32,) and params.model.residual == "season"
+    assert isinstance(params.train.learning_rate, float) and params.train.learning_rate == 1e-4
+    assert params.train.epochs == 60 and params.baselines.season == 24
+    assert params.section("window") == {"lookback": 48, "horizon": 24}
+
+
+def test_a_copy_written_elsewhere_loads_the_same(tmp_path, raw, params):
+    assert load_params(write(tmp_path, raw)) == params
+
+
+def test_inputs_put_targets_first_without_repeating_them(tmp_path, raw):
+    raw["data"]["targets"] = ["dewp", "temp"]
+    raw["data"]["features"] = ["humid", "temp", "dewp"]
+    assert load_params(write(tmp_path, raw)).data.inputs == ("dewp", "temp", "humid")
+
+
+def test_int_is_accepted_for_a_float(tmp_path, raw):
+    raw["train"]["learning_rate"] = 1
+    value = load_params(write(tmp_path, raw)).train.learning_rate
+    assert value == 1.0 and isinstance(value, float)
+
+
+def test_exponent_without_dot_is_a_number(tmp_path):
+    # PyYAML reads `1e-3` (no dot) as text; the hint itself suggests writing it this way
+    text = PARAMS_PATH.read_text(encoding="utf-8").replace("learning_rate: 0.0001", "learning_rate: 1e-3")
+    assert "learning_rate: 1e-3" in text
+    path = tmp_path / "params.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_params(path).train.learning_rate == 0.001
+
+
+def test_unknown_key_is_named_and_the_close_match_suggested(tmp_path, raw):
+    raw["train"]["epoch"] = raw["train"].pop("epochs")
+    err = error_for(tmp_path, raw)
+    assert err.key == "train.epoch"
+    assert "`train.epoch` is not a known setting" in err.message
+    assert err.hint == "did you mean `train.epochs`?"
+    assert "did you mean `train.epochs`?" in str(err)
+
+
+def test_unknown_key_without_close_match_lists_the_allowed_ones(tmp_path, raw):
+    raw["window"]["zzz"] = 1
+    err = error_for(tmp_path, raw)
+    assert err.key == "window.zzz"
+    assert "lookback, horizon" in err.hint
+
+
+def test_unknown_section_suggests_the_close_one(tmp_path, raw):
+    raw["trian"] = raw.pop("train")
+    err = error_for(tmp_path, raw)
+    assert err.key == "trian"
+    assert "`train`" in err.hint
+
+
+def test_missing_key(tmp_path, raw):
+    del raw["window"]["horizon"]
+    err = error_for(tmp_path, raw)
+    assert err.key == "window.horizon"
+    assert "`window.horizon` is missing" in err.message
+
+
+def test_missing_section(tmp_path, raw):
+    del raw["baselines"]
+    err = error_for(tmp_path, raw)
+    assert err.key == "baselines"
+    assert "section is missing" in err.message
+
+
+@pytest.mark.parametrize("section, key, value, words", [
+    ("train", "epochs", "60", "must be an integer, got '60'"),
+    ("train", "epochs", True, "must be an integer, got True"),
+    ("window", "lookback", 48.0, "must be an integer, got 48.0"),
+    ("train", "learning_rate", "fast", "must be a number, got 'fast'"),
+    ("train", "learning_rate", False, "must be a number, got False"),
+    ("data", "targets", "temp", "must be a non-empty list, got 'temp'"),
+    ("data", "targets", [], "must be a non-empty list, got []"),
+    ("data", "time_column", 5, "must be a non-empty text, got 5"),
+])
+def test_wrong_type(tmp_path, raw, section, key, value, words):
+    raw[section][key] = value
+    err = error_for(tmp_path, raw)
+    assert err.key == f"{section}.{key}"
+    assert f"`{section}.{key}` {words}" in err.message
+
+
+def test_wrong_type_inside_a_list_names_the_item(tmp_path, raw):
+    raw["model"]["units"] = [64, "32"]
+    err = error_for(tmp_path, raw)
+    assert err.key == "model.units[1]"
+    assert "must be an integer, got '32'" in err.message
+
+
+@pytest.mark.parametrize("lookback", [0, -5])
+def test_lookback_below_one(tmp_path, raw, lookback):
+    raw["window"]["lookback"] = lookback
+    err = error_for(tmp_path, raw)
+    assert err.key == "window.lookback"
+    assert f"must be >= 1, got {lookback}" in err.message
+
+
+@pytest.mark.parametrize("val, test", [(0.5, 0.5), (0.6, 0.45)])
+def test_val_plus_test_fraction_must_leave_a_train_part(tmp_path, raw, val, test):
+    raw["split"]["val_fraction"], raw["split"]["test_fraction"] = val, test
+    err = error_for(tmp_path, raw)
+    assert err.key == "split.test_fraction"
+    assert f"plus split.val_fraction is {val + test:g}" in err.message
+    assert "sum to < 1" in err.message
+
+
+def test_fractions_just_under_one_are_fine(tmp_path, raw):
+    raw["split"]["val_fraction"], raw["split"]["test_fraction"] = 0.5, 0.49
+    assert load_params(write(tmp_path, raw)).split.test_fraction == 0.49
+
+
+def test_lookback_shorter_than_the_season(tmp_path, raw):
+    raw["window"]["lookback"] = 23
+    err = error_for(tmp_path, raw)
+    assert err.key == "window.lookback"
+    assert "(23) must be >= `baselines.season` (24)" in err.message
+    assert "at least 24" in err.hint
+
+
+def test_lookback_equal_to_the_season_is_fine(tmp_path, raw):
+    raw["window"]["lookback"] = 24
+    assert load_params(write(tmp_path, raw)).window.lookback == 24
+
+
+@pytest.mark.parametrize("residual", ["seasonal", "Season", "zero"])
+def test_residual_must_be_season_last_or_none(tmp_path, raw, residual):
+    raw["model"]["residual"] = residual
+    err = error_for(tmp_path, raw)
+    assert err.key == "model.residual"
+    assert f"must be season, last or none, got {residual!r}" in err.message
+
+
+@pytest.mark.parametrize("residual", ["season", "last", "none"])
+def test_each_allowed_residual_loads(tmp_path, raw, residual):
+    raw["model"]["residual"] = residual
+    assert load_params(write(tmp_path, raw)).model.residual == residual
+
+
+@pytest.mark.parametrize("section, key, value", [
+    ("data", "max_fill", -1), ("data", "separator", ";;"), ("model", "dropout", 1.0),
+    ("train", "learning_rate", 0), ("split", "base_batches", 0), ("model", "units", [32, 0]),
+])
+def test_other_impossible_values(tmp_path, raw, section, key, value):
+    raw[section][key] = value
+    assert error_for(tmp_path, raw).key == f"{section}.{key}"
+
+
+def test_time_column_listed_as_feature(tmp_path, raw):
+    raw["data"]["features"] = raw["data"]["features"] + ["time_hour"]
+    assert error_for(tmp_path, raw).key == "data.time_column"
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ParamsError, match="no such file"):
+        load_params(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(bad)
+    with pytest.raises(ParamsError, match="must be a mapping of sections"):
+        parse_params(["data"])
+
+
+def test_does_not_mutate_the_raw_mapping(raw):
+    before = copy.deepcopy(raw)
+    parse_params(raw)
+    assert raw == before

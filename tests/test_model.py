@@ -1,0 +1,133 @@
+"""The forecaster: an untrained model is exactly its anchor; scaling; a saved model stands alone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import make_frame
+from lstm_utils.base import base_scaler
+from lstm_utils.baselines import persistence, seasonal_naive
+from lstm_utils.config import ModelParams
+from lstm_utils.model import Scaler, build_forecaster, target_std
+from lstm_utils.splits import TEST, TRAIN, VAL
+from lstm_utils.windows import make_windows
+
+LOOKBACK, HORIZON, SEASON = 6, 6, 4
+
+
+def random_windows(targets=("b",), n: int = 40, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    values = rng.normal(50.0, 20.0, size=(n, 3))
+    frame = make_frame(values, [0] * n, [TRAIN] * n, columns=("a", "b", "c"))
+    return make_windows(frame, ("a", "b", "c"), targets, LOOKBACK, HORIZON)
+
+
+def scaler_for(n_inputs: int = 3) -> Scaler:
+    return Scaler(mean=np.array([50.0, 45.0, 55.0][:n_inputs]), std=np.array([20.0, 15.0, 25.0][:n_inputs]))
+
+
+def forecast(model, x: np.ndarray) -> np.ndarray:
+    return np.asarray(keras.ops.convert_to_numpy(model(x, training=False)))
+
+
+@pytest.mark.parametrize("units, dropout", [((4,), 0.0), ((5, 3), 0.2)])
+def test_untrained_season_model_is_the_seasonal_naive_forecast(units, dropout):
+    w = random_windows(targets=("b", "a"))
+    model = build_forecaster(ModelParams(units, dropout, "season"), LOOKBACK, HORIZON, 3, w.target_idx,
+                             scaler_for(), season=SEASON)
+    x, _ = w.arrays()
+    out = forecast(model, x)
+    expected = seasonal_naive(w, SEASON)
+    assert out.shape == expected.shape == (len(w), HORIZON, 2)
+    np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-4)
+    # and it is not persistence (the check can tell the two apart)
+    assert np.abs(out - persistence(w)).max() > 1.0
+
+
+def test_untrained_last_model_is_persistence():
+    w = random_windows()
+    model = build_forecaster(ModelParams((4,), 0.0, "last"), LOOKBACK, HORIZON, 3, w.target_idx, scaler_for(),
+                             season=SEASON)
+    x, _ = w.arrays()
+    out = forecast(model, x)
+    np.testing.assert_allclose(out, persistence(w), rtol=1e-6, atol=1e-4)
+    assert np.abs(out - seasonal_naive(w, SEASON)).max() > 1.0
+
+
+def test_untrained_none_model_forecasts_the_target_mean():
+    w = random_windows()
+    model = build_forecaster(ModelParams((4,), 0.0, "none"), LOOKBACK, HORIZON, 3, w.target_idx, scaler_for(),
+                             season=SEASON)
+    x, _ = w.arrays()
+    np.testing.assert_allclose(forecast(model, x), np.full((len(w), HORIZON, 1), 45.0), rtol=1e-6)
+    np.testing.assert_allclose(target_std(model), [15.0], rtol=1e-6)
+
+
+def test_season_longer_than_lookback_is_refused():
+    with pytest.raises(ValueError, match="lookback"):
+        build_forecaster(ModelParams((4,), 0.0, "season"), 3, 2, 3, [1], scaler_for(), season=4)
+
+
+def test_scaler_comes_from_the_base_train_tail_only():
+    rng = np.random.default_rng(1)
+    n0, n1 = 20, 10
+    split = [TRAIN] * 14 + [VAL] * 3 + [TEST] * 3 + [TRAIN] * 6 + [VAL] * 2 + [TEST] * 2
+    values = rng.normal(10.0, 3.0, size=(n0 + n1, 2))
+    values[:, 1] = 7.0  # a constant column gets std 1
+    values[2, 0] = np.nan  # missing cells are left out of the statistics
+    frame = make_frame(values, [0] * n0 + [1] * n1, split)
+    scaler = base_scaler(frame, ["a", "b"])
+    train = values[:14, 0][~np.isnan(values[:14, 0])]
+    np.testing.assert_allclose(scaler.mean, [train.mean(), 7.0], rtol=1e-12)
+    np.testing.assert_allclose(scaler.std, [train.std(), 1.0], rtol=1e-12)
+    # val and test of the base, and every later batch, do not move it
+    changed = frame.copy()
+    changed.iloc[14:, :2] = 1e6
+    again = base_scaler(changed, ["a", "b"])
+    assert np.array_equal(again.mean, scaler.mean) and np.array_equal(again.std, scaler.std)
+    # a base training row does
+    changed.iloc[0, 0] = 1e6
+    assert base_scaler(changed, ["a", "b"]).mean[0] > scaler.mean[0] + 1000
+
+
+def test_saved_model_loads_in_safe_mode_without_the_package(tmp_path):
+    w = random_windows(targets=("b", "c"))
+    model = build_forecaster(ModelParams((4,), 0.1, "season"), LOOKBACK, HORIZON, 3, w.target_idx,
+                             scaler_for(), season=SEASON, seed=3)
+    head = model.get_layer("head")
+    kernel, bias = head.get_weights()
+    rng = np.random.default_rng(2)
+    head.set_weights([rng.normal(0.0, 0.5, kernel.shape).astype("float32"), np.full(bias.shape, 0.1, "float32")])
+    x, _ = w.arrays()
+    expected = forecast(model, x)
+    assert np.abs(expected - seasonal_naive(w, SEASON)).max() > 0.1  # the head now adds a change
+    path = tmp_path / "model.keras"
+    model.save(path)
+    np.save(tmp_path / "x.npy", x)
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["lstm_utils"] = None  # importing the package now fails
+        import keras
+        import numpy as np
+        model = keras.saving.load_model(sys.argv[1], safe_mode=True)
+        out = keras.ops.convert_to_numpy(model(np.load(sys.argv[2]), training=False))
+        np.save(sys.argv[3], out)
+        print("modules:", sorted(m for m in sys.modules if m.startswith("lstm_utils")))
+    """)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run([sys.executable, "-c", script, str(path), str(tmp_path / "x.npy"),
+                           str(tmp_path / "out.npy")], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "modules: ['lstm_utils']" in done.stdout  # only the blocking placeholder, nothing imported
+    loaded = np.load(tmp_path / "out.npy")
+    assert loaded.shape == (len(w), HORIZON, 2)
+    np.testing.assert_allclose(loaded, expected, rtol=1e-5, atol=1e-4)
