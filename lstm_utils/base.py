@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import keras
 import numpy as np
@@ -41,14 +41,24 @@ def base_scaler(frame: pd.DataFrame, inputs: Sequence[str]) -> Scaler:
     return Scaler.fit(frame.loc[rows, list(inputs)].to_numpy(dtype=np.float64))
 
 
-def train_new(frame: pd.DataFrame, params: Params, batches: Sequence[int], verbose: int = 2) -> Run:
-    """Build a forecaster (scaled by the base train tail) and train it on `batches`."""
+def new_forecaster(frame: pd.DataFrame, params: Params, units: Sequence[int] | None = None,
+                   name: str = "lstm_forecaster") -> keras.Model:
+    """An untrained forecaster scaled by the base period's train tail; `units` overrides
+    `model.units` (a smaller distillation student, say). Seeded from `train.seed`."""
+    set_seed(params.train.seed)
+    model_params = params.model if units is None else replace(params.model, units=tuple(units))
+    target_idx = [list(params.data.inputs).index(t) for t in params.data.targets]
+    return build_forecaster(model_params, params.window.lookback, params.window.horizon, len(params.data.inputs),
+                            target_idx, base_scaler(frame, params.data.inputs), season=params.baselines.season,
+                            seed=params.train.seed, name=name)
+
+
+def train_new(frame: pd.DataFrame, params: Params, batches: Sequence[int], verbose: int = 2,
+              name: str = "lstm_forecaster") -> Run:
+    """A new forecaster trained from scratch on `batches` with the `train` settings."""
     train = split_windows(frame, params, "train", batches)
     val = split_windows(frame, params, "val", batches)
-    set_seed(params.train.seed)
-    model = build_forecaster(params.model, params.window.lookback, params.window.horizon,
-                             len(params.data.inputs), train.target_idx, base_scaler(frame, params.data.inputs),
-                             season=params.baselines.season, seed=params.train.seed)
+    model = new_forecaster(frame, params, name=name)
     t = params.train
     result = fit(model, train, val, epochs=t.epochs, batch_size=t.batch_size, learning_rate=t.learning_rate,
                  patience=t.patience, seed=t.seed, verbose=verbose)

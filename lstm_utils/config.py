@@ -54,6 +54,8 @@ class ModelParams:
     units: tuple[int, ...]
     dropout: float
     residual: str
+    relative_inputs: bool
+    linear_l2: float  # > 0 adds a linear path from the window to the output, with this L2 penalty
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,44 @@ class BaselineParams:
 
 
 @dataclass(frozen=True)
+class FinetuneParams:
+    learning_rate: float
+    epochs: int
+    patience: int
+    trainable: str  # "all" layers, or only the dense "head"
+
+
+@dataclass(frozen=True)
+class DistillParams:
+    units: tuple[int, ...]
+    alpha: float  # weight of the true targets; 1 - alpha goes to the teacher's predictions
+    old_windows: int
+    learning_rate: float
+    epochs: int
+    patience: int
+
+
+@dataclass(frozen=True)
+class EnsembleParams:
+    how: str  # "mean" or "fitted" (weights fitted on the new batch's validation tail)
+    max_members: int
+
+
+@dataclass(frozen=True)
+class ReplayParams:
+    buffer: int
+    learning_rate: float
+    epochs: int
+    patience: int
+
+
+@dataclass(frozen=True)
+class CompareParams:
+    rank_by: str  # "new_rmse" or "forward_rmse"
+    max_forgetting: float
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataParams
     split: SplitParams
@@ -78,6 +118,11 @@ class Params:
     model: ModelParams
     train: TrainParams
     baselines: BaselineParams
+    finetune: FinetuneParams
+    distill: DistillParams
+    ensemble: EnsembleParams
+    replay: ReplayParams
+    compare: CompareParams
     raw: dict = None  # type: ignore[assignment]  # the YAML as read, for sidecars
 
     def section(self, name: str) -> dict:
@@ -157,6 +202,7 @@ def _check(params: Params) -> None:
         (all(u >= 1 for u in m.units), "model.units", f"must all be >= 1, got {list(m.units)}", "e.g. [64]"),
         (m.residual in ("season", "last", "none"), "model.residual", f"must be season, last or none, got "
          f"{m.residual!r}", "season adds the learned change to the seasonal naive forecast"),
+        (m.linear_l2 >= 0, "model.linear_l2", f"must be >= 0, got {m.linear_l2}", "0 turns the linear path off"),
         (0 <= m.dropout < 1, "model.dropout", f"must be in [0, 1), got {m.dropout}", "e.g. 0.1"),
         (t.epochs >= 1, "train.epochs", f"must be >= 1, got {t.epochs}", "e.g. 30"),
         (t.batch_size >= 1, "train.batch_size", f"must be >= 1, got {t.batch_size}", "e.g. 64"),
@@ -168,6 +214,31 @@ def _check(params: Params) -> None:
          f"({w.lookback}) must be >= `baselines.season` ({b.season}): the seasonal naive forecast reads its "
          "values from the window", f"raise window.lookback to at least {b.season}"),
     ]
+    f, di, en, rp, co = params.finetune, params.distill, params.ensemble, params.replay, params.compare
+    rules += [
+        (f.learning_rate > 0, "finetune.learning_rate", f"must be > 0, got {f.learning_rate}", "e.g. 1e-5"),
+        (f.epochs >= 1, "finetune.epochs", f"must be >= 1, got {f.epochs}", "e.g. 20"),
+        (f.patience >= 1, "finetune.patience", f"must be >= 1, got {f.patience}", "e.g. 3"),
+        (f.trainable in ("all", "head"), "finetune.trainable", f"must be all or head, got {f.trainable!r}",
+         "head keeps the LSTM layers frozen"),
+        (all(u >= 1 for u in di.units), "distill.units", f"must all be >= 1, got {list(di.units)}", "e.g. [16]"),
+        (0 <= di.alpha <= 1, "distill.alpha", f"must be in [0, 1], got {di.alpha}", "1 ignores the teacher"),
+        (di.old_windows >= 0, "distill.old_windows", f"must be >= 0, got {di.old_windows}", "e.g. 2000"),
+        (di.learning_rate > 0, "distill.learning_rate", f"must be > 0, got {di.learning_rate}", "e.g. 1e-3"),
+        (di.epochs >= 1, "distill.epochs", f"must be >= 1, got {di.epochs}", "e.g. 30"),
+        (di.patience >= 1, "distill.patience", f"must be >= 1, got {di.patience}", "e.g. 5"),
+        (en.how in ("mean", "fitted"), "ensemble.how", f"must be mean or fitted, got {en.how!r}",
+         "fitted fits the weights on the new batch's validation tail"),
+        (en.max_members >= 2, "ensemble.max_members", f"must be >= 2, got {en.max_members}", "e.g. 3"),
+        (rp.buffer >= 0, "replay.buffer", f"must be >= 0, got {rp.buffer}", "e.g. 1000 old windows"),
+        (rp.learning_rate > 0, "replay.learning_rate", f"must be > 0, got {rp.learning_rate}", "e.g. 1e-4"),
+        (rp.epochs >= 1, "replay.epochs", f"must be >= 1, got {rp.epochs}", "e.g. 20"),
+        (rp.patience >= 1, "replay.patience", f"must be >= 1, got {rp.patience}", "e.g. 3"),
+        (co.rank_by in ("new_rmse", "forward_rmse"), "compare.rank_by",
+         f"must be new_rmse or forward_rmse, got {co.rank_by!r}", "new_rmse ranks by the newest period's error"),
+        (co.max_forgetting >= 0, "compare.max_forgetting", f"must be >= 0, got {co.max_forgetting}",
+         "in the target's units of RMSE, e.g. 0.5"),
+    ]
     for ok, key, message, hint in rules:
         if not ok:
             _fail(key, message, hint)
@@ -176,6 +247,8 @@ def _check(params: Params) -> None:
 SECTIONS: dict[str, type] = {
     "data": DataParams, "split": SplitParams, "window": WindowParams,
     "model": ModelParams, "train": TrainParams, "baselines": BaselineParams,
+    "finetune": FinetuneParams, "distill": DistillParams, "ensemble": EnsembleParams,
+    "replay": ReplayParams, "compare": CompareParams,
 }
 
 

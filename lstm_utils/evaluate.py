@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 import pandas as pd
 
 from lstm_utils.baselines import persistence, seasonal_naive
+from lstm_utils.config import Params
 from lstm_utils.metrics import errors, mean_over_targets
 from lstm_utils.train import predict
-from lstm_utils.windows import Windows
+from lstm_utils.windows import Windows, make_windows
 
 
 def score(model: keras.Model, windows: Windows, targets: Sequence[str], season: int) -> dict[str, dict]:
@@ -35,3 +37,34 @@ def scores_table(scores: dict[str, dict]) -> pd.DataFrame:
 def headline(scores: dict[str, dict]) -> dict[str, float]:
     """Mean RMSE over targets per forecaster: {"model": .., "persistence": .., ...}."""
     return {name: mean_over_targets(s["rmse"]) for name, s in scores.items()}
+
+
+def test_windows(frame: pd.DataFrame, params: Params, n_batches: int) -> list[Windows]:
+    """The test-tail windows of each batch 0..n_batches-1."""
+    return [make_windows(frame, params.data.inputs, params.data.targets, params.window.lookback,
+                         params.window.horizon, "test", [k]) for k in range(n_batches)]
+
+
+def error_matrix(models: Sequence[keras.Model], tests: Sequence[Windows], targets: Sequence[str]) -> dict:
+    """RMSE and MAE (mean over targets) of every model on every test set: arrays (models, tests)."""
+    rmse = np.full((len(models), len(tests)), np.nan)
+    mae = np.full_like(rmse, np.nan)
+    actual = [w.arrays()[1] for w in tests]
+    for i, model in enumerate(models):
+        for k, windows in enumerate(tests):
+            if len(windows):
+                e = errors(actual[k], predict(model, windows), targets)
+                rmse[i, k], mae[i, k] = mean_over_targets(e["rmse"]), mean_over_targets(e["mae"])
+    return {"rmse": rmse, "mae": mae}
+
+
+def baseline_errors(tests: Sequence[Windows], targets: Sequence[str], season: int) -> dict[str, dict]:
+    """Persistence and seasonal naive on every test set: {name: {"rmse": [..], "mae": [..]}}."""
+    out: dict[str, dict] = {"persistence": {"rmse": [], "mae": []}, "seasonal_naive": {"rmse": [], "mae": []}}
+    for windows in tests:
+        _, y = windows.arrays()
+        for name, pred in (("persistence", persistence(windows)), ("seasonal_naive", seasonal_naive(windows, season))):
+            e = errors(y, pred, targets)
+            out[name]["rmse"].append(mean_over_targets(e["rmse"]) if len(windows) else float("nan"))
+            out[name]["mae"].append(mean_over_targets(e["mae"]) if len(windows) else float("nan"))
+    return out

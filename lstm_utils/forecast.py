@@ -6,6 +6,7 @@ the data is ingested exactly as in training; a mismatch is a clear error, not a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
@@ -39,22 +40,28 @@ def forecast_next(model: keras.Model, sidecar: dict, source: str | Path) -> pd.D
     """The next `horizon` steps after the last timestamp: one column per target."""
     ds = read_for_model(model, sidecar, source)
     lookback, horizon = int(sidecar["window"]["lookback"]), int(sidecar["window"]["horizon"])
-    frame = ds.frame
+    return forecast_frame(model, ds.frame, ds.inputs, ds.targets, lookback, horizon, str(source))
+
+
+def forecast_frame(model: keras.Model, frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[str],
+                   lookback: int, horizon: int, source: str = "data") -> pd.DataFrame:
+    """Forecast the `horizon` steps after the last row of a regular frame from its last
+    `lookback` rows, which must be complete."""
     if len(frame) < lookback:
         raise DataError(f"{source}: {len(frame)} rows, but the model needs the last {lookback} to forecast",
-                        hint=f"give at least {lookback} consecutive rows", file=str(source))
-    recent = frame[list(ds.inputs)].iloc[-lookback:]
+                        hint=f"give at least {lookback} consecutive rows", file=source)
+    recent = frame[list(inputs)].iloc[-lookback:]
     holes = recent.isna()
     if holes.any().any():
         col = holes.any()[lambda s: s].index[0]
         when = recent.index[holes[col].to_numpy()][0]
         raise DataError(f"{source}: {col!r} is missing at {when.isoformat()}, inside the last {lookback} rows "
                         "the forecast starts from", hint="fill that value or add the missing rows",
-                        file=str(source), column=col)
+                        file=source, column=col)
     x = recent.to_numpy(dtype=np.float32)[None]
     y = model.predict(x, verbose=0)[0]
     times = pd.date_range(frame.index[-1], periods=horizon + 1, freq=frame.index.freq)[1:]
-    out = pd.DataFrame(y.astype(np.float64), columns=list(ds.targets), index=times)
+    out = pd.DataFrame(y.astype(np.float64), columns=list(targets), index=times)
     out.index.name = frame.index.name
     return out
 

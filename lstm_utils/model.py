@@ -37,25 +37,38 @@ class Scaler:
 
 def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs: int,
                      target_idx: list[int] | np.ndarray, scaler: Scaler, season: int = 1,
-                     seed: int = 0) -> keras.Model:
+                     seed: int = 0, name: str = "lstm_forecaster") -> keras.Model:
     """A new, untrained forecaster: (batch, lookback, inputs) -> (batch, horizon, targets).
 
     `params.residual` says what the network's output is added to: "season" (each target's
     value one season before the forecast time, as seasonal naive), "last" (the last observed
-    value, as persistence) or "none" (a level around the target's mean).
+    value, as persistence) or "none" (a level around the target's mean). With
+    `params.relative_inputs`, the LSTM sees each input minus its last value in the window, so
+    what it learns carries over to periods with other levels (summer after a winter base).
     """
     target_idx = np.asarray(target_idx)
     n_targets = len(target_idx)
     t_mean, t_std = scaler.mean[target_idx], scaler.std[target_idx]
     window = keras.Input((lookback, n_inputs), name="window")
-    h = layers.Normalization(mean=scaler.mean.tolist(), variance=(scaler.std ** 2).tolist(),
-                             name="scale_inputs")(window)
+    last_step = layers.Cropping1D((lookback - 1, 0), name="last_step")(window)
+    if params.relative_inputs:  # each value minus the window's last one: free of the current level
+        h = layers.Subtract(name="relative")([window, layers.UpSampling1D(lookback, name="hold_last_step")(last_step)])
+        h = layers.Normalization(mean=[0.0] * n_inputs, variance=(scaler.std ** 2).tolist(), name="scale_inputs")(h)
+    else:
+        h = layers.Normalization(mean=scaler.mean.tolist(), variance=(scaler.std ** 2).tolist(),
+                                 name="scale_inputs")(window)
+    scaled = h
     for k, units in enumerate(params.units):
         last = k == len(params.units) - 1
         h = layers.LSTM(units, return_sequences=not last, seed=seed + k, name=f"lstm_{k}")(h)
         if params.dropout > 0:
             h = layers.Dropout(params.dropout, seed=seed + 100 + k, name=f"dropout_{k}")(h)
     z = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name="head")(h)  # starts as the anchor
+    if params.linear_l2 > 0:  # a ridge-regularized linear path from the scaled window, beside the LSTM
+        flat = layers.Flatten(name="flat_window")(scaled)
+        linear = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name="linear",
+                              kernel_regularizer=keras.regularizers.L2(params.linear_l2))(flat)
+        z = layers.Add(name="head_plus_linear")([z, linear])
     z = layers.Reshape((horizon, n_targets), name="scaled_forecast")(z)
     if params.residual == "none":
         out = layers.Normalization(mean=t_mean.tolist(), variance=(t_std ** 2).tolist(), invert=True,
@@ -63,19 +76,19 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
     else:
         change = layers.Normalization(mean=[0.0] * n_targets, variance=(t_std ** 2).tolist(), invert=True,
                                       name=UNSCALE)(z)
-        out = layers.Add(name="forecast")([_anchor(window, params.residual, lookback, horizon, target_idx,
-                                                   season), change])
-    return keras.Model(window, out, name="lstm_forecaster")
+        out = layers.Add(name="forecast")([_anchor(window, last_step, params.residual, lookback, horizon,
+                                                   target_idx, season), change])
+    return keras.Model(window, out, name=name)
 
 
-def _anchor(window, kind: str, lookback: int, horizon: int, target_idx: np.ndarray, season: int):
+def _anchor(window, last_step, kind: str, lookback: int, horizon: int, target_idx: np.ndarray, season: int):
     """What the learned change is added to, (batch, horizon, targets), from built-in layers:
     'last' repeats the last observed value; 'season' repeats the last `season` steps."""
     n_inputs = window.shape[-1]
     pick = layers.Dense(len(target_idx), use_bias=False, trainable=False, name="pick_targets",
                         kernel_initializer=keras.initializers.Constant(np.eye(n_inputs)[:, target_idx]))
     if kind == "last":
-        last = layers.Reshape((n_inputs,), name="last_row")(layers.Cropping1D((lookback - 1, 0), name="last_step")(window))
+        last = layers.Reshape((n_inputs,), name="last_row")(last_step)
         return layers.RepeatVector(horizon, name="hold_last")(pick(last))
     if season > lookback:
         raise ValueError(f"`window.lookback` ({lookback}) must be >= `baselines.season` ({season})")
@@ -84,6 +97,15 @@ def _anchor(window, kind: str, lookback: int, horizon: int, target_idx: np.ndarr
     if reps > 1:
         cycle = layers.Concatenate(axis=1, name="repeat_season")([cycle] * reps)
     return layers.Cropping1D((0, reps * season - horizon), name="seasonal_level")(cycle)
+
+
+def copy_model(model: keras.Model, name: str | None = None) -> keras.Model:
+    """An independent copy (same architecture and weights) that training will not share."""
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    if name is None:
+        return clone
+    return keras.Model(clone.input, clone.output, name=name)
 
 
 def target_std(model: keras.Model) -> np.ndarray:

@@ -97,3 +97,82 @@ def error_by_step(scores: dict[str, dict], target: str, metric: str = "rmse") ->
     ax.set_ylabel(f"{metric.upper()} {target}")
     ax.legend()
     return fig
+
+
+def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=None) -> Figure | None:
+    """Heat map of E[t][k]: rows = model after step t, columns = test tail of batch k."""
+    fig = None
+    if ax is None:
+        fig = Figure(figsize=(1.1 * len(batches) + 2, 0.8 * len(rmse) + 1.2), layout="constrained")
+        ax = fig.add_subplot()
+    image = ax.imshow(rmse, cmap="viridis_r")
+    for (t, k), value in np.ndenumerate(rmse):
+        ax.text(k, t, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                color="white" if value > np.nanmean(rmse) else "black", fontweight="bold" if t == k else None)
+    ax.set_xticks(range(len(batches)), batches, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rmse)), ["base"] + [f"after {b}" for b in batches[1:len(rmse)]], fontsize=8)
+    ax.set_xlabel("test tail of batch")
+    ax.set_title(title or "RMSE: model after each step on every batch")
+    if fig is not None:
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+def error_matrices(results: dict[str, dict]) -> Figure:
+    """Every strategy's error matrix side by side, on one colour scale."""
+    names = list(results)
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig = Figure(figsize=(4.2 * cols, 3.6 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, name in zip(axes, names):
+        error_matrix(results[name]["rmse"], results[name]["batches"], title=name, ax=ax)
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    return fig
+
+
+def steps_over_time(results: dict[str, dict], baselines: dict[str, dict], key: str = "new") -> Figure:
+    """Per update step: each strategy's error on the new batch (after the step, or before it
+    with key='forward'), with the naive forecasts on the same batches."""
+    fig = Figure(figsize=(8, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    for name, rec in results.items():
+        e = rec["rmse"]
+        steps = range(1, len(e))
+        values = [e[t, t] if key == "new" else e[t - 1, t] for t in steps]
+        ax.plot(list(steps), values, marker="o", label=name)
+    for name, b in baselines.items():
+        n = len(b["rmse"])
+        ax.plot(range(1, n), b["rmse"][1:], ls="--", color="grey" if name == "persistence" else "black", label=name)
+    any_rec = next(iter(results.values()))
+    ax.set_xticks(range(1, len(any_rec["batches"])), any_rec["batches"][1:])
+    ax.set_ylabel("RMSE on the new batch's test tail")
+    ax.set_title("after learning each batch" if key == "new" else "before learning it (deployed model)")
+    ax.legend(fontsize=8, ncols=2)
+    return fig
+
+
+def cost_vs_accuracy(summaries: dict[str, dict]) -> Figure:
+    """Training seconds over the chain against new-period RMSE, one point per strategy."""
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.add_subplot()
+    for name, s in summaries.items():
+        if s.get("new_rmse") is None:
+            continue
+        ax.scatter(s["train_seconds"], s["new_rmse"], s=40)
+        ax.annotate(name, (s["train_seconds"], s["new_rmse"]), textcoords="offset points", xytext=(5, 4))
+    ax.set_xlabel("training seconds, all steps")
+    ax.set_ylabel("new-period RMSE")
+    return fig
+
+
+def forecast_ahead(history: pd.Series, forecast: pd.DataFrame, target: str) -> Figure:
+    """The last observed values of a target and the forecast past the last timestamp."""
+    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(history.index, history.to_numpy(), color="black", lw=1, label="observed")
+    ax.plot(forecast.index, forecast[target].to_numpy(), color="tab:red", marker=".", label="forecast")
+    ax.set_ylabel(target)
+    ax.legend(fontsize=8)
+    return fig

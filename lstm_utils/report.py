@@ -19,9 +19,16 @@ from lstm_utils.atomic import atomic_path
 from lstm_utils.errors import DataError, LstmUtilsError, ModelError, ParamsError
 
 ERRORS = {cls.__name__: cls for cls in (LstmUtilsError, ParamsError, DataError, ModelError)}
-REPORTS = ("data", "base")  # in the order the index lists them
-TITLES = {"data": "Data: what was ingested and how it was split",
-          "base": "Base model: training, forecasts and errors against naive baselines"}
+REPORTS = ("compare", "data", "base", "none", "finetune", "distill", "ensemble", "retrain", "replay")
+TITLES = {"compare": "Comparison: which update strategy to use, the champion and its forecast",
+          "data": "Data: what was ingested and how it was split",
+          "base": "Base model: training, forecasts and errors against naive baselines",
+          "none": "Strategy none: the base model, never updated",
+          "finetune": "Strategy finetune: previous weights, new data, low learning rate",
+          "distill": "Strategy distill: a student learns from the truth and the previous model",
+          "ensemble": "Strategy ensemble: a new member combined with the previous model(s)",
+          "retrain": "Strategy retrain: from scratch on all data (the reference)",
+          "replay": "Strategy replay: fine-tune on new data plus a bounded sample of old windows"}
 
 
 def render_html(executed: str | Path, out: str | Path) -> None:

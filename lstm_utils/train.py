@@ -23,6 +23,16 @@ class TrainResult:
     best_epoch: int  # 1-based; its weights are the ones kept
 
 
+def _quiet_tensorflow() -> None:
+    """Drop TensorFlow's Python-side retracing warnings (many predict calls of odd sizes)."""
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+
+
+_quiet_tensorflow()
+
+
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and the backend, and ask TensorFlow for deterministic ops."""
     import tensorflow as tf
@@ -50,11 +60,14 @@ class _ScaledTargets(keras.utils.PyDataset):
 
 
 def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_size: int,
-        learning_rate: float, patience: int, seed: int, verbose: int = 2) -> TrainResult:
+        learning_rate: float, patience: int, seed: int, verbose: int = 2,
+        targets: np.ndarray | None = None) -> TrainResult:
     """Train `model` in place with Adam on per-target scaled MSE; keep the best weights.
 
     Early stopping watches the validation windows' loss (or the training loss when `val`
     is empty). Shuffling is drawn from `seed`, so the same call gives the same weights.
+    `targets` (n, horizon, targets) replaces the training windows' true targets (distill);
+    validation always uses the true targets.
     """
     if len(train) == 0:
         raise ValueError("no training windows: the batch is shorter than lookback + horizon, or gaps break "
@@ -63,7 +76,7 @@ def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_
     inv_std = 1.0 / target_std(model)
     view = scaled_view(model)
     view.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
-    train_data = _ScaledTargets(WindowBatches(train, batch_size, shuffle=True, seed=seed), inv_std)
+    train_data = _ScaledTargets(WindowBatches(train, batch_size, shuffle=True, seed=seed, targets=targets), inv_std)
     val_data = _ScaledTargets(WindowBatches(val, batch_size), inv_std) if len(val) else None
     monitor = "val_loss" if val_data is not None else "loss"
     stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)

@@ -48,6 +48,20 @@ class Windows:
         """Time of each window's first target."""
         return self.index[self.starts]
 
+    def concat(self, other: Windows) -> Windows:
+        """The windows of both (over the same series), in this order."""
+        if other.values.shape != self.values.shape or not other.index.equals(self.index):
+            raise ValueError("windows over different series cannot be joined")
+        return Windows(self.values, np.concatenate([self.starts, other.starts]),
+                       self.lookback, self.horizon, self.target_idx, self.index)
+
+    def sample(self, n: int, seed: int) -> Windows:
+        """At most `n` of these windows, drawn without replacement from `seed` (time order kept)."""
+        if n >= len(self):
+            return self
+        pick = np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
+        return self.subset(pick)
+
     def subset(self, which: np.ndarray | slice) -> Windows:
         """The same series with some of the windows."""
         return Windows(self.values, self.starts[which], self.lookback, self.horizon, self.target_idx, self.index)
@@ -104,11 +118,15 @@ class WindowBatches(keras.utils.PyDataset):
     """Feeds windows to Keras batch by batch (no full X array is ever built).
 
     With `shuffle`, the order is re-drawn every epoch from `seed`, so runs repeat exactly.
+    `targets` (one per window) replaces the true targets, e.g. blended ones for distillation.
     """
 
-    def __init__(self, windows: Windows, batch_size: int, shuffle: bool = False, seed: int = 0):
+    def __init__(self, windows: Windows, batch_size: int, shuffle: bool = False, seed: int = 0,
+                 targets: np.ndarray | None = None):
         super().__init__(workers=1, use_multiprocessing=False)
-        self.windows, self.batch_size, self.shuffle = windows, batch_size, shuffle
+        if targets is not None and len(targets) != len(windows):
+            raise ValueError(f"{len(targets)} targets for {len(windows)} windows")
+        self.windows, self.batch_size, self.shuffle, self.targets = windows, batch_size, shuffle, targets
         self.rng = np.random.default_rng(seed)
         self.order = np.arange(len(windows))
         if shuffle:
@@ -118,7 +136,9 @@ class WindowBatches(keras.utils.PyDataset):
         return int(np.ceil(len(self.windows) / self.batch_size))
 
     def __getitem__(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.windows.arrays(self.order[k * self.batch_size:(k + 1) * self.batch_size])
+        which = self.order[k * self.batch_size:(k + 1) * self.batch_size]
+        x, y = self.windows.arrays(which)
+        return (x, y) if self.targets is None else (x, self.targets[which])
 
     def on_epoch_end(self) -> None:
         if self.shuffle:

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from lstm_utils.strategies import NAMES as STRATEGIES
 from tiny_project import make_project, run, write_part
 
 pytestmark = pytest.mark.slow
@@ -25,10 +26,12 @@ def project(tmp_path_factory):
 
 def test_repro_produces_model_reports_and_metrics(project):
     root, output = project
-    assert ran_stages(output) == {"data", "base", "index"}
-    for path in ("models/base.keras", "models/base.json", "reports/data.html", "reports/base.html",
-                 "reports/index.html", "reports/executed/data.ipynb", "reports/executed/base.ipynb"):
-        assert (root / path).is_file(), path
+    assert ran_stages(output) == {"data", "base", "index", "compare", *STRATEGIES}
+    for name in ("data", "base", "compare", *STRATEGIES):
+        assert (root / f"reports/{name}.html").is_file(), name
+        assert (root / f"reports/executed/{name}.ipynb").is_file(), name
+    for name in ("base", "champion", *STRATEGIES):
+        assert (root / f"models/{name}.keras").is_file() and (root / f"models/{name}.json").is_file(), name
     # base period = the first 2 of 3 files; batch 1 = the third
     assert sorted(p.name for p in (root / "prepared").glob("*.csv")) == ["00-base.csv", "01-part-02.csv"]
     metrics = json.loads((root / "reports/base_metrics.json").read_text())
@@ -48,14 +51,38 @@ def test_repro_produces_model_reports_and_metrics(project):
 def test_reports_are_offline_html_without_code(project):
     root, _ = project
     index = (root / "reports/index.html").read_text()
-    assert 'href="data.html"' in index and 'href="base.html"' in index
-    for name in ("data", "base"):
+    for name in ("data", "base", "compare", *STRATEGIES):
+        assert f'href="{name}.html"' in index
+    for name in ("data", "base", "compare", *STRATEGIES):
         page = (root / f"reports/{name}.html").read_text()
         assert "data:image/png;base64," in page  # figures embedded
         assert not re.search(r"<script[^>]+src=\"https?://", page)  # nothing from a CDN
         assert not re.search(r"<link[^>]+href=\"https?://", page)
         assert "load_params(" not in page  # code cells hidden
     assert re.search(r"mean RMSE: model [0-9.]+, persistence [0-9.]+", (root / "reports/base.html").read_text())
+
+
+def test_strategies_champion_metrics_and_forecast(project):
+    root, _ = project
+    metrics = json.loads((root / "reports/metrics.json").read_text())
+    assert metrics["champion"] in STRATEGIES
+    assert set(metrics["strategies"]) == set(STRATEGIES)
+    keys = {"new_rmse", "new_mae", "old_rmse", "forgetting", "forward_rmse", "train_seconds", "windows_seen"}
+    for name, summary in metrics["strategies"].items():
+        assert set(summary) == keys, name
+        steps = json.loads((root / f"reports/steps/{name}.json").read_text())
+        assert summary["new_rmse"] == pytest.approx(steps["rmse"][1][1])  # one update step: E[1][1]
+        assert summary["old_rmse"] == pytest.approx(steps["rmse"][1][0])
+    assert metrics["strategies"]["none"]["forgetting"] == 0 and metrics["strategies"]["none"]["windows_seen"] == 0
+    assert set(metrics["baselines"]) == {"persistence", "seasonal_naive"}
+    champion = json.loads((root / "models/champion.json").read_text())
+    assert champion["strategy"] == metrics["champion"]
+    assert (root / "models/champion.keras").read_bytes() == (root / f"models/{metrics['champion']}.keras").read_bytes()
+    forecast = (root / "reports/forecast.csv").read_text().splitlines()
+    assert forecast[0] == "time_hour,temp" and len(forecast) == 1 + 6  # horizon 6
+    assert forecast[1].startswith("2013-01-31T07:00:00")  # one hour after the last of 721 grid rows
+    shown = run(["dvc", "metrics", "show", "--json"], root).stdout
+    assert metrics["champion"] in shown
 
 
 def test_repro_again_does_nothing(project):
@@ -72,7 +99,9 @@ def test_new_later_csv_does_not_retrain_base(project):
     write_part(root / "data", 3)
     output = run(["dvc", "repro"], root)
     stages = ran_stages(output.stdout)
-    assert "data" in stages and "base" not in stages
+    assert stages == {"data", "compare", "index", *STRATEGIES}  # everything but the base model
+    steps = json.loads((root / "reports/steps/finetune.json").read_text())
+    assert steps["batches"] == ["base", "part-02", "part-03"] and len(steps["rmse"]) == 3
     assert (root / "prepared/00-base.csv").read_bytes() == base_csv_before
     assert (root / "models/base.keras").read_bytes() == model_before
     assert (root / "prepared/02-part-03.csv").is_file()

@@ -20,6 +20,9 @@ TINY = {  # small enough that a whole pipeline run takes seconds
     "window": {"lookback": 24, "horizon": 6},
     "model": {"units": [8]},
     "train": {"epochs": 2, "batch_size": 32, "patience": 1},
+    "finetune": {"epochs": 2, "patience": 1},
+    "distill": {"units": [8], "old_windows": 50, "epochs": 2, "patience": 1},
+    "replay": {"buffer": 50, "epochs": 2, "patience": 1},
 }
 
 

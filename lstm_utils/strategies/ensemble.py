@@ -1,0 +1,73 @@
+"""ensemble: a model trained on all data so far, combined with the previous model(s).
+
+The combination is one Keras model built from built-in layers only (each member, a fixed
+`Rescaling` by its weight, an `Add`), so it saves as one `.keras` file that loads with
+safe_mode=True. Its forecast is exactly the weighted sum of the members' forecasts.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import keras
+import numpy as np
+from keras import layers
+
+from lstm_utils.base import train_new
+from lstm_utils.strategies.common import Step, Update
+from lstm_utils.train import predict
+
+
+def members(model: keras.Model) -> list[keras.Model]:
+    """The member models of an ensemble; a plain forecaster is a one-member ensemble."""
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return nested or [model]
+
+
+def combine(parts: list[keras.Model], weights: np.ndarray, name: str = "ensemble") -> keras.Model:
+    """One model whose forecast is sum(weights[i] * parts[i](window))."""
+    window = keras.Input(parts[0].input_shape[1:], name="window")
+    scaled = [layers.Rescaling(float(w), name=f"weight_{i}")(m(window)) for i, (m, w) in enumerate(zip(parts, weights))]
+    out = scaled[0] if len(scaled) == 1 else layers.Add(name="forecast")(scaled)
+    return keras.Model(window, out, name=name)
+
+
+def fit_weights(forecasts: list[np.ndarray], actual: np.ndarray) -> np.ndarray:
+    """Weights >= 0 summing to 1 that minimise the squared error of the weighted forecast.
+
+    Exact: every subset of members is solved with the sum-to-one constraint (KKT system),
+    and the best solution with no negative weight is kept (members are few).
+    """
+    p = np.stack([f.reshape(-1).astype(np.float64) for f in forecasts], axis=1)
+    y = actual.reshape(-1).astype(np.float64)
+    m = p.shape[1]
+    best, best_loss = np.full(m, 1.0 / m), np.inf
+    for size in range(1, m + 1):
+        for subset in itertools.combinations(range(m), size):
+            ps = p[:, subset]
+            kkt = np.block([[2 * ps.T @ ps, np.ones((size, 1))], [np.ones((1, size)), np.zeros((1, 1))]])
+            rhs = np.concatenate([2 * ps.T @ y, [1.0]])
+            w_s = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:size]
+            if (w_s < -1e-12).any():
+                continue
+            w = np.zeros(m)
+            w[list(subset)] = np.clip(w_s, 0, None)
+            w /= w.sum()
+            loss = float(np.mean((p @ w - y) ** 2))
+            if loss < best_loss - 1e-12:
+                best, best_loss = w, loss
+    return best
+
+
+def update(previous: keras.Model, step: Step) -> Update:
+    """Train a member on batches 0..t, keep the newest `ensemble.max_members`, weight them."""
+    p = step.params.ensemble
+    run = train_new(step.frame, step.params, list(range(step.t + 1)), verbose=step.verbose, name=f"member_{step.t}")
+    pool = (members(previous) + [run.model])[-p.max_members:]
+    val = step.new("val")
+    if p.how == "mean" or len(val) == 0:
+        weights = np.full(len(pool), 1.0 / len(pool))
+    else:
+        weights = fit_weights([predict(m, val) for m in pool], val.arrays()[1])
+    return Update(combine(pool, weights), run.result.windows_seen, run.result.history,
+                  {"members": [m.name for m in pool], "weights": weights.tolist()})
