@@ -119,20 +119,25 @@ class WindowBatches(keras.utils.PyDataset):
 
     With `shuffle`, the order is re-drawn every epoch from `seed`, so runs repeat exactly.
     `targets` (one per window) replaces the true targets, e.g. blended ones for distillation.
+    With `drop_last`, a last partial batch is left out (another one each shuffled epoch): all
+    batches then have one shape, which spares TensorFlow a second trace of the training step.
     """
 
     def __init__(self, windows: Windows, batch_size: int, shuffle: bool = False, seed: int = 0,
-                 targets: np.ndarray | None = None):
+                 targets: np.ndarray | None = None, drop_last: bool = False):
         super().__init__(workers=1, use_multiprocessing=False)
         if targets is not None and len(targets) != len(windows):
             raise ValueError(f"{len(targets)} targets for {len(windows)} windows")
         self.windows, self.batch_size, self.shuffle, self.targets = windows, batch_size, shuffle, targets
+        self.drop_last = drop_last and len(windows) > batch_size
         self.rng = np.random.default_rng(seed)
         self.order = np.arange(len(windows))
         if shuffle:
             self.rng.shuffle(self.order)
 
     def __len__(self) -> int:
+        if self.drop_last:
+            return len(self.windows) // self.batch_size
         return int(np.ceil(len(self.windows) / self.batch_size))
 
     def __getitem__(self, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+import yaml
 
 from lstm_utils.strategies import NAMES as STRATEGIES
 from tiny_project import make_project, run, write_part
@@ -105,3 +106,14 @@ def test_new_later_csv_does_not_retrain_base(project):
     assert (root / "prepared/00-base.csv").read_bytes() == base_csv_before
     assert (root / "models/base.keras").read_bytes() == model_before
     assert (root / "prepared/02-part-03.csv").is_file()
+
+
+def test_params_change_of_one_strategy_reruns_only_it_and_compare(project):
+    root, _ = project
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["finetune"]["learning_rate"] = params["finetune"]["learning_rate"] * 3
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    status = run(["dvc", "status"], root).stdout
+    assert "finetune:" in status and "distill:" not in status and "base:" not in status
+    stages = ran_stages(run(["dvc", "repro"], root).stdout)
+    assert stages == {"finetune", "compare", "index"}

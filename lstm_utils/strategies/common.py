@@ -56,11 +56,12 @@ def tune(previous: keras.Model, step: Step, train: Windows, *, learning_rate: fl
     """Continue training a copy of `previous` on `train`, early-stopped on the new batch's
     validation tail (best weights restored). `trainable="head"` freezes the LSTM layers."""
     model = copy_model(previous)
-    if trainable == "head":
-        for layer in model.layers:
-            if layer.name.startswith("lstm_"):
-                layer.trainable = False
+    frozen = [layer for layer in model.layers if trainable == "head" and layer.name.startswith("lstm_")]
+    for layer in frozen:
+        layer.trainable = False
     result: TrainResult = fit(model, train, step.new("val"), epochs=epochs, batch_size=step.params.train.batch_size,
                               learning_rate=learning_rate, patience=patience, seed=step.seed, verbose=step.verbose)
+    for layer in frozen:  # frozen for this step only; the saved model stays trainable
+        layer.trainable = True
     return Update(model, result.windows_seen, result.history, {"epochs": result.epochs_run,
                                                                 "best_epoch": result.best_epoch})

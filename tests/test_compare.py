@@ -1,0 +1,195 @@
+"""From error matrices to decisions: summaries, the champion rule, the metrics file, the table."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lstm_utils import compare
+from lstm_utils.compare import champion, summarize, summarize_baseline, table
+from lstm_utils.config import CompareParams
+from lstm_utils.strategies import NAMES
+
+# E[t][k]: model after step t on batch k's test tail; values chosen so every mean is exact
+RMSE = np.array([[1.00, 4.00, 8.00],
+                 [1.50, 2.00, 6.00],
+                 [1.75, 2.50, 3.00]])
+MAE = np.array([[0.50, 3.00, 7.00],
+                [1.00, 1.50, 5.00],
+                [1.25, 2.00, 2.50]])
+SECONDS, WINDOWS = [1.5, 2.25], [100, 300]
+SUMMARY_KEYS = {"new_rmse", "new_mae", "old_rmse", "forgetting", "forward_rmse", "train_seconds", "windows_seen"}
+
+
+def summary(new_rmse, forgetting, forward_rmse=None, **more) -> dict:
+    return {"new_rmse": new_rmse, "new_mae": None if new_rmse is None else new_rmse / 2, "old_rmse": 1.0,
+            "forgetting": forgetting, "forward_rmse": forward_rmse, "train_seconds": 1.0, "windows_seen": 10} | more
+
+
+def test_summarize_exact_values():
+    s = summarize(RMSE, MAE, SECONDS, WINDOWS)
+    assert set(s) == SUMMARY_KEYS
+    assert s["new_rmse"] == (2.00 + 3.00) / 2  # diagonal, t >= 1
+    assert s["new_mae"] == (1.50 + 2.50) / 2
+    assert s["old_rmse"] == 1.75  # final model on the base period
+    assert s["forgetting"] == ((1.75 - 1.00) + (2.50 - 2.00)) / 2  # E[T][k] - E[k][k], k < T
+    assert s["forward_rmse"] == (4.00 + 6.00) / 2  # E[t-1][t]
+    assert s["train_seconds"] == 3.75
+    assert s["windows_seen"] == 400 and isinstance(s["windows_seen"], int)
+
+
+def test_summarize_one_step_and_no_step():
+    s = summarize(RMSE[:2, :2], MAE[:2, :2], [2.0], [7])
+    assert (s["new_rmse"], s["old_rmse"], s["forgetting"], s["forward_rmse"]) == (2.0, 1.5, 0.5, 4.0)
+    none = summarize(RMSE[:1, :1], MAE[:1, :1], [], [])
+    assert none["new_rmse"] is None and none["forgetting"] is None and none["forward_rmse"] is None
+    assert none["old_rmse"] == 1.0 and none["train_seconds"] == 0.0 and none["windows_seen"] == 0
+
+
+def test_summarize_skips_batches_without_test_windows():
+    rmse = RMSE.copy()
+    rmse[1, 1] = np.nan  # batch 1 had no test windows: its column is NaN
+    rmse[2, 1] = rmse[0, 1] = np.nan
+    s = summarize(rmse, MAE, SECONDS, WINDOWS)
+    assert s["new_rmse"] == 3.0
+    assert s["forgetting"] == 0.75
+    assert s["forward_rmse"] == 6.0
+
+
+def test_summarize_baseline():
+    s = summarize_baseline({"rmse": [1.0, 2.0, 4.0], "mae": [0.5, 1.0, 2.0]})
+    assert s == {"new_rmse": 3.0, "new_mae": 1.5, "old_rmse": 1.0}
+
+
+RULE = CompareParams(rank_by="new_rmse", max_forgetting=0.5)
+
+
+def test_champion_is_the_lowest_new_rmse_among_the_eligible():
+    best, why = champion({"a": summary(2.0, 0.1), "b": summary(1.5, 0.4), "c": summary(1.8, -0.2)}, RULE)
+    assert best == "b"
+    assert "1.500" in why and "excluded" not in why
+
+
+def test_champion_excludes_large_forgetting_even_with_the_lowest_error():
+    summaries = {"forgetful": summary(0.5, 3.0), "steady": summary(1.0, 0.2), "shaky": summary(0.9, 0.51)}
+    best, why = champion(summaries, RULE)
+    assert best == "steady"
+    assert "excluded for forgetting: forgetful, shaky" in why
+
+
+def test_champion_boundary_forgetting_is_eligible():
+    best, _ = champion({"edge": summary(1.0, 0.5), "other": summary(1.1, 0.0)}, RULE)
+    assert best == "edge"
+
+
+def test_champion_falls_back_to_all_when_none_qualifies():
+    best, why = champion({"a": summary(2.0, 1.0), "b": summary(1.5, 2.0)}, RULE)
+    assert best == "b"
+    assert "no strategy kept its forgetting under 0.5" in why
+
+
+def test_champion_ranks_by_forward_rmse_when_asked():
+    summaries = {"a": summary(1.0, 0.0, forward_rmse=3.0), "b": summary(2.0, 0.0, forward_rmse=2.5)}
+    assert champion(summaries, RULE)[0] == "a"
+    best, why = champion(summaries, CompareParams(rank_by="forward_rmse", max_forgetting=0.5))
+    assert best == "b"
+    assert "forward_rmse" in why and "2.500" in why
+
+
+def test_champion_ties_go_to_the_first_name():
+    summaries = {"zeta": summary(1.0, 0.0), "alpha": summary(1.0, 0.1), "mid": summary(1.0, 0.0)}
+    assert champion(summaries, RULE)[0] == "alpha"
+
+
+def test_champion_without_steps_is_none():
+    summaries = {s: summary(None, None) for s in NAMES}
+    best, why = champion(summaries, RULE)
+    assert best == "none"
+    assert "no update step" in why
+
+
+def test_champion_missing_forgetting_counts_as_none():
+    # a strategy with steps but no old-batch test windows has no forgetting figure
+    assert champion({"a": summary(1.0, None), "b": summary(1.2, 0.0)}, RULE)[0] == "a"
+
+
+# --- reports/metrics.json -----------------------------------------------------------------
+
+def six_results() -> dict[str, dict]:
+    """What stages.load_results returns (the parts `metrics` reads), for every strategy."""
+    out = {}
+    for i, s in enumerate(NAMES):
+        rmse, mae = RMSE + 0.125 * i, MAE + 0.125 * i
+        out[s] = {"strategy": s, "rmse": rmse, "mae": mae, "summary": summarize(rmse, mae, SECONDS, WINDOWS)}
+    return out
+
+
+def baseline_summaries() -> dict[str, dict]:
+    return {"persistence": summarize_baseline({"rmse": [1.0, 2.0, 4.0], "mae": [0.5, 1.0, 2.0]}),
+            "seasonal_naive": summarize_baseline({"rmse": [1.5, 2.5, 3.5], "mae": [1.0, 1.5, 2.5]})}
+
+
+def test_metrics_schema():
+    from lstm_utils.stages import metrics
+
+    results = six_results()
+    best, _ = champion({s: r["summary"] for s, r in results.items()}, RULE)
+    content = metrics(results, baseline_summaries(), best)
+    assert set(content) >= {"champion", "strategies", "baselines"}
+    assert content["champion"] == best == "none"  # the lowest errors (offset 0), forgetting 0.625 > 0.5 for all
+    assert list(content["strategies"]) == list(NAMES)
+    for s, values in content["strategies"].items():
+        assert set(values) >= SUMMARY_KEYS, s
+        assert values["new_rmse"] == results[s]["summary"]["new_rmse"]
+    assert set(content["baselines"]) == {"persistence", "seasonal_naive"}
+    for name, values in content["baselines"].items():
+        assert set(values) >= {"new_rmse", "old_rmse"}, name
+    assert content["baselines"]["persistence"]["new_rmse"] == 3.0
+    assert content["baselines"]["seasonal_naive"]["old_rmse"] == 1.5
+
+
+def test_metrics_are_plain_json():
+    import json
+
+    from lstm_utils.stages import metrics
+
+    content = metrics(six_results(), baseline_summaries(), "replay")
+    back = json.loads(json.dumps(content, allow_nan=False))
+    assert back == content
+
+
+# --- the table ----------------------------------------------------------------------------
+
+def test_table_sorts_by_new_rmse_and_includes_baselines():
+    summaries = {"finetune": summary(2.0, 0.1), "retrain": summary(1.0, 0.0), "none": summary(3.0, 0.0)}
+    baselines = {"persistence": {"new_rmse": 2.5, "new_mae": 2.0, "old_rmse": 2.0},
+                 "seasonal_naive": {"new_rmse": 1.5, "new_mae": 1.0, "old_rmse": 1.0}}
+    t = table(summaries, baselines)
+    assert t.index.name == "forecaster"
+    assert t.index.tolist() == ["retrain", "seasonal_naive (baseline)", "finetune", "persistence (baseline)", "none"]
+    assert t["new_rmse"].tolist() == [1.0, 1.5, 2.0, 2.5, 3.0]
+    assert list(t.columns) == ["new_rmse", "new_mae", "old_rmse", "forgetting", "forward_rmse", "train_seconds",
+                               "windows_seen"]
+    assert t.loc["finetune", "forgetting"] == 0.1
+    assert math.isnan(float(t.loc["persistence (baseline)", "forgetting"]))
+    assert t.round(3).loc["retrain", "new_rmse"] == 1.0  # numeric columns: the notebook rounds them
+
+
+def test_narrative_names_the_champion_and_the_gain_over_none():
+    summaries = {"none": summary(3.0, 0.0), "retrain": summary(1.0, 0.0, train_seconds=10.0),
+                 "replay": summary(1.5, 0.25, train_seconds=2.0)}
+    baselines = {"persistence": {"new_rmse": 2.5, "new_mae": 2.0, "old_rmse": 2.0}}
+    text = compare.narrative(summaries, baselines, "retrain", "because")
+    assert text.startswith("**Champion: retrain** (because).")
+    assert "beats the best naive forecast (persistence, 2.500)" in text
+    assert "- replay" in text and "20% of retrain's training time" in text and "+50.0% vs retrain" in text
+    assert "+2.000 RMSE" in text
+
+
+@pytest.mark.parametrize("rank_by", ["new_rmse", "forward_rmse"])
+def test_champion_is_one_of_the_given_strategies(rank_by):
+    results = six_results()
+    best, _ = champion({s: r["summary"] for s, r in results.items()}, CompareParams(rank_by, 10.0))
+    assert best == "none"  # offset 0 gives every error its lowest value; ties broken by name don't apply

@@ -1,0 +1,461 @@
+"""Update strategies on tiny real data: what each one keeps, changes, costs and repeats.
+
+One small frame is built per module (5 slices of the sample: a 2-slice base period, then
+batches 1, 2, 3), one base model is trained on batch 0, and every model is tiny (LSTM of 4
+units, 2 epochs), so each update trains in about a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from tiny_project import tiny_params, write_part
+from lstm_utils.base import new_forecaster, train_new
+from lstm_utils.chain import run_chain
+from lstm_utils.config import parse_params
+from lstm_utils import evaluate
+from lstm_utils.evaluate import error_matrix
+from lstm_utils.ingest import BATCH, SPLIT, ingest
+from lstm_utils.model import copy_model
+from lstm_utils.splits import TRAIN, assign_splits
+from lstm_utils.strategies import NAMES, Step, Update, distill, ensemble, finetune, none, replay, retrain
+from lstm_utils import train as train_module
+from lstm_utils.train import fit, predict
+
+BATCH_SIZE = 32
+BUFFER = 40  # replay buffer, well below batch 0's ~300 training windows, above one batch
+OLD_WINDOWS = 60  # distill's old-window sample, above one batch
+
+OVERRIDES = {
+    "model": {"units": [4]},
+    "train": {"epochs": 2, "batch_size": BATCH_SIZE, "patience": 1},
+    "finetune": {"epochs": 2, "patience": 1},
+    "distill": {"units": [4], "epochs": 2, "patience": 1, "old_windows": OLD_WINDOWS},
+    "ensemble": {"max_members": 3},
+    "replay": {"buffer": BUFFER, "epochs": 2, "patience": 1},
+}
+
+
+def quiet(_message: str) -> None:
+    pass
+
+
+def flat(model: keras.Model) -> np.ndarray:
+    return np.concatenate([w.reshape(-1) for w in model.get_weights()])
+
+
+def assert_same_weights(a: keras.Model, b: keras.Model) -> None:
+    wa, wb = a.get_weights(), b.get_weights()
+    assert [w.shape for w in wa] == [w.shape for w in wb]
+    for x, y in zip(wa, wb):
+        np.testing.assert_array_equal(x, y)
+
+
+def assert_same_weights_list(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+def all_layers(model: keras.Model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from all_layers(layer)
+
+
+def assert_fed(windows_seen: int, epochs: int, n_train: int, batch_size: int = BATCH_SIZE) -> None:
+    """`windows_seen` is `epochs` passes over the `n_train` training windows: every window
+    each epoch, or (when the training loop drops a last partial batch) all but fewer than
+    one batch of them. A pass that missed a part of the training set larger than a batch
+    (the replay buffer, distill's old windows, an old batch) fails this."""
+    assert epochs >= 1 and windows_seen % epochs == 0
+    per_epoch = windows_seen // epochs
+    assert n_train - batch_size < per_epoch <= n_train, (windows_seen, epochs, n_train)
+
+
+def with_section(params, section: str, **changes):
+    return dataclasses.replace(params, **{section: dataclasses.replace(getattr(params, section), **changes)})
+
+
+@pytest.fixture(scope="module")
+def params():
+    return parse_params(tiny_params(OVERRIDES))
+
+
+@pytest.fixture(scope="module")
+def full_frame(tmp_path_factory, params):
+    """Batches 0 (two slices), 1, 2 and 3."""
+    folder = tmp_path_factory.mktemp("strategies_data")
+    for part in range(5):
+        write_part(folder, part)
+    frame = assign_splits(ingest(folder, params.data, base_batches=2), params.split)
+    assert sorted(frame[BATCH].unique().tolist()) == [0, 1, 2, 3]
+    return frame
+
+
+@pytest.fixture(scope="module")
+def frame(full_frame):
+    """Batches 0, 1 and 2: two update steps."""
+    return full_frame[full_frame[BATCH] <= 2]
+
+
+@pytest.fixture(scope="module")
+def base(frame, params):
+    return train_new(frame, params, [0], verbose=0).model
+
+
+@pytest.fixture(scope="module")
+def base_weights(base):
+    return [w.copy() for w in base.get_weights()]
+
+
+@pytest.fixture(scope="module")
+def step1(frame, params):
+    return Step(frame, params, 1)
+
+
+@pytest.fixture(scope="module")
+def chains(frame, full_frame, base, params):
+    """Each strategy's chain, run once and shared (ensemble over three steps, others over two)."""
+    cache = {}
+
+    def get(strategy: str):
+        if strategy not in cache:
+            data = full_frame if strategy == "ensemble" else frame
+            cache[strategy] = run_chain(strategy, base, data, params, {}, progress=quiet)
+        return cache[strategy]
+
+    return get
+
+
+def first_step(chain) -> Update:
+    """Step 1 of a chain as an Update: update(base, Step(frame, params, 1)), computed once."""
+    rec = chain.steps[0]
+    return Update(chain.models[1], rec.windows_seen, rec.history, rec.info)
+
+
+@pytest.fixture(scope="module")
+def tuned(chains):
+    return first_step(chains("finetune"))
+
+
+@pytest.fixture(scope="module")
+def retrained(chains):
+    return first_step(chains("retrain"))
+
+
+# --- none ---------------------------------------------------------------------------------
+
+def test_none_returns_the_very_same_model(base, step1, base_weights):
+    result = none.update(base, step1)
+    assert result.model is base
+    assert result.windows_seen == 0
+    assert_same_weights_list(base.get_weights(), base_weights)
+
+
+def test_none_chain_never_changes_predictions(chains, base, frame, params):
+    chain = chains("none")
+    assert len(chain.models) == 3 and all(m is base for m in chain.models)
+    assert [r.windows_seen for r in chain.steps] == [0, 0]
+    tests = evaluate.test_windows(frame, params, 3)
+    for windows in tests:
+        first = predict(chain.models[0], windows)
+        for model in chain.models[1:]:
+            np.testing.assert_array_equal(predict(model, windows), first)
+    # every row of the error matrix is the base model's
+    for t in range(1, 3):
+        np.testing.assert_array_equal(chain.rmse[t], chain.rmse[0])
+
+
+# --- finetune -----------------------------------------------------------------------------
+
+def test_finetune_moves_the_weights_less_than_retrain(base, base_weights, tuned, retrained):
+    start = np.concatenate([w.reshape(-1) for w in base_weights])
+    assert [w.shape for w in tuned.model.get_weights()] == [w.shape for w in retrained.model.get_weights()]
+    moved_tune = np.linalg.norm(flat(tuned.model) - start)
+    moved_retrain = np.linalg.norm(flat(retrained.model) - start)
+    assert 0 < moved_tune < moved_retrain
+    # the previous model itself was not touched: finetune works on a copy
+    assert_same_weights_list(base.get_weights(), base_weights)
+    assert tuned.model is not base
+
+
+def test_finetune_windows_seen_counts_new_batch_epochs(tuned, step1):
+    assert_fed(tuned.windows_seen, tuned.info["epochs"], len(step1.new("train")))
+
+
+def test_finetune_head_only_freezes_the_lstm(base, base_weights, frame, params):
+    head_params = with_section(params, "finetune", trainable="head", learning_rate=1e-3)
+    result = finetune.update(base, Step(frame, head_params, 1))
+    lstm_names = [layer.name for layer in result.model.layers if layer.name.startswith("lstm_")]
+    assert lstm_names == ["lstm_0"]
+    for name in lstm_names:
+        before, after = base.get_layer(name).get_weights(), result.model.get_layer(name).get_weights()
+        assert len(before) == len(after) > 0
+        for x, y in zip(before, after):
+            np.testing.assert_array_equal(x, y)
+    head_before, head_after = base.get_layer("head").get_weights(), result.model.get_layer("head").get_weights()
+    assert any(not np.array_equal(x, y) for x, y in zip(head_before, head_after))
+    assert_same_weights_list(base.get_weights(), base_weights)
+    # frozen for the step only: the returned model trains fully later; the fixed selector stays fixed
+    assert result.model.get_layer("lstm_0").trainable
+    assert not result.model.get_layer("pick_targets").trainable
+
+
+# --- distill ------------------------------------------------------------------------------
+
+def test_blended_targets_mix_truth_and_teacher(base, step1):
+    windows = step1.new("train")
+    _, y = windows.arrays()
+    teacher = predict(base, windows)
+    np.testing.assert_array_equal(distill.blended_targets(base, windows, 1.0), y)
+    np.testing.assert_array_equal(distill.blended_targets(base, windows, 0.0), teacher)
+    blended = distill.blended_targets(base, windows, 0.3)
+    assert blended.shape == y.shape and blended.dtype == np.float32
+    np.testing.assert_allclose(blended, 0.3 * y.astype(np.float64) + 0.7 * teacher.astype(np.float64),
+                               rtol=1e-6, atol=1e-5)
+    # the teacher really differs from the truth, so the blends above are distinct checks
+    assert np.abs(teacher - y).max() > 0.5
+
+
+def test_distill_alpha_one_is_plain_training_on_true_targets(base, step1, params):
+    train = step1.new("train").concat(step1.old("train").sample(OLD_WINDOWS, seed=step1.seed))
+    val = step1.new("val")
+    p = params.distill
+    kwargs = dict(epochs=p.epochs, batch_size=params.train.batch_size, learning_rate=p.learning_rate,
+                  patience=p.patience, seed=step1.seed, verbose=0)
+    a = distill.student(base, step1)
+    fit(a, train, val, targets=distill.blended_targets(base, train, 1.0), **kwargs)
+    b = distill.student(base, step1)
+    fit(b, train, val, **kwargs)
+    assert_same_weights(a, b)
+    # and the strategy itself, with alpha = 1, trains exactly that model
+    one = distill.update(base, Step(step1.frame, with_section(params, "distill", alpha=1.0), 1))
+    assert one.info["windows"] == len(train)
+    assert_same_weights(one.model, b)
+
+
+def test_distill_teacher_is_a_target_never_an_input(chains, step1, params):
+    result = first_step(chains("distill"))
+    student = result.model
+    assert len(student.inputs) == 1
+    assert tuple(student.inputs[0].shape[1:]) == (params.window.lookback, len(params.data.inputs))
+    assert not any(isinstance(layer, keras.Model) for layer in student.layers)  # no nested teacher
+    assert_fed(result.windows_seen, result.info["epochs"], result.info["windows"])
+    assert result.info["windows"] == len(step1.new("train")) + OLD_WINDOWS
+
+
+def test_distill_student_starts_from_the_teacher_only_when_shapes_match(base, step1, params):
+    same = distill.student(base, step1)
+    assert_same_weights(same, base)
+    smaller = distill.student(base, Step(step1.frame, with_section(params, "distill", units=(3,)), 1))
+    assert smaller.get_layer("lstm_0").units == 3
+    np.testing.assert_array_equal(smaller.get_layer("head").get_weights()[0], 0.0)  # fresh: zero head
+
+
+# --- ensemble -----------------------------------------------------------------------------
+
+def test_fit_weights_recovers_an_exact_mixture():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(50, 6, 1)), rng.normal(size=(50, 6, 1))
+    w = ensemble.fit_weights([a, b], 0.25 * a + 0.75 * b)
+    np.testing.assert_allclose(w, [0.25, 0.75], atol=1e-9)
+    assert abs(w.sum() - 1.0) <= 1e-12
+
+
+def test_fit_weights_gives_the_truth_all_the_weight():
+    rng = np.random.default_rng(1)
+    truth = rng.normal(size=(40, 6, 2))
+    noisy = [truth + rng.normal(size=truth.shape), truth + 2 * rng.normal(size=truth.shape)]
+    w = ensemble.fit_weights([noisy[0], truth, noisy[1]], truth)
+    np.testing.assert_allclose(w, [0.0, 1.0, 0.0], atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_fit_weights_are_a_convex_combination(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=(30, 6, 1))
+    forecasts = [y + rng.normal(scale=s, size=y.shape) + shift for s, shift in ((0.5, 1.0), (1.0, -2.0), (3.0, 0.0))]
+    forecasts.append(2.0 * y)  # the unconstrained fit would give this one a negative partner
+    w = ensemble.fit_weights(forecasts, y)
+    assert w.shape == (4,)
+    assert (w >= 0).all()
+    assert abs(w.sum() - 1.0) <= 1e-12
+    # no other convex combination of a random draw does better
+    p = np.stack([f.reshape(-1) for f in forecasts], axis=1)
+    best = np.mean((p @ w - y.reshape(-1)) ** 2)
+    for other in rng.dirichlet(np.ones(4), size=200):
+        assert best <= np.mean((p @ other - y.reshape(-1)) ** 2) + 1e-12
+
+
+def test_combine_is_the_weighted_sum_of_its_members(chains, full_frame, params):
+    parts = ensemble.members(chains("ensemble").final)
+    weights = np.array([0.2, 0.5, 0.3])
+    combined = ensemble.combine(parts, weights)
+    assert ensemble.members(combined) == parts and all(a is b for a, b in zip(ensemble.members(combined), parts))
+    windows = evaluate.test_windows(full_frame, params, 4)[3]
+    expected = sum(w * predict(m, windows).astype(np.float64) for m, w in zip(parts, weights))
+    np.testing.assert_allclose(predict(combined, windows), expected, rtol=1e-6, atol=1e-4)
+    # the members differ, so the weights matter
+    assert np.abs(predict(parts[0], windows) - predict(parts[2], windows)).max() > 0.1
+
+
+def test_members_of_a_plain_forecaster_is_itself(base):
+    assert ensemble.members(base) == [base]
+
+
+def test_ensemble_keeps_at_most_max_members(chains, base):
+    chain = chains("ensemble")
+    assert len(chain.models) == 4  # three update steps
+    final = ensemble.members(chain.final)
+    assert len(final) == 3  # base + 3 new members = 4 candidates, the oldest dropped
+    assert [m.name for m in final] == ["member_1", "member_2", "member_3"]
+    assert chain.steps[0].info["members"] == [base.name, "member_1"]
+    assert ensemble.members(chain.models[1])[0] is base
+    for rec in chain.steps:
+        w = np.array(rec.info["weights"])
+        assert len(w) == len(rec.info["members"]) <= 3
+        assert (w >= 0).all() and abs(w.sum() - 1.0) <= 1e-12
+
+
+def test_saved_ensemble_loads_in_safe_mode_and_predicts_the_same(chains, full_frame, params, tmp_path):
+    model = chains("ensemble").final
+    assert not any(isinstance(layer, keras.layers.Lambda) for layer in all_layers(model))
+    path = tmp_path / "ensemble.keras"
+    model.save(path)
+    back = keras.saving.load_model(path, safe_mode=True, compile=False)
+    assert not any(isinstance(layer, keras.layers.Lambda) for layer in all_layers(back))
+    assert len(ensemble.members(back)) == 3
+    windows = evaluate.test_windows(full_frame, params, 4)[3]
+    np.testing.assert_allclose(predict(back, windows), predict(model, windows), rtol=1e-6, atol=1e-5)
+
+
+# --- replay -------------------------------------------------------------------------------
+
+def test_replay_buffer_is_bounded_old_training_windows(frame, params):
+    for t in (1, 2):
+        step = Step(frame, params, t)
+        pool = step.old("train")
+        assert len(pool) > BUFFER
+        buf = replay.buffer(step)
+        assert len(buf) == BUFFER
+        batch, split = frame[BATCH].to_numpy(), frame[SPLIT].to_numpy()
+        assert (batch[buf.starts] < t).all()
+        assert (split[buf.starts] == TRAIN).all()
+        assert np.isin(buf.starts, pool.starts).all() and len(np.unique(buf.starts)) == BUFFER
+    # step 2's pool holds batch 1 too, and the seeded draw takes windows from both old batches
+    assert set(frame[BATCH].to_numpy()[replay.buffer(Step(frame, params, 2)).starts]) == {0, 1}
+
+
+def test_replay_buffer_is_seeded(frame, params):
+    one, again = replay.buffer(Step(frame, params, 1)), replay.buffer(Step(frame, params, 1))
+    np.testing.assert_array_equal(one.starts, again.starts)
+    other_seed = Step(frame, with_section(params, "train", seed=params.train.seed + 1), 1)
+    assert not np.array_equal(replay.buffer(other_seed).starts, one.starts)
+    # the seed of another step draws another sample from the same pool
+    pool = Step(frame, params, 1).old("train")
+    step2 = Step(frame, params, 2)
+    assert step2.seed != Step(frame, params, 1).seed
+    assert not np.array_equal(pool.sample(BUFFER, step2.seed).starts, one.starts)
+
+
+def test_replay_buffer_is_the_whole_pool_when_small(frame, params):
+    big = Step(frame, with_section(params, "replay", buffer=100_000), 1)
+    np.testing.assert_array_equal(replay.buffer(big).starts, big.old("train").starts)
+
+
+def test_replay_windows_seen_counts_new_and_buffer(chains, frame, params):
+    for t, rec in enumerate(chains("replay").steps, start=1):
+        step = Step(frame, params, t)
+        assert rec.info["replayed"] == BUFFER
+        assert_fed(rec.windows_seen, rec.info["epochs"], len(step.new("train")) + BUFFER)
+
+
+def test_replay_update_fine_tunes_a_copy(chains, base, base_weights, step1):
+    result = replay.update(base, step1)
+    assert result.model is not base
+    assert_same_weights_list(base.get_weights(), base_weights)
+    assert result.info["replayed"] == BUFFER
+    assert_fed(result.windows_seen, result.info["epochs"], len(step1.new("train")) + BUFFER)
+    # the chain's first step is this very update
+    assert_same_weights(result.model, chains("replay").models[1])
+
+
+# --- retrain ------------------------------------------------------------------------------
+
+def test_retrain_ignores_the_previous_model(base, tuned, retrained, step1):
+    assert np.abs(flat(tuned.model) - flat(base)).max() > 0  # two different previous models
+    again = retrain.update(tuned.model, step1)
+    assert_same_weights(again.model, retrained.model)
+    assert again.windows_seen == retrained.windows_seen
+    expected = len(step1.windows("train", [0, 1]))
+    assert_fed(retrained.windows_seen, retrained.info["epochs"], expected)
+
+
+# --- chain --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("strategy", NAMES)
+def test_chain_records_models_errors_and_costs(chains, strategy, base, full_frame, params):
+    chain = chains(strategy)
+    n = 4 if strategy == "ensemble" else 3
+    data = full_frame[full_frame[BATCH] < n]
+    assert chain.strategy == strategy
+    assert len(chain.models) == n and chain.models[0] is base
+    assert chain.rmse.shape == chain.mae.shape == (n, n)
+    assert np.isfinite(chain.rmse).all() and np.isfinite(chain.mae).all()
+    assert (chain.mae <= chain.rmse + 1e-9).all()
+    alone = error_matrix([base], evaluate.test_windows(data, params, n), params.data.targets)
+    np.testing.assert_array_equal(chain.rmse[0], alone["rmse"][0])
+    np.testing.assert_array_equal(chain.mae[0], alone["mae"][0])
+    assert [r.step for r in chain.steps] == list(range(1, n))
+    for rec in chain.steps:
+        if strategy == "none":
+            assert rec.windows_seen == 0
+        else:
+            assert rec.train_seconds > 0 and rec.windows_seen > 0
+    if strategy != "none":  # an update that learned the new batch changes the error on it
+        assert chain.rmse[1, 1] != chain.rmse[0, 1]
+
+
+def test_chains_leave_the_base_model_alone(chains, base, base_weights):
+    for strategy in NAMES:
+        chains(strategy)
+    assert_same_weights_list(base.get_weights(), base_weights)
+
+
+@pytest.mark.parametrize("strategy", ["distill", "replay"])
+def test_same_chain_twice_is_bit_identical(chains, strategy, base, frame, params):
+    first = chains(strategy)
+    second = run_chain(strategy, base, frame, params, {}, progress=quiet)
+    for a, b in zip(first.models, second.models):
+        assert_same_weights(a, b)
+    np.testing.assert_array_equal(first.rmse, second.rmse)
+    np.testing.assert_array_equal(first.mae, second.mae)
+    assert [r.windows_seen for r in first.steps] == [r.windows_seen for r in second.steps]
+
+
+@pytest.mark.parametrize("strategy", ["finetune", "retrain"])
+def test_an_update_does_not_depend_on_earlier_training_in_the_process(chains, strategy, base, step1, monkeypatch):
+    """The chain's first step ran after other fits (the base model, maybe other chains); the
+    same update in a process that has trained nothing yet gives the same weights."""
+    expected = chains(strategy).models[1]
+    monkeypatch.setattr(train_module, "_TRAINERS", {}, raising=False)  # forget any cached training state
+    fresh = {"finetune": finetune, "retrain": retrain}[strategy].update(base, step1)
+    assert_same_weights(fresh.model, expected)
+
+
+def test_new_forecaster_is_seeded(frame, params):
+    assert_same_weights(new_forecaster(frame, params), new_forecaster(frame, params))
+
+
+def test_copy_model_is_independent(base):
+    clone = copy_model(base)
+    assert_same_weights(clone, base)
+    assert [layer.name for layer in clone.layers] == [layer.name for layer in base.layers]
+    clone.get_layer("head").set_weights([np.ones_like(w) for w in clone.get_layer("head").get_weights()])
+    assert not np.array_equal(clone.get_layer("head").get_weights()[0], base.get_layer("head").get_weights()[0])
