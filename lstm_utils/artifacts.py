@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -56,14 +57,40 @@ def make_sidecar(strategy: str, parent: str | None, params: Params, sources: dic
 
 
 def save_model(model: keras.Model, path: str | Path, sidecar: dict) -> None:
-    """Save `model` to `path` (.keras) and `sidecar` beside it, each atomically."""
+    """Save `model` to `path` (.keras) and `sidecar` beside it, each atomically.
+
+    The `.keras` bytes depend only on the model (no save date, no entry times).
+    """
     missing = [k for k in SIDECAR_KEYS if k not in sidecar]
     if missing:
         raise ValueError(f"sidecar lacks {missing}")
     path = Path(path)
     with atomic_path(path) as tmp:
-        model.save(tmp)
+        raw = tmp.with_name(tmp.stem + ".raw.keras")
+        try:
+            model.save(raw)
+            _reproducible_zip(raw, tmp)
+        finally:
+            raw.unlink(missing_ok=True)
     write_json(sidecar_path(path), sidecar)
+
+
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _reproducible_zip(source: Path, dest: Path) -> None:
+    """Copy a `.keras` archive with its save date and entry times fixed, so that the same
+    weights always give the same bytes (and DVC the same hash)."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(dest, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "metadata.json":
+                meta = json.loads(data)
+                meta["date_saved"] = "1980-01-01@00:00:00"
+                data = json.dumps(meta).encode()
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
+            entry.compress_type, entry.external_attr = info.compress_type, info.external_attr
+            zout.writestr(entry, data)
 
 
 def load_model(path: str | Path) -> tuple[keras.Model, dict]:

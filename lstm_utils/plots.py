@@ -99,16 +99,18 @@ def error_by_step(scores: dict[str, dict], target: str, metric: str = "rmse") ->
     return fig
 
 
-def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=None) -> Figure | None:
+def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=None,
+                 limits: tuple[float, float] | None = None) -> Figure | None:
     """Heat map of E[t][k]: rows = model after step t, columns = test tail of batch k."""
     fig = None
     if ax is None:
         fig = Figure(figsize=(1.1 * len(batches) + 2, 0.8 * len(rmse) + 1.2), layout="constrained")
         ax = fig.add_subplot()
-    image = ax.imshow(rmse, cmap="viridis_r")
+    low, high = limits or (np.nanmin(rmse), np.nanmax(rmse))
+    image = ax.imshow(rmse, cmap="viridis_r", vmin=low, vmax=high)
     for (t, k), value in np.ndenumerate(rmse):
         ax.text(k, t, f"{value:.2f}", ha="center", va="center", fontsize=8,
-                color="white" if value > np.nanmean(rmse) else "black", fontweight="bold" if t == k else None)
+                color="white" if value > (low + high) / 2 else "black", fontweight="bold" if t == k else None)
     ax.set_xticks(range(len(batches)), batches, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(rmse)), ["base"] + [f"after {b}" for b in batches[1:len(rmse)]], fontsize=8)
     ax.set_xlabel("test tail of batch")
@@ -125,8 +127,10 @@ def error_matrices(results: dict[str, dict]) -> Figure:
     rows = -(-len(names) // cols)
     fig = Figure(figsize=(4.2 * cols, 3.6 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    every = np.concatenate([np.ravel(results[name]["rmse"]) for name in names])
+    limits = (float(np.nanmin(every)), float(np.nanmax(every)))
     for ax, name in zip(axes, names):
-        error_matrix(results[name]["rmse"], results[name]["batches"], title=name, ax=ax)
+        error_matrix(results[name]["rmse"], results[name]["batches"], title=name, ax=ax, limits=limits)
     for ax in axes[len(names):]:
         ax.set_visible(False)
     return fig

@@ -182,10 +182,13 @@ def test_narrative_names_the_champion_and_the_gain_over_none():
                  "replay": summary(1.5, 0.25, train_seconds=2.0)}
     baselines = {"persistence": {"new_rmse": 2.5, "new_mae": 2.0, "old_rmse": 2.0}}
     text = compare.narrative(summaries, baselines, "retrain", "because")
-    assert text.startswith("**Champion: retrain** (because).")
-    assert "beats the best naive forecast (persistence, 2.500)" in text
-    assert "- replay" in text and "20% of retrain's training time" in text and "+50.0% vs retrain" in text
-    assert "+2.000 RMSE" in text
+    assert text.startswith("**Champion: retrain**: because.")
+    assert "is 60.0% below the best naive forecast (persistence, 2.500)" in text
+    assert "| replay | the usual winner in continual learning | 2 of 3 | +50.0% | 20% | +0.250 |" in text
+    assert "| none | nothing changed in the data | 3 of 3 | +200.0% | 10% | +0.000 |" in text
+    assert "never updating (none) is +200.0% behind the best strategy; the new periods did drift" in text
+    assert "here it ranks 2 of 3 (holds)" in text
+    assert "no strategy came within 5% of retrain's new-period RMSE" in text
 
 
 @pytest.mark.parametrize("rank_by", ["new_rmse", "forward_rmse"])
