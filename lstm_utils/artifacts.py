@@ -78,9 +78,20 @@ def save_model(model: keras.Model, path: str | Path, sidecar: dict) -> None:
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
+def _renumber_shared_ids(node: Any, ids: dict[int, int]) -> Any:
+    """Replace Keras's `shared_object_id` values (Python object ids, different in every
+    process) by 1, 2, ... in order of first appearance; objects that shared an id still do."""
+    if isinstance(node, dict):
+        return {k: (ids.setdefault(v, len(ids) + 1) if k == "shared_object_id" else _renumber_shared_ids(v, ids))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_renumber_shared_ids(v, ids) for v in node]
+    return node
+
+
 def _reproducible_zip(source: Path, dest: Path) -> None:
-    """Copy a `.keras` archive with its save date and entry times fixed, so that the same
-    weights always give the same bytes (and DVC the same hash)."""
+    """Copy a `.keras` archive with its save date, entry times and object ids fixed, so that
+    the same model always gives the same bytes (and DVC the same hash), in any process."""
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(dest, "w") as zout:
         for info in zin.infolist():
             data = zin.read(info.filename)
@@ -88,6 +99,8 @@ def _reproducible_zip(source: Path, dest: Path) -> None:
                 meta = json.loads(data)
                 meta["date_saved"] = "1980-01-01@00:00:00"
                 data = json.dumps(meta).encode()
+            elif info.filename == "config.json":
+                data = json.dumps(_renumber_shared_ids(json.loads(data), {})).encode()
             entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
             entry.compress_type, entry.external_attr = info.compress_type, info.external_attr
             zout.writestr(entry, data)

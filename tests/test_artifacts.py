@@ -175,3 +175,30 @@ def test_load_damaged_keras_file(tmp_path, model, small_params):
     path.write_bytes(path.read_bytes()[:100])  # truncated
     with pytest.raises(ModelError, match=r"m\.keras: cannot load the model"):
         load_model(path)
+
+
+SAVE_IN_NEW_PROCESS = """
+import sys
+from lstm_utils.artifacts import load_model, save_model
+model, sidecar = load_model(sys.argv[1])
+save_model(model, sys.argv[2], sidecar)
+"""
+
+
+def test_same_model_gives_the_same_bytes_in_any_process(tmp_path, model, small_params):
+    import subprocess
+    import sys
+    import zipfile
+
+    first, second = tmp_path / "first.keras", tmp_path / "second.keras"
+    save_model(model, first, make_sidecar("base", None, small_params, {}, {}))
+    save_model(model, second, make_sidecar("base", None, small_params, {}, {}))
+    assert first.read_bytes() == second.read_bytes()
+    again = [tmp_path / "a.keras", tmp_path / "b.keras"]
+    for out in again:  # each process gives its objects other ids; the bytes must not change
+        subprocess.run([sys.executable, "-c", SAVE_IN_NEW_PROCESS, str(first), str(out)], check=True)
+    assert again[0].read_bytes() == again[1].read_bytes()
+    with zipfile.ZipFile(first) as z:
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert json.loads(z.read("metadata.json"))["date_saved"] == "1980-01-01@00:00:00"
+        assert '"shared_object_id": 1' in z.read("config.json").decode()
