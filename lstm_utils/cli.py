@@ -16,7 +16,6 @@ import json
 import os
 import re
 import sys
-from pathlib import Path
 
 from lstm_utils.errors import LstmUtilsError
 

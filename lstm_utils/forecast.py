@@ -29,9 +29,10 @@ def read_for_model(model: keras.Model, sidecar: dict, source: str | Path) -> Ing
     except (KeyError, TypeError, ValueError, LstmUtilsError) as exc:
         raise ModelError(f"the model's sidecar has no usable data/window settings ({exc})",
                          hint="re-run the stage that saved the model") from None
-    if list(data.inputs) != inputs or tuple(model.input_shape[1:]) != (lookback, len(data.inputs)):
-        raise ModelError(f"the model takes windows of shape {model.input_shape[1:]} but its sidecar names "
-                         f"{len(data.inputs)} inputs and lookback {lookback}",
+    if (list(data.inputs) != inputs or tuple(model.input_shape[1:]) != (lookback, len(data.inputs))
+            or model.output_shape[1] != horizon):
+        raise ModelError(f"the model maps windows of shape {model.input_shape[1:]} to {model.output_shape[1]} steps, "
+                         f"but its sidecar names {len(data.inputs)} inputs, lookback {lookback}, horizon {horizon}",
                          hint="the .keras file and its .json sidecar do not belong together")
     return ingest(source, data, base_batches=None)  # one series: gaps filled as within a batch
 

@@ -99,13 +99,11 @@ def _anchor(window, last_step, kind: str, lookback: int, horizon: int, target_id
     return layers.Cropping1D((0, reps * season - horizon), name="seasonal_level")(cycle)
 
 
-def copy_model(model: keras.Model, name: str | None = None) -> keras.Model:
+def copy_model(model: keras.Model) -> keras.Model:
     """An independent copy (same architecture and weights) that training will not share."""
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
-    if name is None:
-        return clone
-    return keras.Model(clone.input, clone.output, name=name)
+    return clone
 
 
 def target_std(model: keras.Model) -> np.ndarray:
