@@ -64,7 +64,12 @@ def save_model(model: keras.Model, path: str | Path, sidecar: dict) -> None:
     missing = [k for k in SIDECAR_KEYS if k not in sidecar]
     if missing:
         raise ValueError(f"sidecar lacks {missing}")
-    path = Path(path)
+    save_keras(model, path)
+    write_json(sidecar_path(path), sidecar)
+
+
+def save_keras(model: keras.Model, path: str | Path) -> None:
+    """Write `model` as a `.keras` file atomically; the same model always gives the same bytes."""
     with atomic_path(path) as tmp:
         raw = tmp.with_name(tmp.stem + ".raw.keras")
         try:
@@ -72,7 +77,6 @@ def save_model(model: keras.Model, path: str | Path, sidecar: dict) -> None:
             _reproducible_zip(raw, tmp)
         finally:
             raw.unlink(missing_ok=True)
-    write_json(sidecar_path(path), sidecar)
 
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)

@@ -19,9 +19,10 @@ from lstm_utils.compare import champion, summarize, summarize_baseline
 from lstm_utils.config import Params
 from lstm_utils.evaluate import baseline_errors, test_windows
 from lstm_utils.forecast import forecast_frame
-from lstm_utils.ingest import BATCH
+from lstm_utils.ingest import BATCH, sha256_file
 from lstm_utils.metrics import errors
 from lstm_utils.splits import read_prepared
+from lstm_utils.stepcache import StepCache
 from lstm_utils.strategies import NAMES
 from lstm_utils.train import predict
 from lstm_utils.windows import Windows
@@ -39,11 +40,19 @@ def load_batches(prepared_dir: str | Path, params: Params) -> tuple[pd.DataFrame
 
 
 def run_strategy(strategy: str, params: Params, prepared_dir: str | Path = "prepared",
-                 base_model: str | Path = "models/base.keras", verbose: int = 0) -> tuple[Chain, dict[str, str]]:
-    """Run one strategy's whole chain from the base model; also return the data hashes."""
+                 base_model: str | Path = "models/base.keras", verbose: int = 0,
+                 state_dir: str | Path | None = None) -> tuple[Chain, dict[str, str]]:
+    """Run one strategy's whole chain from the base model; also return the data hashes.
+
+    With `state_dir` (the stage's persistent `state/<strategy>`), steps computed by an earlier
+    run from the same model, data and params are reused rather than trained again.
+    """
     frame, names, sources = load_batches(prepared_dir, params)
     base, _ = load_model(base_model)
-    return run_chain(strategy, base, frame, params, names, verbose=verbose), sources
+    cache = StepCache(state_dir) if state_dir is not None else None
+    data_hashes = [sha256_file(p) for p in sorted(Path(prepared_dir).glob("[0-9][0-9]-*.csv"))]
+    return run_chain(strategy, base, frame, params, names, verbose=verbose, cache=cache,
+                     base_hash=sha256_file(base_model), data_hashes=data_hashes), sources
 
 
 def steps_table(chain: Chain) -> pd.DataFrame:

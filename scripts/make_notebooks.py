@@ -161,20 +161,23 @@ def strategy_notebook(name: str):
     title, what, cost = STRATEGY_TEXT[name]
     return nb([
         md(f"# Strategy: {title} (`{name}`)\n\n{what}\n\nEvery CSV after the base period is one update step, "
-           "applied in time order; step 0 is the base model. After each step the model is scored on the test tail "
+           "applied in time order; step 0 is the base model. A step computed by an earlier run from the same "
+           "previous model, data and params is reused, so a new CSV costs one new step. After each step the model is scored on the test tail "
            "of every batch, so the tables below show what it gained on the new period and what it lost on the old."),
         params_cell(f'strategy = "{name}"\n'
                     'params_file = "params.yaml"  # every setting; see the README\n'
                     'prepared_dir = "prepared"  # written by the data stage\n'
                     'models_dir = "models"  # base.keras in, <strategy>.keras out\n'
                     'reports_dir = "reports"  # steps/<strategy>.json and .csv out\n'
+                    'state_dir = "state"  # steps computed by earlier runs, reused when model, data and params match\n'
                     'verbose = 0  # Keras progress inside each step'),
         code("%matplotlib inline\n"
              "from lstm_utils.config import load_params\n"
              "from lstm_utils.stages import run_strategy, save_strategy, steps_table\n"
              "from lstm_utils import plots\n\n"
              "params = load_params(params_file)\n"
-             "chain, sources = run_strategy(strategy, params, prepared_dir, f\"{models_dir}/base.keras\", verbose=verbose)\n"
+             "chain, sources = run_strategy(strategy, params, prepared_dir, f\"{models_dir}/base.keras\", verbose=verbose,\n"
+             "                              state_dir=f\"{state_dir}/{strategy}\")\n"
              "summary = save_strategy(chain, params, sources, models_dir, reports_dir)\n"
              "print(f\"{len(chain.steps)} update steps over batches: {', '.join(chain.batches[1:]) or 'none'}\")"),
         md("## Step by step\n\n`new_rmse`: error on the new batch after learning it; `forward_rmse`: the model "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
 import yaml
@@ -103,9 +104,29 @@ def test_new_later_csv_does_not_retrain_base(project):
     assert stages == {"data", "compare", "index", *STRATEGIES}  # everything but the base model
     steps = json.loads((root / "reports/steps/finetune.json").read_text())
     assert steps["batches"] == ["base", "part-02", "part-03"] and len(steps["rmse"]) == 3
+    for name in STRATEGIES:  # the earlier step is reused from state/<name>; only the new one is trained
+        assert f"{name}: step 1/2 (part-02): reused" in output.stderr + output.stdout, name
+        assert f"{name}: step 2/2 (part-03): trained" in output.stderr + output.stdout, name
+    assert len(list((root / "state/finetune").glob("*.keras"))) == 2
     assert (root / "prepared/00-base.csv").read_bytes() == base_csv_before
     assert (root / "models/base.keras").read_bytes() == model_before
     assert (root / "prepared/02-part-03.csv").is_file()
+
+
+def test_incremental_route_equals_replaying_the_chain_from_scratch(project):
+    root, _ = project
+    incremental = {s: (root / f"models/{s}.keras").read_bytes() for s in ("finetune", "ensemble", "distill")}
+    metrics = json.loads((root / "reports/metrics.json").read_text())
+    for s in incremental:
+        shutil.rmtree(root / "state" / s)  # forget every step: the chain is replayed from the base model
+        out = run(["dvc", "repro", "-f", "-s", s], root)
+        assert f"{s}: step 1/2 (part-02): trained" in out.stderr + out.stdout
+        assert (root / f"models/{s}.keras").read_bytes() == incremental[s], s  # bit for bit
+    run(["dvc", "repro"], root)
+    again = json.loads((root / "reports/metrics.json").read_text())
+    for s in incremental:
+        for key in ("new_rmse", "old_rmse", "forgetting", "forward_rmse", "windows_seen"):
+            assert again["strategies"][s][key] == metrics["strategies"][s][key], (s, key)
 
 
 def test_params_change_of_one_strategy_reruns_only_it_and_compare(project):

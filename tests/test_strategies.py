@@ -8,6 +8,7 @@ units, 2 epochs), so each update trains in about a second.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -459,3 +460,37 @@ def test_copy_model_is_independent(base):
     assert [layer.name for layer in clone.layers] == [layer.name for layer in base.layers]
     clone.get_layer("head").set_weights([np.ones_like(w) for w in clone.get_layer("head").get_weights()])
     assert not np.array_equal(clone.get_layer("head").get_weights()[0], base.get_layer("head").get_weights()[0])
+
+
+def test_each_strategy_stage_lists_exactly_the_params_its_steps_are_keyed_on():
+    import yaml
+
+    from lstm_utils.strategies import COMMON_KEYS, PARAM_KEYS
+
+    stages = yaml.safe_load((Path(__file__).resolve().parents[1] / "dvc.yaml").read_text())["stages"]
+    for name in NAMES:
+        assert stages[name]["params"] == list(COMMON_KEYS + PARAM_KEYS[name]), name
+        assert {"state/" + name: {"persist": True}} in stages[name]["outs"], name
+
+
+def test_step_cache_reuses_a_step_only_for_the_same_inputs(tmp_path, base, frame, params):
+    from lstm_utils.chain import run_chain
+    from lstm_utils.stepcache import StepCache
+
+    def chain(cache, base_hash="b", data=("d0", "d1", "d2", "d3")):
+        return run_chain("finetune", base, frame, params, {}, progress=lines.append, cache=cache,
+                         base_hash=base_hash, data_hashes=list(data))
+
+    lines: list[str] = []
+    first = chain(StepCache(tmp_path / "s"))
+    assert all("trained" in line for line in lines) and len(lines) == len(first.steps)
+    lines.clear()
+    second = chain(StepCache(tmp_path / "s"))
+    assert all("reused" in line for line in lines)
+    for a, b in zip(first.models, second.models):
+        assert_same_weights(a, b)
+    np.testing.assert_array_equal(first.rmse, second.rmse)
+    lines.clear()
+    chain(StepCache(tmp_path / "s"), data=("d0", "d1", "CHANGED", "d3"))  # batch 2's data changed
+    assert ["reused" in line for line in lines] == [True] + [False] * (len(lines) - 1)
+    assert len(list((tmp_path / "s").glob("*.keras"))) == len(lines)  # the stale steps were pruned

@@ -24,6 +24,28 @@ UPDATES: dict[str, Callable[[keras.Model, Step], Update]] = {
 }
 NAMES = tuple(UPDATES)
 
+# The params keys each strategy reads (dvc.yaml lists the same for its stage; a test checks).
+COMMON_KEYS = ("data.targets", "data.features", "data.freq", "data.timezone", "window")
+PARAM_KEYS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "finetune": ("finetune", "train.batch_size", "train.seed"),
+    "distill": ("distill", "model", "baselines.season", "train.batch_size", "train.seed"),
+    "ensemble": ("ensemble", "model", "train", "baselines.season"),
+    "retrain": ("model", "train", "baselines.season"),
+    "replay": ("replay", "train.batch_size", "train.seed"),
+}
+
+
+def params_used(name: str, raw: dict) -> dict:
+    """The values of the params keys strategy `name` reads, from the raw params mapping."""
+    out = {}
+    for key in COMMON_KEYS + PARAM_KEYS[name]:
+        value = raw
+        for part in key.split("."):
+            value = value[part]
+        out[key] = value
+    return out
+
 
 def get(name: str) -> Callable[[keras.Model, Step], Update]:
     """The update function of a strategy, by name."""
@@ -33,4 +55,4 @@ def get(name: str) -> Callable[[keras.Model, Step], Update]:
         raise ValueError(f"unknown strategy {name!r}; known: {', '.join(NAMES)}") from None
 
 
-__all__ = ["NAMES", "Step", "Update", "get"]
+__all__ = ["COMMON_KEYS", "NAMES", "PARAM_KEYS", "Step", "Update", "get", "params_used"]

@@ -1,0 +1,63 @@
+"""Update steps kept between runs, so a new CSV costs one step per strategy, not the whole chain.
+
+A step is identified by what determines its result: the strategy, the previous model (the
+SHA-256 of its `.keras` bytes, which are reproducible), the prepared data of every batch up to
+the new one, and the params keys the strategy reads. Change any of them and that step, and
+every later one (their previous model changes), is computed again; nothing else is. The folder
+is a persistent DVC output (`state/<strategy>` in dvc.yaml), so it is versioned and cached
+like any output and a fresh clone with the DVC cache has it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+
+from lstm_utils.artifacts import save_keras, write_json
+from lstm_utils.ingest import sha256_file
+
+
+@dataclass
+class StepCache:
+    """A folder of `<key>.keras` models with `<key>.json` step records."""
+
+    folder: Path
+    used: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.folder = Path(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def key(strategy: str, previous: str, data: list[str], params: dict) -> str:
+        """The identity of one step (hex SHA-256 of its inputs)."""
+        text = json.dumps({"strategy": strategy, "previous": previous, "data": data, "params": params},
+                          sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def load(self, key: str) -> tuple[keras.Model, dict, str] | None:
+        """The step's model, its record and the model file's hash, if computed before."""
+        model_path, record_path = self.folder / f"{key}.keras", self.folder / f"{key}.json"
+        if not (model_path.is_file() and record_path.is_file()):
+            return None
+        self.used.add(key)
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        return keras.saving.load_model(model_path, safe_mode=True), record, sha256_file(model_path)
+
+    def save(self, key: str, model: keras.Model, record: dict) -> str:
+        """Keep a computed step; returns the model file's hash (the next step's `previous`)."""
+        save_keras(model, self.folder / f"{key}.keras")
+        write_json(self.folder / f"{key}.json", record)
+        self.used.add(key)
+        return sha256_file(self.folder / f"{key}.keras")
+
+    def prune(self) -> int:
+        """Delete the steps this run did not use (other params or data); returns how many."""
+        stale = [p for p in self.folder.glob("*.*") if p.stem not in self.used]
+        for path in stale:
+            path.unlink()
+        return len({p.stem for p in stale})
