@@ -2,7 +2,7 @@
 
 A step is identified by what determines its result: the strategy, the previous model (the
 SHA-256 of its `.keras` bytes, which are reproducible), the prepared data of every batch up to
-the new one, and the params keys the strategy reads. Change any of them and that step, and
+the new one, the params keys the strategy reads, and the package's code. Change any of them and that step, and
 every later one (their previous model changes), is computed again; nothing else is. The folder
 is a persistent DVC output (`state/<strategy>` in dvc.yaml), so it is versioned and cached
 like any output and a fresh clone with the DVC cache has it too.
@@ -10,6 +10,7 @@ like any output and a fresh clone with the DVC cache has it too.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -19,6 +20,17 @@ import keras
 
 from lstm_utils.artifacts import save_keras, write_json
 from lstm_utils.ingest import sha256_file
+
+
+@functools.cache
+def code_version() -> str:
+    """SHA-256 of the package's source files: changed code never reuses an old step (as DVC
+    re-runs a stage whose code dependency changed)."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass
@@ -34,9 +46,9 @@ class StepCache:
 
     @staticmethod
     def key(strategy: str, previous: str, data: list[str], params: dict) -> str:
-        """The identity of one step (hex SHA-256 of its inputs)."""
-        text = json.dumps({"strategy": strategy, "previous": previous, "data": data, "params": params},
-                          sort_keys=True)
+        """The identity of one step (hex SHA-256 of its inputs, and of this package's code)."""
+        text = json.dumps({"strategy": strategy, "previous": previous, "data": data, "params": params,
+                           "code": code_version()}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def load(self, key: str) -> tuple[keras.Model, dict, str] | None:

@@ -494,3 +494,21 @@ def test_step_cache_reuses_a_step_only_for_the_same_inputs(tmp_path, base, frame
     chain(StepCache(tmp_path / "s"), data=("d0", "d1", "CHANGED", "d3"))  # batch 2's data changed
     assert ["reused" in line for line in lines] == [True] + [False] * (len(lines) - 1)
     assert len(list((tmp_path / "s").glob("*.keras"))) == len(lines)  # the stale steps were pruned
+
+
+def test_step_cache_does_not_reuse_steps_made_by_other_code(tmp_path, base, frame, params, monkeypatch):
+    from lstm_utils import stepcache
+    from lstm_utils.chain import run_chain
+    from lstm_utils.stepcache import StepCache
+
+    lines: list[str] = []
+    for _ in range(2):
+        run_chain("none", base, frame, params, {}, progress=lines.append, cache=StepCache(tmp_path / "s"),
+                  base_hash="b", data_hashes=["d0", "d1", "d2", "d3"])
+    half = len(lines) // 2
+    assert all("trained" in x for x in lines[:half]) and all("reused" in x for x in lines[half:])
+    monkeypatch.setattr(stepcache, "code_version", lambda: "edited package")
+    lines.clear()
+    run_chain("none", base, frame, params, {}, progress=lines.append, cache=StepCache(tmp_path / "s"),
+              base_hash="b", data_hashes=["d0", "d1", "d2", "d3"])
+    assert lines and all("trained" in x for x in lines)
