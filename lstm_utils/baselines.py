@@ -26,3 +26,8 @@ def seasonal_naive(windows: Windows, season: int) -> np.ndarray:
     h = np.arange(windows.horizon)
     pos = windows.lookback + h - season * (h // season + 1)
     return x[:, pos][:, :, windows.target_idx]
+
+
+def naive_forecasts(windows: Windows, season: int) -> dict[str, np.ndarray]:
+    """Both naive forecasts of `windows`, keyed by the names used in every table."""
+    return {"persistence": persistence(windows), "seasonal_naive": seasonal_naive(windows, season)}

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from lstm_utils.baselines import persistence, seasonal_naive
+from lstm_utils.baselines import naive_forecasts
 from lstm_utils.config import Params
 from lstm_utils.metrics import errors, mean_over_targets
 from lstm_utils.train import predict
@@ -18,11 +18,8 @@ from lstm_utils.windows import Windows, make_windows
 def score(model: keras.Model, windows: Windows, targets: Sequence[str], season: int) -> dict[str, dict]:
     """Errors of the model, persistence and seasonal naive on `windows`, keyed by name."""
     _, y = windows.arrays()
-    return {
-        "model": errors(y, predict(model, windows), targets),
-        "persistence": errors(y, persistence(windows), targets),
-        "seasonal_naive": errors(y, seasonal_naive(windows, season), targets),
-    }
+    forecasts = {"model": predict(model, windows)} | naive_forecasts(windows, season)
+    return {name: errors(y, pred, targets) for name, pred in forecasts.items()}
 
 
 def scores_table(scores: dict[str, dict]) -> pd.DataFrame:
@@ -63,7 +60,7 @@ def baseline_errors(tests: Sequence[Windows], targets: Sequence[str], season: in
     out: dict[str, dict] = {"persistence": {"rmse": [], "mae": []}, "seasonal_naive": {"rmse": [], "mae": []}}
     for windows in tests:
         _, y = windows.arrays()
-        for name, pred in (("persistence", persistence(windows)), ("seasonal_naive", seasonal_naive(windows, season))):
+        for name, pred in naive_forecasts(windows, season).items():
             e = errors(y, pred, targets)
             out[name]["rmse"].append(mean_over_targets(e["rmse"]) if len(windows) else float("nan"))
             out[name]["mae"].append(mean_over_targets(e["mae"]) if len(windows) else float("nan"))

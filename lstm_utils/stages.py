@@ -13,7 +13,7 @@ import pandas as pd
 
 from lstm_utils.artifacts import load_model, make_sidecar, save_model, sidecar_path, write_json
 from lstm_utils.atomic import atomic_path
-from lstm_utils.baselines import persistence, seasonal_naive
+from lstm_utils.baselines import naive_forecasts
 from lstm_utils.chain import Chain, run_chain
 from lstm_utils.compare import champion, summarize, summarize_baseline
 from lstm_utils.config import Params
@@ -28,9 +28,14 @@ from lstm_utils.train import predict
 from lstm_utils.windows import Windows
 
 
+def prepared_paths(prepared_dir: str | Path) -> list[Path]:
+    """The prepared batch CSVs (`NN-<name>.csv`), in batch order."""
+    return sorted(Path(prepared_dir).glob("[0-9][0-9]-*.csv"))
+
+
 def load_batches(prepared_dir: str | Path, params: Params) -> tuple[pd.DataFrame, dict[int, str], dict[str, str]]:
     """Every prepared batch as one frame, the batch names, and the SHA-256 of each source file."""
-    paths = sorted(Path(prepared_dir).glob("[0-9][0-9]-*.csv"))
+    paths = prepared_paths(prepared_dir)
     if not paths:
         raise FileNotFoundError(f"{prepared_dir}: no prepared batches; run the data stage (dvc repro) first")
     frame, meta = read_prepared(paths, params.data)
@@ -50,7 +55,7 @@ def run_strategy(strategy: str, params: Params, prepared_dir: str | Path = "prep
     frame, names, sources = load_batches(prepared_dir, params)
     base, _ = load_model(base_model)
     cache = StepCache(state_dir) if state_dir is not None else None
-    data_hashes = [sha256_file(p) for p in sorted(Path(prepared_dir).glob("[0-9][0-9]-*.csv"))]
+    data_hashes = [sha256_file(p) for p in prepared_paths(prepared_dir)]
     return run_chain(strategy, base, frame, params, names, verbose=verbose, cache=cache,
                      base_hash=sha256_file(base_model), data_hashes=data_hashes), sources
 
@@ -153,8 +158,7 @@ def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = 
     windows = test_windows(frame, params, last + 1)[last]
     _, y = windows.arrays()
     forecasts = {s: predict(load_model(Path(models_dir) / f"{s}.keras")[0], windows) for s in names}
-    forecasts |= {"persistence": persistence(windows),
-                  "seasonal_naive": seasonal_naive(windows, params.baselines.season)}
+    forecasts |= naive_forecasts(windows, params.baselines.season)
     scores = {name: errors(y, pred, params.data.targets) for name, pred in forecasts.items()}
     return Newest(windows, forecasts, scores)
 
