@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 ONE_RUN = """
 import json, sys
 from lstm_utils.config import load_params
-from lstm_utils.stages import run_strategy, save_strategy
+from lstm_utils.stages import cost, run_strategy, save_strategy
 params = load_params("params.yaml")
 chain, sources = run_strategy(sys.argv[1], params, "prepared", "models/base.keras")
 summary = save_strategy(chain, params, sources, sys.argv[2], sys.argv[2])
-print(json.dumps(summary))
+print(json.dumps(summary | {"train_seconds": cost(chain)["train_seconds"]}))
 """
 
 

@@ -37,7 +37,7 @@ class Chain:
 
     strategy: str
     batches: list[str]  # batch names, index = batch number
-    models: list[keras.Model]
+    models: list[keras.Model | None]  # None: a reused step's model that was not needed (it stays in state/)
     steps: list[StepRecord]
     rmse: np.ndarray | None = None  # (steps + 1, batches): model after step t on batch k's test tail
     mae: np.ndarray | None = None
@@ -64,33 +64,56 @@ def run_chain(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Par
     update = strategies.get(strategy)
     n = int(frame[BATCH].max()) + 1
     chain = Chain(strategy, [names.get(b, str(b)) for b in range(n)], [base], [])
-    previous = base_hash
+    hashes, keys = [base_hash], [""]  # per model: file hash, and the cache key of a reused step
     used = strategies.params_used(strategy, params.raw) if cache is not None else {}
+    models: list[keras.Model | None] = [base]  # None: kept in the cache, loaded only if needed
+
+    def model_at(i: int) -> keras.Model:
+        if models[i] is None:
+            models[i] = cache.model(keys[i])
+        return models[i]
+
     for t in range(1, n):
-        key = cache.key(strategy, previous, (data_hashes or [])[:t + 1], used) if cache is not None else ""
-        hit = cache.load(key) if cache is not None else None
+        key = cache.key(strategy, hashes[-1], (data_hashes or [])[:t + 1], used) if cache is not None else ""
+        hit = cache.record(key) if cache is not None else None
         if hit is not None:
-            model, record, previous = hit
+            record, digest = hit
+            model = None
             rec = StepRecord(t, chain.batches[t], record["train_seconds"], record["windows_seen"], record["info"])
             note = "reused"
         else:
             started = time.perf_counter()
-            result = update(chain.models[-1], strategies.Step(frame, params, t, verbose))
+            result = update(model_at(t - 1), strategies.Step(frame, params, t, verbose))
             seconds = time.perf_counter() - started
-            model = result.model
+            model, digest = result.model, ""
             rec = StepRecord(t, chain.batches[t], seconds, result.windows_seen, result.info, result.history)
             if cache is not None:
-                previous = cache.save(key, model, {"step": t, "batch": rec.batch, "train_seconds": seconds,
-                                                   "windows_seen": rec.windows_seen, "info": rec.info})
+                digest = cache.save(key, model, {"step": t, "batch": rec.batch, "train_seconds": seconds,
+                                                 "windows_seen": rec.windows_seen, "info": rec.info})
                 # go on from the model as saved, as a later run that reuses this step will
-                model = cache.load(key)[0]
+                model = cache.model(key)
             note = "trained"
-        chain.models.append(model)
+        models.append(model)
+        hashes.append(digest)
+        keys.append(key)
         chain.steps.append(rec)
         progress(f"{strategy}: step {t}/{n - 1} ({chain.batches[t]}): {note}, {rec.train_seconds:.1f} s, "
                  f"{rec.windows_seen} windows seen")
+    tests = test_windows(frame, params, n)
+    known: dict[tuple[int, int], tuple[float, float]] = {}
     if cache is not None:
         cache.prune()
-    scores = error_matrix(chain.models, test_windows(frame, params, n), params.data.targets)
+        window = {"lookback": params.window.lookback, "horizon": params.window.horizon,
+                  "inputs": list(params.data.inputs), "targets": list(params.data.targets)}
+        cells = {(i, k): cache.score_key(hashes[i], (data_hashes or [])[:k + 1], window)
+                 for i in range(n) for k in range(n)}
+        kept = cache.scores()
+        known = {cell: tuple(kept[key]) for cell, key in cells.items() if key in kept}
+    needed = {i for i in range(n) for k in range(n) if (i, k) not in known and len(tests[k])} | {n - 1}
+    chain.models = [model_at(i) if i in needed else models[i] for i in range(n)]
+    scores = error_matrix(chain.models, tests, params.data.targets, known)
+    if cache is not None:
+        cache.save_scores({key: [float(scores["rmse"][cell]), float(scores["mae"][cell])]
+                           for cell, key in cells.items() if not np.isnan(scores["rmse"][cell])})
     chain.rmse, chain.mae = scores["rmse"], scores["mae"]
     return chain

@@ -94,6 +94,7 @@ class DistillParams:
 class EnsembleParams:
     how: str  # "mean" or "fitted" (weights fitted on the new batch's validation tail)
     max_members: int
+    recent_batches: int  # a new member trains on the newest N batches; 0: on every batch so far
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,8 @@ def _check(params: Params) -> None:
         (en.how in ("mean", "fitted"), "ensemble.how", f"must be mean or fitted, got {en.how!r}",
          "fitted fits the weights on the new batch's validation tail"),
         (en.max_members >= 2, "ensemble.max_members", f"must be >= 2, got {en.max_members}", "e.g. 3"),
+        (en.recent_batches >= 0, "ensemble.recent_batches", f"must be >= 0, got {en.recent_batches}",
+         "0 trains each member on all data so far; e.g. 3 bounds the cost"),
         (rp.buffer >= 0, "replay.buffer", f"must be >= 0, got {rp.buffer}", "e.g. 1000 old windows"),
         (rp.learning_rate > 0, "replay.learning_rate", f"must be > 0, got {rp.learning_rate}", "e.g. 1e-4"),
         (rp.epochs >= 1, "replay.epochs", f"must be >= 1, got {rp.epochs}", "e.g. 20"),

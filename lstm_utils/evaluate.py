@@ -42,14 +42,23 @@ def test_windows(frame: pd.DataFrame, params: Params, n_batches: int) -> list[Wi
                          params.window.horizon, "test", [k]) for k in range(n_batches)]
 
 
-def error_matrix(models: Sequence[keras.Model], tests: Sequence[Windows], targets: Sequence[str]) -> dict:
-    """RMSE and MAE (mean over targets) of every model on every test set: arrays (models, tests)."""
+def error_matrix(models: Sequence[keras.Model], tests: Sequence[Windows], targets: Sequence[str],
+                 known: dict[tuple[int, int], tuple[float, float]] | None = None) -> dict:
+    """RMSE and MAE (mean over targets) of every model on every test set: arrays (models, tests).
+
+    Cells in `known` ((model, test) -> (rmse, mae), kept from an earlier run) are not computed
+    again. Each cell is one forecast call on one test set, so its value does not depend on
+    which other cells are computed with it.
+    """
+    known = known or {}
     rmse = np.full((len(models), len(tests)), np.nan)
     mae = np.full_like(rmse, np.nan)
     actual = [w.arrays()[1] for w in tests]
     for i, model in enumerate(models):
         for k, windows in enumerate(tests):
-            if len(windows):
+            if (i, k) in known:
+                rmse[i, k], mae[i, k] = known[i, k]
+            elif len(windows):
                 e = errors(actual[k], predict(model, windows), targets)
                 rmse[i, k], mae[i, k] = mean_over_targets(e["rmse"]), mean_over_targets(e["mae"])
     return {"rmse": rmse, "mae": mae}

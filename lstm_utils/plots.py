@@ -4,6 +4,7 @@ so a notebook displays it once by leaving it as a cell's last expression."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,9 @@ from matplotlib.patches import Patch
 
 from lstm_utils.ingest import BATCH, SPLIT
 from lstm_utils.splits import SPLITS
-from lstm_utils.windows import Windows
+
+if TYPE_CHECKING:  # the data report's figures need no TensorFlow (windows imports Keras)
+    from lstm_utils.windows import Windows
 
 SPLIT_COLOURS = {"train": "#dbe9f6", "val": "#fdebd0", "test": "#f6d5d5"}
 
@@ -158,15 +161,15 @@ def steps_over_time(results: dict[str, dict], baselines: dict[str, dict], key: s
 
 
 def cost_vs_accuracy(summaries: dict[str, dict]) -> Figure:
-    """Training seconds over the chain against new-period RMSE, one point per strategy."""
+    """Training windows seen over the chain against new-period RMSE, one point per strategy."""
     fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     for name, s in summaries.items():
         if s.get("new_rmse") is None:
             continue
-        ax.scatter(s["train_seconds"], s["new_rmse"], s=40)
-        ax.annotate(name, (s["train_seconds"], s["new_rmse"]), textcoords="offset points", xytext=(5, 4))
-    ax.set_xlabel("training seconds, all steps")
+        ax.scatter(s["windows_seen"], s["new_rmse"], s=40)
+        ax.annotate(name, (s["windows_seen"], s["new_rmse"]), textcoords="offset points", xytext=(5, 4))
+    ax.set_xlabel("training windows seen, all steps")
     ax.set_ylabel("new-period RMSE")
     return fig
 

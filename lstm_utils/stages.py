@@ -75,21 +75,32 @@ def steps_table(chain: Chain) -> pd.DataFrame:
 
 def save_strategy(chain: Chain, params: Params, sources: dict[str, str], models_dir: str | Path = "models",
                   reports_dir: str | Path = "reports") -> dict:
-    """Write `models/<s>.keras` (+ sidecar) and `reports/steps/<s>.json` / `.csv`; return the summary."""
+    """Write `models/<s>.keras` (+ sidecar), `reports/steps/<s>.json` / `.csv` and
+    `reports/cost/<s>.json`; return the summary.
+
+    Training seconds go only to `reports/cost/<s>.json`, which no later stage reads: they vary
+    from run to run, and everything the compare stage depends on must not.
+    """
     s = chain.strategy
-    summary = summarize(chain.rmse, chain.mae, [r.train_seconds for r in chain.steps],
-                        [r.windows_seen for r in chain.steps])
+    summary = summarize(chain.rmse, chain.mae, [r.windows_seen for r in chain.steps])
     parent = f"{models_dir}/base.keras" if len(chain.steps) <= 1 else f"{s} after step {len(chain.steps) - 1}"
-    save_model(chain.final, Path(models_dir) / f"{s}.keras",
-               make_sidecar(s, parent, params, sources, {k: v for k, v in summary.items() if k != "train_seconds"}))
+    save_model(chain.final, Path(models_dir) / f"{s}.keras", make_sidecar(s, parent, params, sources, summary))
     record = {"strategy": s, "batches": chain.batches, "rmse": chain.rmse.tolist(), "mae": chain.mae.tolist(),
-              "summary": summary, "steps": [{"step": r.step, "batch": r.batch, "train_seconds": r.train_seconds,
-                                             "windows_seen": r.windows_seen, "info": r.info} for r in chain.steps]}
+              "summary": summary, "steps": [{"step": r.step, "batch": r.batch, "windows_seen": r.windows_seen,
+                                             "info": r.info} for r in chain.steps]}
     steps = Path(reports_dir) / "steps"
     write_json(steps / f"{s}.json", record)
     with atomic_path(steps / f"{s}.csv") as tmp:
-        steps_table(chain).to_csv(tmp, index=False, lineterminator="\n")
+        steps_table(chain).drop(columns="train_seconds").to_csv(tmp, index=False, lineterminator="\n")
+    write_json(Path(reports_dir) / "cost" / f"{s}.json", cost(chain))
     return summary
+
+
+def cost(chain: Chain) -> dict:
+    """Training seconds of a strategy, in all and per step (as measured when each step was computed)."""
+    return {"train_seconds": float(sum(r.train_seconds for r in chain.steps)),
+            "windows_seen": int(sum(r.windows_seen for r in chain.steps)),
+            "steps": {r.batch: round(r.train_seconds, 3) for r in chain.steps}}
 
 
 def load_results(reports_dir: str | Path = "reports", names: tuple[str, ...] = NAMES) -> dict[str, dict]:

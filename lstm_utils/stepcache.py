@@ -6,6 +6,10 @@ the new one, the params keys the strategy reads, and the package's code. Change 
 every later one (their previous model changes), is computed again; nothing else is. The folder
 is a persistent DVC output (`state/<strategy>` in dvc.yaml), so it is versioned and cached
 like any output and a fresh clone with the DVC cache has it too.
+
+The error-matrix cells are kept too (`scores.json`): a cell is identified by the model's hash,
+the prepared data up to its batch and the window settings, so a new batch costs one new row
+and one new column of forecasts, not the whole matrix.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class StepCache:
         self.folder = Path(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
 
+    SCORES = "scores.json"
+
     @staticmethod
     def key(strategy: str, previous: str, data: list[str], params: dict) -> str:
         """The identity of one step (hex SHA-256 of its inputs, and of this package's code)."""
@@ -51,14 +57,17 @@ class StepCache:
                            "code": code_version()}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
-    def load(self, key: str) -> tuple[keras.Model, dict, str] | None:
-        """The step's model, its record and the model file's hash, if computed before."""
+    def record(self, key: str) -> tuple[dict, str] | None:
+        """The step's record and its model file's hash, if it was computed before."""
         model_path, record_path = self.folder / f"{key}.keras", self.folder / f"{key}.json"
         if not (model_path.is_file() and record_path.is_file()):
             return None
         self.used.add(key)
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        return keras.saving.load_model(model_path, safe_mode=True), record, sha256_file(model_path)
+        return json.loads(record_path.read_text(encoding="utf-8")), sha256_file(model_path)
+
+    def model(self, key: str) -> keras.Model:
+        """The model a kept step computed."""
+        return keras.saving.load_model(self.folder / f"{key}.keras", safe_mode=True)
 
     def save(self, key: str, model: keras.Model, record: dict) -> str:
         """Keep a computed step; returns the model file's hash (the next step's `previous`)."""
@@ -67,9 +76,24 @@ class StepCache:
         self.used.add(key)
         return sha256_file(self.folder / f"{key}.keras")
 
+    @staticmethod
+    def score_key(model: str, data: list[str], window: dict) -> str:
+        """The identity of one error-matrix cell: model hash, data of batches 0..k, window settings."""
+        text = json.dumps({"model": model, "data": data, "window": window, "code": code_version()}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def scores(self) -> dict[str, list[float]]:
+        """The kept cells: {score_key: [rmse, mae]}."""
+        path = self.folder / self.SCORES
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    def save_scores(self, cells: dict[str, list[float]]) -> None:
+        """Keep exactly these cells (those of the latest matrix)."""
+        write_json(self.folder / self.SCORES, dict(sorted(cells.items())))
+
     def prune(self) -> int:
         """Delete the steps this run did not use (other params or data); returns how many."""
-        stale = [p for p in self.folder.glob("*.*") if p.stem not in self.used]
+        stale = [p for p in self.folder.glob("*.*") if p.stem not in self.used and p.name != self.SCORES]
         for path in stale:
             path.unlink()
         return len({p.stem for p in stale})

@@ -141,15 +141,19 @@ STRATEGY_TEXT = {
                 "of the two losses. A student the teacher's size starts from the teacher's weights.",
                 "The old windows revisited per step are bounded by `distill.old_windows`, so the cost per step "
                 "stays flat as history grows; the teacher's forecasts on them cost one prediction pass."),
-    "ensemble": ("Ensemble", "Each step trains a member on all data so far and combines it with the previous "
+    "ensemble": ("Ensemble", "Each step trains a member on all data so far (or on the newest "
+                 "`ensemble.recent_batches` batches) and combines it with the previous "
                  "model's members, weighted by least squares on the new batch's validation tail (weights >= 0, "
                  "summing to 1; `ensemble.how: mean` for equal weights). At most `ensemble.max_members` members are "
                  "kept. The combination is one Keras model of built-in layers.",
-                 "Training a member on all data so far grows with history, like retraining; the number of "
-                 "members (and so the forecast cost) is bounded by `ensemble.max_members`."),
+                 "With `ensemble.recent_batches: 0` a member trains on all data so far, so the cost per step grows "
+                 "with history, like retraining (step t sees t+1 batches); a positive `recent_batches` caps it at "
+                 "that many batches per step. The number of members (and so the forecast cost) is bounded by "
+                 "`ensemble.max_members`."),
     "retrain": ("Full retrain", "Each step trains a new model from scratch on every batch so far, with the "
                 "`train` settings: the accuracy and cost reference.",
-                "Its cost grows with every batch: step t trains on t+1 batches."),
+                "Its cost grows with every batch: step t trains on t+1 batches, so the whole chain grows with the "
+                "square of the number of batches. This is the cost the other strategies avoid."),
     "replay": ("Replay", "Each step fine-tunes the previous weights on the new batch plus a bounded, seeded sample "
                "of `replay.buffer` old training windows, at `replay.learning_rate`.",
                "The replay buffer bounds the old data seen per step, so the cost per step stays flat as history "
@@ -173,7 +177,7 @@ def strategy_notebook(name: str):
                     'verbose = 0  # Keras progress inside each step'),
         code("%matplotlib inline\n"
              "from lstm_utils.config import load_params\n"
-             "from lstm_utils.stages import run_strategy, save_strategy, steps_table\n"
+             "from lstm_utils.stages import cost, run_strategy, save_strategy, steps_table\n"
              "from lstm_utils import plots\n\n"
              "params = load_params(params_file)\n"
              "chain, sources = run_strategy(strategy, params, prepared_dir, f\"{models_dir}/base.keras\", verbose=verbose,\n"
@@ -188,9 +192,12 @@ def strategy_notebook(name: str):
            "of batch k. The diagonal (bold) is the new-period error; below it, the retained error on older "
            "batches; a rising column means forgetting."),
         code("plots.error_matrix(chain.rmse, chain.batches, title=f\"{strategy}: RMSE after each step\")"),
-        md(f"## Cost\n\n{cost}"),
+        md(f"## Cost\n\n{cost}\n\nThe step table above gives each step's training seconds, as measured when "
+           "the step was computed (a reused step keeps its seconds), and the windows it saw, which measure the same "
+           "work independently of the machine. The seconds are also in `reports/cost/<strategy>.json` "
+           "(`dvc metrics show`)."),
         code("import pandas as pd\n"
-             "pd.Series({k: v for k, v in summary.items()}, name=strategy).to_frame().T.round(3)"),
+             "pd.Series(summary | {\"train_seconds\": cost(chain)[\"train_seconds\"]}, name=strategy).to_frame().T.round(3)"),
     ])
 
 
@@ -217,7 +224,8 @@ compare = nb([
     md("## Every strategy and baseline\n\n`new_rmse`/`new_mae`: mean over steps of the error on each new batch "
        "after learning it; `old_rmse`: the base period's test tail after the last step; `forgetting`: how much "
        "the error on each earlier batch rose since it was learned (mean); `forward_rmse`: the error on each new "
-       "batch before learning it; cost: training seconds and windows seen over all steps."),
+       "batch before learning it; `windows_seen`: the cost, as training windows seen over all steps (it reproduces "
+       "exactly; training seconds vary by machine and are in each strategy's report and `reports/cost/`)."),
     code("compare.table(summaries, baselines).round(3)"),
     md("## The verdict"),
     code("Markdown(compare.narrative(summaries, baselines, best, why))"),

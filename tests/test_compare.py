@@ -19,40 +19,39 @@ RMSE = np.array([[1.00, 4.00, 8.00],
 MAE = np.array([[0.50, 3.00, 7.00],
                 [1.00, 1.50, 5.00],
                 [1.25, 2.00, 2.50]])
-SECONDS, WINDOWS = [1.5, 2.25], [100, 300]
-SUMMARY_KEYS = {"new_rmse", "new_mae", "old_rmse", "forgetting", "forward_rmse", "train_seconds", "windows_seen"}
+WINDOWS = [100, 300]
+SUMMARY_KEYS = {"new_rmse", "new_mae", "old_rmse", "forgetting", "forward_rmse", "windows_seen"}
 
 
 def summary(new_rmse, forgetting, forward_rmse=None, **more) -> dict:
     return {"new_rmse": new_rmse, "new_mae": None if new_rmse is None else new_rmse / 2, "old_rmse": 1.0,
-            "forgetting": forgetting, "forward_rmse": forward_rmse, "train_seconds": 1.0, "windows_seen": 10} | more
+            "forgetting": forgetting, "forward_rmse": forward_rmse, "windows_seen": 10} | more
 
 
 def test_summarize_exact_values():
-    s = summarize(RMSE, MAE, SECONDS, WINDOWS)
+    s = summarize(RMSE, MAE, WINDOWS)
     assert set(s) == SUMMARY_KEYS
     assert s["new_rmse"] == (2.00 + 3.00) / 2  # diagonal, t >= 1
     assert s["new_mae"] == (1.50 + 2.50) / 2
     assert s["old_rmse"] == 1.75  # final model on the base period
     assert s["forgetting"] == ((1.75 - 1.00) + (2.50 - 2.00)) / 2  # E[T][k] - E[k][k], k < T
     assert s["forward_rmse"] == (4.00 + 6.00) / 2  # E[t-1][t]
-    assert s["train_seconds"] == 3.75
     assert s["windows_seen"] == 400 and isinstance(s["windows_seen"], int)
 
 
 def test_summarize_one_step_and_no_step():
-    s = summarize(RMSE[:2, :2], MAE[:2, :2], [2.0], [7])
+    s = summarize(RMSE[:2, :2], MAE[:2, :2], [7])
     assert (s["new_rmse"], s["old_rmse"], s["forgetting"], s["forward_rmse"]) == (2.0, 1.5, 0.5, 4.0)
-    none = summarize(RMSE[:1, :1], MAE[:1, :1], [], [])
+    none = summarize(RMSE[:1, :1], MAE[:1, :1], [])
     assert none["new_rmse"] is None and none["forgetting"] is None and none["forward_rmse"] is None
-    assert none["old_rmse"] == 1.0 and none["train_seconds"] == 0.0 and none["windows_seen"] == 0
+    assert none["old_rmse"] == 1.0 and none["windows_seen"] == 0
 
 
 def test_summarize_skips_batches_without_test_windows():
     rmse = RMSE.copy()
     rmse[1, 1] = np.nan  # batch 1 had no test windows: its column is NaN
     rmse[2, 1] = rmse[0, 1] = np.nan
-    s = summarize(rmse, MAE, SECONDS, WINDOWS)
+    s = summarize(rmse, MAE, WINDOWS)
     assert s["new_rmse"] == 3.0
     assert s["forgetting"] == 0.75
     assert s["forward_rmse"] == 6.0
@@ -122,7 +121,7 @@ def six_results() -> dict[str, dict]:
     out = {}
     for i, s in enumerate(NAMES):
         rmse, mae = RMSE + 0.125 * i, MAE + 0.125 * i
-        out[s] = {"strategy": s, "rmse": rmse, "mae": mae, "summary": summarize(rmse, mae, SECONDS, WINDOWS)}
+        out[s] = {"strategy": s, "rmse": rmse, "mae": mae, "summary": summarize(rmse, mae, WINDOWS)}
     return out
 
 
@@ -170,16 +169,15 @@ def test_table_sorts_by_new_rmse_and_includes_baselines():
     assert t.index.name == "forecaster"
     assert t.index.tolist() == ["retrain", "seasonal_naive (baseline)", "finetune", "persistence (baseline)", "none"]
     assert t["new_rmse"].tolist() == [1.0, 1.5, 2.0, 2.5, 3.0]
-    assert list(t.columns) == ["new_rmse", "new_mae", "old_rmse", "forgetting", "forward_rmse", "train_seconds",
-                               "windows_seen"]
+    assert list(t.columns) == ["new_rmse", "new_mae", "old_rmse", "forgetting", "forward_rmse", "windows_seen"]
     assert t.loc["finetune", "forgetting"] == 0.1
     assert math.isnan(float(t.loc["persistence (baseline)", "forgetting"]))
     assert t.round(3).loc["retrain", "new_rmse"] == 1.0  # numeric columns: the notebook rounds them
 
 
 def test_narrative_names_the_champion_and_the_gain_over_none():
-    summaries = {"none": summary(3.0, 0.0), "retrain": summary(1.0, 0.0, train_seconds=10.0),
-                 "replay": summary(1.5, 0.25, train_seconds=2.0)}
+    summaries = {"none": summary(3.0, 0.0), "retrain": summary(1.0, 0.0, windows_seen=100),
+                 "replay": summary(1.5, 0.25, windows_seen=20)}
     baselines = {"persistence": {"new_rmse": 2.5, "new_mae": 2.0, "old_rmse": 2.0}}
     text = compare.narrative(summaries, baselines, "retrain", "because")
     assert text.startswith("**Champion: retrain**: because.")

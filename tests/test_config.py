@@ -210,3 +210,10 @@ def test_does_not_mutate_the_raw_mapping(raw):
     before = copy.deepcopy(raw)
     parse_params(raw)
     assert raw == before
+
+
+def test_ensemble_recent_batches_must_not_be_negative(tmp_path, raw):
+    raw["ensemble"]["recent_batches"] = -1
+    err = error_for(tmp_path, raw)
+    assert err.key == "ensemble.recent_batches"
+    assert "must be >= 0, got -1" in err.message and "bounds the cost" in err.hint

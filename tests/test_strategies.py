@@ -36,7 +36,7 @@ OVERRIDES = {
     "train": {"epochs": 2, "batch_size": BATCH_SIZE, "patience": 1},
     "finetune": {"epochs": 2, "patience": 1},
     "distill": {"units": [4], "epochs": 2, "patience": 1, "old_windows": OLD_WINDOWS},
-    "ensemble": {"max_members": 3},
+    "ensemble": {"max_members": 3, "recent_batches": 0},
     "replay": {"buffer": BUFFER, "epochs": 2, "patience": 1},
 }
 
@@ -306,6 +306,25 @@ def test_combine_is_the_weighted_sum_of_its_members(chains, full_frame, params):
     assert np.abs(predict(parts[0], windows) - predict(parts[2], windows)).max() > 0.1
 
 
+def test_ensemble_recent_batches_bounds_what_a_member_trains_on(full_frame, base, params):
+    """With recent_batches: 1 a member sees only the new batch's training windows, so its cost
+    stays flat as history grows; with 0 it sees every batch so far."""
+    from lstm_utils.base import split_windows
+
+    def windows_per_epoch(recent: int, t: int) -> float:
+        p = dataclasses.replace(params, ensemble=dataclasses.replace(params.ensemble, recent_batches=recent))
+        result = ensemble.update(base, Step(full_frame, p, t))
+        return result.windows_seen / len(result.history["loss"])
+
+    bounded = [windows_per_epoch(1, t) for t in (2, 3)]
+    assert bounded[0] == pytest.approx(bounded[1], rel=0.5)  # one batch each time
+    everything = windows_per_epoch(0, 3)
+    # a full batch of training windows per epoch, rounded down to whole batches of train.batch_size
+    only_new = len(split_windows(full_frame, params, "train", [3]))
+    assert bounded[1] == (only_new // BATCH_SIZE) * BATCH_SIZE
+    assert everything > 2 * bounded[1]
+
+
 def test_members_of_a_plain_forecaster_is_itself(base):
     assert ensemble.members(base) == [base]
 
@@ -473,27 +492,40 @@ def test_each_strategy_stage_lists_exactly_the_params_its_steps_are_keyed_on():
         assert {"state/" + name: {"persist": True}} in stages[name]["outs"], name
 
 
-def test_step_cache_reuses_a_step_only_for_the_same_inputs(tmp_path, base, frame, params):
+def test_step_cache_reuses_a_step_only_for_the_same_inputs(tmp_path, base, frame, params, monkeypatch):
+    from lstm_utils import evaluate
     from lstm_utils.chain import run_chain
     from lstm_utils.stepcache import StepCache
 
+    forecasts = []
+    real_predict = evaluate.predict
+    monkeypatch.setattr(evaluate, "predict", lambda m, w: forecasts.append(1) or real_predict(m, w))
+
     def chain(cache, base_hash="b", data=("d0", "d1", "d2", "d3")):
+        forecasts.clear()
         return run_chain("finetune", base, frame, params, {}, progress=lines.append, cache=cache,
                          base_hash=base_hash, data_hashes=list(data))
 
     lines: list[str] = []
     first = chain(StepCache(tmp_path / "s"))
     assert all("trained" in line for line in lines) and len(lines) == len(first.steps)
+    n = len(first.batches)
+    assert len(forecasts) == n * n  # every model on every batch's test tail
     lines.clear()
     second = chain(StepCache(tmp_path / "s"))
     assert all("reused" in line for line in lines)
-    for a, b in zip(first.models, second.models):
-        assert_same_weights(a, b)
+    assert forecasts == []  # every cell of the error matrix was kept
+    assert second.models[1:-1] == [None] * (n - 2)  # not needed, so not loaded (the final one is)
+    assert_same_weights(first.final, second.final)
     np.testing.assert_array_equal(first.rmse, second.rmse)
+    np.testing.assert_array_equal(first.mae, second.mae)
     lines.clear()
-    chain(StepCache(tmp_path / "s"), data=("d0", "d1", "CHANGED", "d3"))  # batch 2's data changed
+    third = chain(StepCache(tmp_path / "s"), data=("d0", "d1", "CHANGED", "d3"))  # batch 2's data changed
     assert ["reused" in line for line in lines] == [True] + [False] * (len(lines) - 1)
     assert len(list((tmp_path / "s").glob("*.keras"))) == len(lines)  # the stale steps were pruned
+    # the retrained steps learned the same rows, so the same models: only the cells on batch 2 onwards are new
+    assert len(forecasts) == n * (n - 2)
+    np.testing.assert_array_equal(third.rmse, first.rmse)
 
 
 def test_step_cache_does_not_reuse_steps_made_by_other_code(tmp_path, base, frame, params, monkeypatch):

@@ -49,15 +49,20 @@ def write_part(folder: Path, part: int, hours: int = 240) -> Path:
     return out
 
 
-def make_project(dest: Path, parts: int = 3, with_dvc: bool = False) -> Path:
-    """Copy code, notebooks and pipeline to `dest`, with tiny params and data."""
+def make_project(dest: Path, parts: int = 3, with_dvc: bool = False, sample: bool = False) -> Path:
+    """Copy code, notebooks and pipeline to `dest`, with tiny params and data: `parts` slices
+    of the sample, or with `sample`, the bundled monthly files themselves (Jan-Oct in data/,
+    examples/ as shipped) with the first 8 months as the base period."""
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("lstm_utils", "notebooks"):
+    for name in ("lstm_utils", "notebooks") + (("examples",) if sample else ()):
         shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("dvc.yaml", ".dvcignore"):
         shutil.copy(ROOT / name, dest / name)
-    (dest / "params.yaml").write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
-    for part in range(parts):
+    params = tiny_params({"split": {"base_batches": 8}} if sample else None)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    if sample:
+        shutil.copytree(SAMPLE, dest / "data")
+    for part in range(0 if sample else parts):
         write_part(dest / "data", part)
     if with_dvc:
         run(["git", "init", "-q"], dest)

@@ -1,4 +1,5 @@
-"""ensemble: a model trained on all data so far, combined with the previous model(s).
+"""ensemble: a model trained on all data so far (or the newest `ensemble.recent_batches`),
+combined with the previous model(s).
 
 The combination is one Keras model built from built-in layers only (each member, a fixed
 `Rescaling` by its weight, an `Add`), so it saves as one `.keras` file that loads with
@@ -60,9 +61,12 @@ def fit_weights(forecasts: list[np.ndarray], actual: np.ndarray) -> np.ndarray:
 
 
 def update(previous: keras.Model, step: Step) -> Update:
-    """Train a member on batches 0..t, keep the newest `ensemble.max_members`, weight them."""
+    """Train a member on batches 0..t (the newest `ensemble.recent_batches` of them when that is
+    not 0), keep the newest `ensemble.max_members` members, weight them."""
     p = step.params.ensemble
-    run = train_new(step.frame, step.params, list(range(step.t + 1)), verbose=step.verbose, name=f"member_{step.t}")
+    first = max(0, step.t + 1 - p.recent_batches) if p.recent_batches else 0
+    run = train_new(step.frame, step.params, list(range(first, step.t + 1)), verbose=step.verbose,
+                    name=f"member_{step.t}")
     pool = (members(previous) + [run.model])[-p.max_members:]
     val = step.new("val")
     if p.how == "mean" or len(val) == 0:

@@ -1,0 +1,116 @@
+"""The README's "When new data arrives" section, command by command, on a small copy of the
+project holding the real monthly sample files (base period Jan-Aug, steps Sep and Oct)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from lstm_utils.strategies import NAMES as STRATEGIES
+from tiny_project import ROOT, env, make_project, run
+
+pytestmark = pytest.mark.slow
+
+
+def readme_commands() -> list[str]:
+    """The shell lines of the section's ```sh blocks, comments dropped, in order."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## When new data arrives"):]
+    section = section[:section.index("\n## ", 1)]
+    lines = []
+    for block in re.findall(r"```sh\n(.*?)```", section, flags=re.S):
+        for line in block.splitlines():
+            line = re.sub(r"\s+#.*$", "", line).strip()
+            if line:
+                lines.append(line)
+    return lines
+
+
+def ran_stages(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+@pytest.fixture(scope="module")
+def walked(tmp_path_factory):
+    """Run the pipeline once and commit (what `make repro` and a commit leave), then every
+    README command; returns the project and each command's combined output."""
+    root = make_project(tmp_path_factory.mktemp("walk"), with_dvc=True, sample=True)
+    run(["dvc", "repro"], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-q", "-m", "Jan-Oct"], root)
+    committed = {"params": (root / "params.yaml").read_text(), "metrics": (root / "reports/metrics.json").read_text()}
+    outputs = {}
+    for line in readme_commands():
+        done = subprocess.run(["bash", "-c", line], cwd=root, env=env(), capture_output=True, text=True)
+        assert done.returncode == 0, f"README command failed: {line}\n{done.stdout}\n{done.stderr}"
+        outputs[line] = done.stdout + done.stderr
+    return root, outputs, committed
+
+
+def output_of(outputs: dict[str, str], prefix: str) -> str:
+    (line,) = [k for k in outputs if k.startswith(prefix)]
+    return outputs[line]
+
+
+def test_the_section_shows_the_commands_the_issue_names():
+    commands = readme_commands()
+    order = ("cp examples/new_data/2013-11.csv data/", "dvc add data", "dvc repro", "dvc metrics diff",
+             "git add data.dvc dvc.lock", "git commit", "dvc exp run -S", "dvc exp show")
+    at = [next((i for i, c in enumerate(commands) if c.startswith(needed)), None) for needed in order]
+    assert None not in at, dict(zip(order, at))
+    assert at == sorted(at)
+
+
+def test_new_month_runs_one_step_per_strategy_and_not_base(walked):
+    _, outputs, _ = walked
+    out = output_of(outputs, "dvc repro")
+    assert ran_stages(out) == {"data", "compare", *STRATEGIES}
+    assert "Stage 'base' didn't change, skipping" in out
+    for s in STRATEGIES:
+        assert f"{s}: step 1/3 (2013-09): reused" in out and f"{s}: step 2/3 (2013-10): reused" in out, s
+        assert f"{s}: step 3/3 (2013-11): trained" in out, s
+
+
+def test_metrics_diff_shows_old_and_new_values(walked):
+    _, outputs, committed = walked
+    diff = output_of(outputs, "dvc metrics diff")
+    old = json.loads(committed["metrics"])
+    rows = [line.split() for line in diff.splitlines() if line.startswith("reports/metrics.json")]
+    finetune = [r for r in rows if r[1] == "strategies.finetune.new_rmse"]
+    assert finetune, diff
+    _, _, before, after, change = finetune[0]
+    assert float(before) == pytest.approx(old["strategies"]["finetune"]["new_rmse"], abs=1e-3)
+    assert float(after) != float(before) and float(change) == pytest.approx(float(after) - float(before), abs=2e-3)
+
+
+def test_commit_records_the_new_data_and_results(walked):
+    root, _, _ = walked
+    log = run(["git", "log", "--format=%s", "-n", "1", "--", "data.dvc"], root).stdout.strip()
+    assert log == "Data: November 2013"
+    committed_lock = yaml.safe_load(run(["git", "show", "HEAD:dvc.lock"], root).stdout)
+    assert any(o["path"] == "data" for o in committed_lock["stages"]["data"]["deps"])
+    steps = json.loads((root / "reports/steps/finetune.json").read_text())
+    assert steps["batches"][-1] == "2013-11" and len(steps["rmse"]) == 4  # a row and a column more
+
+
+def test_experiment_reruns_only_finetune_and_compare_and_is_shown(walked):
+    _, outputs, _ = walked
+    out = output_of(outputs, "dvc exp run")
+    assert ran_stages(out) == {"finetune", "compare"}
+    shown = output_of(outputs, "dvc exp show")
+    assert "finetune.learning_rate" in shown and "0.0003" in shown
+    assert "new_rmse" in shown
+
+
+def test_going_back_restores_the_committed_settings_and_outputs(walked):
+    root, _, _ = walked
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    committed = yaml.safe_load(run(["git", "show", "HEAD:params.yaml"], root).stdout)
+    assert params == committed
+    status = run(["dvc", "status"], root).stdout
+    assert "up to date" in status, status
+    assert run(["git", "status", "--porcelain"], root).stdout.strip() == ""
