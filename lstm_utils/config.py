@@ -29,6 +29,7 @@ class DataParams:
     timezone: str
     max_fill: int
     separator: str
+    on_conflict: str  # a time two files give different values for: newer (file wins), older, or refuse
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -188,6 +189,8 @@ def _check(params: Params) -> None:
     rules: list[tuple[bool, str, str, str]] = [
         (d.max_fill >= 0, "data.max_fill", f"must be >= 0, got {d.max_fill}", "0 turns gap filling off"),
         (len(d.separator) == 1, "data.separator", f"must be one character, got {d.separator!r}", "use ',' or ';'"),
+        (d.on_conflict in ("newer", "older", "refuse"), "data.on_conflict",
+         f"must be newer, older or refuse, got {d.on_conflict!r}", "newer: the later file's values win"),
         (len(set(d.targets)) == len(d.targets), "data.targets", "lists a column twice", "list each target once"),
         (d.time_column not in d.inputs, "data.time_column",
          f"({d.time_column!r}) is also listed as a target or feature", "remove it from data.targets / data.features"),

@@ -2,9 +2,10 @@
 
 Steps, in order: read each file (only the columns params name), check the time column,
 targets and features exist and are numeric, parse times into `data.timezone`, order files by
-their first timestamp (not by name), drop exact duplicates and resolve overlaps (the newer
-file wins), regularize to `data.freq`, interpolate runs of at most `data.max_fill` missing
-steps inside one batch, and leave longer gaps missing (windows never span them).
+their first timestamp (not by name), drop exact duplicates and resolve overlaps (by
+`data.on_conflict`: the newer file wins by default), regularize to `data.freq`, interpolate
+runs of at most `data.max_fill` missing steps inside one batch, and leave longer gaps missing
+(windows never span them).
 What was done is counted in an :class:`IngestReport`.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +38,7 @@ class FileSummary:
     missing: dict[str, int]  # empty cells per used column, as read
     duplicates: int = 0  # rows repeated exactly (same time, same values), dropped
     overlap_identical: int = 0  # rows an earlier file already had, dropped
-    conflicts: int = 0  # same time as an earlier file, other values: this (newer) file won
+    conflicts: int = 0  # same time as an earlier file, other values: resolved by data.on_conflict
     batch: int = 0
 
 
@@ -118,9 +120,15 @@ def _header(path: Path, sep: str) -> list[str]:
     except UnicodeDecodeError as exc:
         raise DataError(f"{path.name}: not UTF-8 text (byte {exc.start})",
                         hint="export the file as UTF-8 CSV", file=path.name) from None
+    except csv.Error as exc:
+        raise DataError(f"{path.name}: the header cannot be read as CSV ({exc})",
+                        hint="check the first line in a text editor", file=path.name) from None
     if row is None:
         raise DataError(f"{path.name}: the file is empty", hint="remove it from the data folder or re-export it",
                         file=path.name)
+    if not any(c.strip() for c in row):
+        raise DataError(f"{path.name}: the first line is empty, but it must be the header (the column names)",
+                        hint="remove the blank line(s) at the top of the file", file=path.name, row=1)
     return [c.strip() for c in row]
 
 
@@ -140,23 +148,38 @@ def _check_columns(path: Path, header: list[str], data: DataParams) -> None:
                             file=path.name, column=name)
 
 
-def parse_times(values: pd.Series, data: DataParams, file: str, first_row: int = 2) -> pd.DatetimeIndex:
-    """Parse a time column into `data.timezone`; naive times are read as already in it."""
+def _has_zone(text: pd.Series) -> np.ndarray:
+    """Which times end in a UTC offset or Z."""
+    return text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False).to_numpy()
+
+
+def parse_times(values: pd.Series, data: DataParams, file: str, first_row: int = 2,
+                zoned: bool | None = None) -> pd.DatetimeIndex:
+    """Parse a time column into `data.timezone`; naive times are read as already in it.
+
+    Every time must have the same form as the first (`zoned`: with a UTC offset or not, when
+    an earlier part of the file already decided it).
+    """
     text = values.astype("string").str.strip()
-    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
-    has_zone = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
-    if not has_zone.all() and has_zone.any():
-        row = int(np.flatnonzero(~has_zone.to_numpy())[0])
-        raise DataError(f"{file}: row {row + first_row}: time {text.iloc[row]!r} has no UTC offset while "
-                        "other rows do", hint="give every time the same form", file=file, row=row + first_row,
+    has_zone = _has_zone(text)
+    expect = bool(has_zone[:1].any()) if zoned is None else zoned
+    differs = (has_zone != expect) & (text != "").to_numpy()  # a blank time is reported as unreadable below
+    if differs.any():
+        row = int(np.flatnonzero(differs)[0])
+        if pd.isna(pd.to_datetime(text.iloc[row:row + 1], errors="coerce", utc=True, format="ISO8601").iloc[0]):
+            raise _bad_time(file, row + first_row, text.iloc[row], data.time_column)
+        form = "has no UTC offset while other rows do" if expect else "has a UTC offset while other rows do not"
+        raise DataError(f"{file}: row {row + first_row}: time {text.iloc[row]!r} {form}",
+                        hint="give every time the same form", file=file, row=row + first_row,
                         column=data.time_column)
-    if not has_zone.any():  # naive: wall-clock times in data.timezone
-        naive = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        bad = naive.isna().to_numpy()
-        if not bad.any():
+    if expect:
+        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    else:  # naive: wall-clock times in data.timezone
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        if not parsed.isna().any():
             try:
-                parsed = pd.Series(naive.dt.tz_localize(data.timezone, ambiguous="raise",
-                                                        nonexistent="raise"), index=values.index)
+                parsed = pd.Series(parsed.dt.tz_localize(data.timezone, ambiguous="raise",
+                                                         nonexistent="raise"), index=values.index)
             except Exception as exc:  # noqa: BLE001 - pandas raises several kinds here
                 raise DataError(f"{file}: times in column {data.time_column!r} cannot be placed in "
                                 f"`data.timezone` {data.timezone!r}: {exc}",
@@ -165,43 +188,89 @@ def parse_times(values: pd.Series, data: DataParams, file: str, first_row: int =
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{file}: row {row + first_row}: cannot read the time {text.iloc[row]!r} in column "
-                        f"{data.time_column!r}", hint="write times as ISO 8601, e.g. 2013-01-01T06:00:00Z",
-                        file=file, row=row + first_row, column=data.time_column)
+        raise _bad_time(file, row + first_row, text.iloc[row], data.time_column)
     return pd.DatetimeIndex(parsed).tz_convert(data.timezone)
 
 
+def _bad_time(file: str, row: int, text: str, column: str) -> DataError:
+    return DataError(f"{file}: row {row}: cannot read the time {text!r} in column {column!r}",
+                     hint="write times as ISO 8601, e.g. 2013-01-01T06:00:00Z", file=file, row=row, column=column)
+
+
+CHUNK_ROWS = 250_000  # rows parsed at a time: a large file never exists as text all at once
+MISSING = ("", "NA", "NaN", "nan", "null", "NULL")  # cells that count as missing
+
+
+def _numbers(text: pd.Series, file: str, column: str, first_row: int) -> tuple[np.ndarray, int]:
+    """One column's cells as float64 (NaN where blank), and how many were blank."""
+    text = text.str.strip()
+    empty = text.isin(MISSING).to_numpy()
+    numbers = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype="float64")
+    bad = np.isnan(numbers) & ~empty
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{file}: row {row + first_row}, column {column!r}: {text.iloc[row]!r} is not a number",
+                        hint="fix or blank that cell (blank cells count as missing)", file=file,
+                        row=row + first_row, column=column)
+    if np.isinf(numbers).any():
+        row = int(np.flatnonzero(np.isinf(numbers))[0])
+        raise DataError(f"{file}: row {row + first_row}, column {column!r}: {text.iloc[row]!r} is not finite",
+                        hint="blank that cell or give a real value", file=file, row=row + first_row, column=column)
+    return numbers, int(empty.sum())
+
+
+def _unreadable(file: str, message: str, fields: int) -> DataError:
+    """pandas' complaint about a malformed CSV, as a message naming the file and row."""
+    ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if ragged:
+        return DataError(f"{file}: row {ragged[2]} has {ragged[3]} fields but the header has {fields}",
+                         hint="remove the extra separators in that row (or quote a field that contains one)",
+                         file=file, row=int(ragged[2]))
+    quote = re.search(r"EOF inside string starting at row (\d+)", message)
+    if quote:
+        return DataError(f"{file}: row {int(quote[1]) + 1}: a quoted field is never closed",
+                         hint='add the closing " (or remove the stray one)', file=file, row=int(quote[1]) + 1)
+    return DataError(f"{file}: cannot be read as CSV ({message.strip()})", hint="check the file in a text editor",
+                     file=file)
+
+
 def read_csv(path: Path, data: DataParams) -> tuple[pd.DataFrame, FileSummary]:
-    """Read one CSV: the time index and the input columns as float64, checked."""
+    """Read one CSV: the time index and the input columns as float64, checked.
+
+    The file is parsed `CHUNK_ROWS` rows at a time, each chunk turned into numbers before the
+    next is read, so memory holds the numbers and one chunk of text, not the whole file as text.
+    """
     header = _header(path, data.separator)
     _check_columns(path, header, data)
+    times: list[pd.DatetimeIndex] = []
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in data.inputs}
+    missing = dict.fromkeys(data.inputs, 0)
+    zoned, first_row = None, 2  # row numbers as a person counts them: the header is row 1
     try:
-        raw = pd.read_csv(path, sep=data.separator, encoding="utf-8-sig", usecols=[data.time_column, *data.inputs],
-                          dtype=str, keep_default_na=False, skipinitialspace=True)
+        # every column is read (not only those used), so that a row with too many fields is refused
+        chunks = pd.read_csv(path, sep=data.separator, encoding="utf-8-sig", dtype=str, keep_default_na=False,
+                             skipinitialspace=True, chunksize=CHUNK_ROWS)
+        for raw in chunks:
+            if raw.empty:
+                continue
+            raw.columns = header  # the names as checked (stripped of spaces)
+            if zoned is None:  # the first time's form (offset or not) holds for the whole file
+                zoned = bool(_has_zone(raw[data.time_column].iloc[:1].astype("string").str.strip())[0])
+            times.append(parse_times(raw[data.time_column], data, path.name, first_row, zoned))
+            for col in data.inputs:
+                numbers, blank = _numbers(raw[col], path.name, col, first_row)
+                columns[col].append(numbers)
+                missing[col] += blank
+            first_row += len(raw)
     except UnicodeDecodeError as exc:  # bad bytes past the part _header decoded
         raise DataError(f"{path.name}: not UTF-8 text ({exc.reason})",
                         hint="export the file as UTF-8 CSV", file=path.name) from None
-    if raw.empty:
+    except pd.errors.ParserError as exc:
+        raise _unreadable(path.name, str(exc), len(header)) from None
+    if not times:
         raise DataError(f"{path.name}: has a header but no rows", hint="remove the file or add its rows",
                         file=path.name)
-    frame = pd.DataFrame(index=parse_times(raw[data.time_column], data, path.name))
-    missing: dict[str, int] = {}
-    for col in data.inputs:
-        text = raw[col].str.strip()
-        empty = text.isin(["", "NA", "NaN", "nan", "null", "NULL"]).to_numpy()
-        numbers = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype="float64")
-        bad = np.isnan(numbers) & ~empty
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{path.name}: row {row + 2}, column {col!r}: {text.iloc[row]!r} is not a number",
-                            hint="fix or blank that cell (blank cells count as missing)", file=path.name,
-                            row=row + 2, column=col)
-        if np.isinf(numbers).any():
-            row = int(np.flatnonzero(np.isinf(numbers))[0])
-            raise DataError(f"{path.name}: row {row + 2}, column {col!r}: {text.iloc[row]!r} is not finite",
-                            hint="blank that cell or give a real value", file=path.name, row=row + 2, column=col)
-        frame[col] = numbers
-        missing[col] = int(empty.sum())
+    frame = pd.DataFrame({c: np.concatenate(parts) for c, parts in columns.items()}, index=times[0].append(times[1:]))
     summary = FileSummary(name=path.name, sha256=sha256_file(path), rows=len(frame),
                           first=frame.index.min(), last=frame.index.max(), missing=missing)
     frame = _drop_duplicates(frame, summary)
@@ -291,8 +360,8 @@ def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1) -
         s.batch = max(0, i - base_batches + 1)
 
     combined = parts[0][0]
-    for frame, summary in parts[1:]:
-        combined = _merge_newer(combined, frame, summary)
+    for i, (frame, summary) in enumerate(parts[1:], start=1):
+        combined = _merge(combined, frame, summary, data.on_conflict, summaries[:i])
     for (frame, summary) in parts:
         _check_grid(frame, data.freq, summary.name)
 
@@ -323,13 +392,26 @@ def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1) -
     return Ingested(frame=frame, inputs=data.inputs, targets=data.targets, report=report)
 
 
-def _merge_newer(old: pd.DataFrame, new: pd.DataFrame, summary: FileSummary) -> pd.DataFrame:
-    """Add `new` rows to `old`; a time both have keeps the newer file's values."""
+def _merge(old: pd.DataFrame, new: pd.DataFrame, summary: FileSummary, rule: str,
+           earlier: list[FileSummary]) -> pd.DataFrame:
+    """Add `new` rows to `old`. A time both have with the same values is counted and kept once;
+    with different values, `rule` decides: newer (this file wins), older, or refuse."""
     shared = new.index.intersection(old.index)
-    if len(shared):
-        a, b = old.loc[shared].to_numpy(), new.loc[shared].to_numpy()
-        same = ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
-        summary.overlap_identical = int(same.sum())
-        summary.conflicts = int((~same).sum())
-        old = old.drop(shared)
-    return pd.concat([old, new]).sort_index(kind="stable")
+    if not len(shared):
+        return pd.concat([old, new]).sort_index(kind="stable")
+    a, b = old.loc[shared].to_numpy(), new.loc[shared].to_numpy()
+    same = ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
+    summary.overlap_identical = int(same.sum())
+    summary.conflicts = int((~same).sum())
+    if summary.conflicts and rule == "refuse":
+        i = int(np.flatnonzero(~same)[0])
+        j = int(np.flatnonzero(~((a[i] == b[i]) | (np.isnan(a[i]) & np.isnan(b[i]))))[0])
+        when, column = shared[i], new.columns[j]
+        other = next((f.name for f in reversed(earlier) if f.first <= when <= f.last), "an earlier file")
+        raise DataError(f"{summary.name}: {summary.conflicts} row(s) give times {other} already has other values; "
+                        f"first at {when.isoformat()}, column {column!r}: {b[i, j]:g} here, {a[i, j]:g} in {other}",
+                        hint="remove the overlap from one of the files, or set `data.on_conflict: newer` "
+                             "(or older) in params.yaml to let one file win", file=summary.name, column=column)
+    if rule == "older":
+        return pd.concat([old, new.drop(shared)]).sort_index(kind="stable")
+    return pd.concat([old.drop(shared), new]).sort_index(kind="stable")

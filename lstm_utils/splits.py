@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from lstm_utils.atomic import atomic_path
-from lstm_utils.config import DataParams, SplitParams
+from lstm_utils.config import DataParams, SplitParams, WindowParams
+from lstm_utils.errors import DataError
 from lstm_utils.ingest import BATCH, SPLIT, Ingested
 
 SPLITS = ("train", "val", "test")
@@ -68,6 +69,42 @@ def assign_splits(data: Ingested, split: SplitParams) -> pd.DataFrame:
             codes[pos[test_at]:rows[-1] + 1] = TEST
     frame[SPLIT] = codes
     return frame
+
+
+def rows_needed(window: WindowParams, split: SplitParams) -> int:
+    """The fewest rows a batch can have and still give one training window (lookback +
+    horizon complete rows in its train part, after the val and test tails are cut off)."""
+    need = window.lookback + window.horizon
+    n = need
+    while split_rows(n, split)[0] < need:
+        n += 1
+    return n
+
+
+def check_batches(data: Ingested, split: SplitParams, window: WindowParams) -> None:
+    """Refuse a batch whose train part gives no window, naming its file(s) and the rows needed."""
+    frame = assign_splits(data, split)
+    usable = ~frame[list(data.inputs)].isna().any(axis=1).to_numpy()
+    train = usable & (frame[SPLIT].to_numpy() == TRAIN)
+    batch = frame[BATCH].to_numpy()
+    need = window.lookback + window.horizon
+    for b in np.unique(batch):
+        ok = train & (batch == b)
+        edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
+        longest = int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max(initial=0))
+        if longest >= need:
+            continue
+        files = [f.name for f in data.report.files if f.batch == b]
+        what = f"{files[0]}" if b > 0 else f"the base period ({', '.join(files)})"
+        rows = int((batch == b).sum())
+        raise DataError(f"{what}: too short to give one training window: {rows} rows, with at most {longest} "
+                        f"consecutive complete rows in its train part, but a window needs `window.lookback` + "
+                        f"`window.horizon` = {need}",
+                        hint=f"a batch needs at least {rows_needed(window, split)} complete rows (its last "
+                             f"{split.val_fraction:g} + {split.test_fraction:g} go to the val and test tails); "
+                             "join this file with the next one, or lower window.lookback / window.horizon"
+                             + (" or raise split.base_batches" if b == 0 else ""),
+                        file=files[0] if files else "")
 
 
 def batches(frame: pd.DataFrame, names: dict[int, str] | None = None) -> list[Batch]:

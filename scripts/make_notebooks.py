@@ -34,17 +34,18 @@ data = nb([
     code("%matplotlib inline\n"
          "from lstm_utils.config import load_params\n"
          "from lstm_utils.ingest import ingest\n"
-         "from lstm_utils.splits import assign_splits, batch_names, split_table, write_prepared\n"
+         "from lstm_utils.splits import assign_splits, batch_names, check_batches, split_table, write_prepared\n"
          "from lstm_utils import plots\n\n"
          "params = load_params(params_file)\n"
          "ds = ingest(data_dir, params.data, params.split.base_batches)\n"
+         "check_batches(ds, params.split, params.window)  # every batch gives a training window\n"
          "written = write_prepared(ds, params.split, prepared_dir)\n"
          "frame, names = assign_splits(ds, params.split), batch_names(ds)\n"
          "print(ds.report.__str__().splitlines()[0])"),
     md("## Files\n\nOne row per file, in the order they are used (by first timestamp). `duplicates` are rows "
        "repeated exactly inside a file; `overlap_dropped` are rows an earlier file already had; `conflicts` "
-       "are times an earlier file had with other values (the newer file's values are kept); `missing_values` "
-       "counts empty cells in the columns the model uses."),
+       "are times an earlier file had with other values (resolved by `data.on_conflict`; by default the newer "
+       "file's values are kept); `missing_values` counts empty cells in the columns the model uses."),
     code("ds.report.files_table()"),
     md("## Columns\n\nMissing values per input: as read, filled by interpolation, and still missing after the "
        "regular grid was laid (a time step no file had counts as missing in every column)."),
