@@ -59,7 +59,9 @@ def run_chain(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Par
 
     With a `cache`, a step already computed from the same previous model (`base_hash` for the
     first), the same prepared data (`data_hashes`, one per batch) and the same params is loaded
-    instead of trained; its record keeps the seconds it cost when it was computed.
+    instead of trained; its record keeps the seconds it cost when it was computed. Its model
+    is loaded only if a later step trains from it or an error-matrix cell needs it: cells are
+    kept in the cache too, keyed by model and data, so a new batch costs one new row and column.
     """
     update = strategies.get(strategy)
     n = int(frame[BATCH].max()) + 1

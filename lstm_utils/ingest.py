@@ -143,9 +143,10 @@ def _check_columns(path: Path, header: list[str], data: DataParams) -> None:
                                                         "data.features") for c in data.inputs]
     for name, key in wanted:
         if name not in seen:
-            raise DataError(f"{path.name}: no column {name!r} (named by `{key}`); the header has: "
-                            f"{', '.join(header)}", hint=f"rename the column in the file or change `{key}`",
-                            file=path.name, column=name)
+            shown = ", ".join(c if c.isprintable() else repr(c) for c in header)
+            shown = shown if len(shown) <= 200 else shown[:200] + " ..."
+            raise DataError(f"{path.name}: no column {name!r} (named by `{key}`); the header has: {shown}",
+                            hint=f"rename the column in the file or change `{key}`", file=path.name, column=name)
 
 
 def _has_zone(text: pd.Series) -> np.ndarray:

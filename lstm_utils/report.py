@@ -60,7 +60,9 @@ def run_notebook(name: str, parameters: dict[str, Any] | None = None, notebooks:
     with atomic_path(executed) as tmp:
         try:
             pm.execute_notebook(str(source), str(tmp), parameters=parameters or {}, cwd=str(cwd),
-                                kernel_name="python3", progress_bar=False, log_output=progress)
+                                kernel_name="python3", progress_bar=False, log_output=progress,
+                                # the kernel's start-up warnings are noise in a stage's output
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
         except pm.PapermillExecutionError as exc:
             cls = ERRORS.get(exc.ename)
             if cls is not None:

@@ -102,8 +102,8 @@ def check_batches(data: Ingested, split: SplitParams, window: WindowParams) -> N
                         f"`window.horizon` = {need}",
                         hint=f"a batch needs at least {rows_needed(window, split)} complete rows (its last "
                              f"{split.val_fraction:g} + {split.test_fraction:g} go to the val and test tails); "
-                             "join this file with the next one, or lower window.lookback / window.horizon"
-                             + (" or raise split.base_batches" if b == 0 else ""),
+                             "join this file with the next one, lower window.lookback / window.horizon"
+                             + (", or raise split.base_batches" if b == 0 else ""),
                         file=files[0] if files else "")
 
 

@@ -35,6 +35,7 @@ from lstm_utils.ingest import ingest  # noqa: E402
 from lstm_utils.metrics import errors  # noqa: E402
 from lstm_utils.splits import assign_splits  # noqa: E402
 from lstm_utils.windows import make_windows  # noqa: E402
+from tiny_project import tree_hash  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "sample_data"
@@ -67,11 +68,16 @@ INPUTS = list(TINY.data.inputs)
 
 
 def run_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
-    """`python -m lstm_utils ARGS` in `cwd`; never raises on a non-zero exit."""
+    """`python -m lstm_utils ARGS` in `cwd`; never raises on a non-zero exit, but fails the
+    test if the command changed any file or folder it was given (data, models)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0",
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-m", "lstm_utils", *map(str, args)], cwd=cwd, env=env,
+    given = [cwd / a for a in map(str, args) if (cwd / a).exists()]
+    before = [tree_hash(p) for p in given]
+    done = subprocess.run([sys.executable, "-m", "lstm_utils", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
+    assert [tree_hash(p) for p in given] == before, f"{args} changed its inputs"
+    return done
 
 
 def assert_clean_error(proc: subprocess.CompletedProcess) -> str:

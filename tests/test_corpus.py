@@ -5,7 +5,6 @@ traceback; no file of the corpus is changed."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +14,7 @@ import yaml
 from lstm_utils import cli
 from lstm_utils.config import load_params
 from lstm_utils.ingest import ingest
+from tiny_project import tree_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "corpus"
@@ -39,15 +39,6 @@ def write_params(folder: Path, overrides: dict | None) -> Path:
     path = folder / "params.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
-
-
-def tree_hash(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        digest.update(str(path.relative_to(folder)).encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def test_the_corpus_covers_what_must_be_refused_and_accepted():

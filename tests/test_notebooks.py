@@ -69,3 +69,15 @@ def test_notebook_error_comes_back_as_one_clear_error(tmp_path):
     assert "part-01.csv" in message and "dewp" in message
     assert not (root / "reports/data.html").exists()  # nothing half-written
     assert not list((root / "reports").rglob("*.tmp-*"))
+
+
+@pytest.mark.slow
+def test_report_html_escapes_names_that_come_from_the_data(tmp_path):
+    """A file name (or column name) that looks like HTML is shown as text, never run as markup."""
+    root = make_project(tmp_path / "p", parts=3)
+    evil = "<img src=x onerror=alert(1)>.csv"
+    (root / "data" / "part-00.csv").rename(root / "data" / evil)
+    html = run_notebook("data", notebooks=root / "notebooks", reports=root / "reports", cwd=root).read_text()
+    assert "<img src=x onerror=alert(1)>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;.csv" in html
+    assert (root / "data" / evil).is_file()  # and the user's file is where it was

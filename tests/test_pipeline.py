@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
 
@@ -19,10 +21,14 @@ def ran_stages(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
 
+FIRST_RUN: dict[str, dict[str, str]] = {}  # dvc.lock hashes right after the first run (see `locked`)
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = make_project(tmp_path_factory.mktemp("e2e"), parts=3, with_dvc=True)
     first = run(["dvc", "repro"], root)
+    FIRST_RUN["lock"] = locked(root)
     return root, first.stdout + first.stderr
 
 
@@ -166,3 +172,66 @@ def test_params_change_of_one_strategy_reruns_only_it_and_compare(project):
     assert "finetune:" in status and "distill:" not in status and "base:" not in status
     stages = ran_stages(run(["dvc", "repro"], root).stdout)
     assert stages == {"finetune", "compare"}
+
+
+def test_bad_csv_stops_repro_with_one_clear_message_and_keeps_the_last_results(project):
+    root, _ = project
+    kept = {p: p.read_bytes() for p in [root / "models/champion.keras", root / "models/finetune.keras",
+                                        root / "reports/metrics.json", root / "reports/compare.html"]}
+    bad = write_part(root / "data", 4)
+    lines = bad.read_text().splitlines()
+    cells = lines[5].split(",")
+    cells[1] = "oops"  # the temp column
+    lines[5] = ",".join(cells)
+    bad.write_text("\n".join(lines) + "\n")
+    run(["dvc", "add", "-q", "data"], root)
+    failed = run(["dvc", "repro"], root, check=False)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "error: notebooks/data.ipynb stopped: part-04.csv: row 6, column 'temp': 'oops' is not a number" in output
+    assert "Traceback" not in output and "PapermillExecutionError" not in output and "WARNING" not in output
+    assert ran_stages(failed.stdout) == {"data"}  # nothing after the failing stage ran
+    for path, content in kept.items():  # the last complete results are all still there
+        assert path.read_bytes() == content, path
+    bad.unlink()  # fixed: the data is what it was before, and the pipeline is up to date again
+    run(["dvc", "add", "-q", "data"], root)
+    assert ran_stages(run(["dvc", "repro"], root).stdout) <= {"data"}
+    assert "up to date" in run(["dvc", "status"], root).stdout
+    for path, content in kept.items():
+        assert path.read_bytes() == content, path
+
+
+def test_repro_killed_mid_training_resumes_to_the_same_result(project, tmp_path_factory):
+    """SIGKILL to the whole `dvc repro` (and its notebook kernel) while the base model trains,
+    then `dvc repro` again: it completes, and every model and metric is the uninterrupted
+    run's, byte for byte."""
+    import signal
+    import subprocess
+    import threading
+    import time
+
+    import psutil
+
+    from tiny_project import env
+
+    root = make_project(tmp_path_factory.mktemp("killed"), parts=3, with_dvc=True)
+    proc = subprocess.Popen(["dvc", "repro"], cwd=root, env=env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 300
+    while not any("[base] Epoch 1/" in line for line in lines):
+        assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.05)
+    family = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+    os.killpg(proc.pid, signal.SIGKILL)
+    for pid in family:  # the kernel runs in its own session: kill it too, as a power cut would
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(pid).kill()
+    proc.wait()
+    assert not (root / "models/base.keras").exists()  # killed before the model was complete
+    assert not [p for p in root.rglob("*.keras") if p.stat().st_size == 0]
+    again = run(["dvc", "repro"], root)
+    assert "base" in ran_stages(again.stdout)
+    assert locked(root) == FIRST_RUN["lock"]

@@ -3,6 +3,7 @@ that run the real notebooks and the real `dvc repro`."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -82,9 +83,26 @@ def env() -> dict[str, str]:
     return e
 
 
+def tree_hash(path: Path) -> str:
+    """SHA-256 over a file, or over every file name and content under a folder."""
+    digest = hashlib.sha256()
+    for item in sorted(path.rglob("*")) if path.is_dir() else [path]:
+        digest.update(str(item.relative_to(path) if path.is_dir() else item.name).encode() + b"\0")
+        if item.is_file():
+            digest.update(item.read_bytes())
+    return digest.hexdigest()
+
+
 def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """Run a command in `cwd`, capturing text output; raise with the output on failure."""
+    """Run a command in `cwd`, capturing text output; raise with the output on failure.
+
+    Whatever the command and however it ends, `cwd/data` must be left exactly as it was.
+    """
+    data = cwd / "data"
+    before = tree_hash(data) if data.is_dir() else None
     done = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True)
+    if before is not None:
+        assert tree_hash(data) == before, f"{cmd} wrote into data/"
     if check and done.returncode != 0:
         raise AssertionError(f"{cmd} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done
