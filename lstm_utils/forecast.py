@@ -60,7 +60,7 @@ def forecast_frame(model: keras.Model, frame: pd.DataFrame, inputs: Sequence[str
                         "the forecast starts from", hint="fill that value or add the missing rows",
                         file=source, column=col)
     x = recent.to_numpy(dtype=np.float32)[None]
-    y = model.predict(x, verbose=0)[0]
+    y = keras.ops.convert_to_numpy(model(x, training=False))[0]
     times = pd.date_range(frame.index[-1], periods=horizon + 1, freq=frame.index.freq)[1:]
     out = pd.DataFrame(y.astype(np.float64), columns=list(targets), index=times)
     out.index.name = frame.index.name

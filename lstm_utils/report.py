@@ -62,7 +62,10 @@ def run_notebook(name: str, parameters: dict[str, Any] | None = None, notebooks:
             pm.execute_notebook(str(source), str(tmp), parameters=parameters or {}, cwd=str(cwd),
                                 kernel_name="python3", progress_bar=False, log_output=progress,
                                 # the kernel's start-up warnings are noise in a stage's output
-                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                                # every cell has finished and written its files: stop the kernel
+                                # at once rather than wait about a second for TensorFlow's teardown
+                                shutdown_kernel="immediate")
         except pm.PapermillExecutionError as exc:
             cls = ERRORS.get(exc.ename)
             if cls is not None:
