@@ -38,8 +38,11 @@ def test_repro_produces_model_reports_and_metrics(project):
     for name in ("data", "base", "compare", *STRATEGIES):
         assert (root / f"reports/{name}.html").is_file(), name
         assert (root / f"reports/executed/{name}.ipynb").is_file(), name
+    import keras
+
     for name in ("base", "champion", *STRATEGIES):
         assert (root / f"models/{name}.keras").is_file() and (root / f"models/{name}.json").is_file(), name
+        assert keras.saving.load_model(root / f"models/{name}.keras", safe_mode=True).output_shape[1] == 6
     # base period = the first 2 of 3 files; batch 1 = the third
     assert sorted(p.name for p in (root / "prepared").glob("*.csv")) == ["00-base.csv", "01-part-02.csv"]
     metrics = json.loads((root / "reports/base_metrics.json").read_text())
