@@ -1,9 +1,9 @@
 """Ingest: every CSV of a data folder into one regular, validated time series.
 
-Steps, in order: read each file (only the columns params name), check the time column,
-targets and features exist and are numeric, parse times into `data.timezone`, order files by
-their first timestamp (not by name), drop exact duplicates and resolve overlaps (by
-`data.on_conflict`: the newer file wins by default), regularize to `data.freq`, interpolate
+Steps, in order: read each file in chunks (keeping only the columns params name), check the
+time column, targets and features exist and are numeric, parse times into `data.timezone`,
+order files by their first timestamp (not by name), drop exact duplicates and resolve overlaps
+(by `data.on_conflict`: the newer file wins by default), regularize to `data.freq`, interpolate
 runs of at most `data.max_fill` missing steps inside one batch, and leave longer gaps missing
 (windows never span them).
 What was done is counted in an :class:`IngestReport`.
