@@ -71,8 +71,8 @@ def test_corpus_case(case, tmp_path, capsys):
         return
     assert out.startswith(f"{case}: OK")
     params = load_params(params_path)
-    report = ingest(case, params.data, params.split.base_batches).report
-    frame = ingest(case, params.data, params.split.base_batches).frame
+    ingested = ingest(case, params.data, params.split.base_batches)
+    report, frame = ingested.report, ingested.frame
     want = expect["report"]
     for key in ("rows", "usable_rows", "gap_steps", "filled", "unfilled"):
         if key in want:

@@ -42,7 +42,7 @@ def walked(tmp_path_factory):
     run(["dvc", "repro"], root)
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-q", "-m", "Jan-Oct"], root)
-    committed = {"params": (root / "params.yaml").read_text(), "metrics": (root / "reports/metrics.json").read_text()}
+    committed = {"metrics": (root / "reports/metrics.json").read_text()}
     outputs = {}
     for line in readme_commands():
         done = subprocess.run(["bash", "-c", line], cwd=root, env=env(), capture_output=True, text=True)
