@@ -202,3 +202,28 @@ def test_same_model_gives_the_same_bytes_in_any_process(tmp_path, model, small_p
         assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         assert json.loads(z.read("metadata.json"))["date_saved"] == "1980-01-01@00:00:00"
         assert '"shared_object_id": 1' in z.read("config.json").decode()
+
+
+def test_atomic_write_removes_what_a_killed_writer_left_and_nothing_else(tmp_path):
+    import os
+    import subprocess
+    import time
+
+    from lstm_utils.atomic import atomic_path
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = tmp_path / f".metrics.tmp-{dead.pid}.json"  # a writer killed mid-write left this
+    orphan.write_text('{"half": ')
+    zombie = subprocess.Popen(["true"])  # exited, not yet reaped by its parent: dead too
+    time.sleep(0.3)
+    unreaped = tmp_path / f".metrics.tmp-{zombie.pid}.json"
+    unreaped.write_text('{"half": ')
+    busy = tmp_path / f".metrics.tmp-{os.getppid()}.json"  # a live process is writing this one
+    busy.write_text("{}")
+    with atomic_path(tmp_path / "metrics.json") as tmp:
+        tmp.write_text('{"done": 1}')
+    assert (tmp_path / "metrics.json").read_text() == '{"done": 1}'
+    assert not orphan.exists() and not unreaped.exists() and busy.exists()
+    zombie.wait()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["metrics.json", busy.name])

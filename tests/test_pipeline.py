@@ -238,3 +238,4 @@ def test_repro_killed_mid_training_resumes_to_the_same_result(project, tmp_path_
     again = run(["dvc", "repro"], root)
     assert "base" in ran_stages(again.stdout)
     assert locked(root) == FIRST_RUN["lock"]
+    assert not [p for p in root.rglob(".*.tmp-*") if ".dvc" not in p.parts]  # no half-written file left
