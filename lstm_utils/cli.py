@@ -24,11 +24,11 @@ from lstm_utils.errors import LstmUtilsError
 def _validate(args: argparse.Namespace) -> int:
     from lstm_utils.config import load_params
     from lstm_utils.ingest import ingest
-    from lstm_utils.splits import check_batches
+    from lstm_utils.splits import assign_splits, check_batches
 
     params = load_params(args.params)
     data = ingest(args.data_dir, params.data, params.split.base_batches)
-    check_batches(data, params.split, params.window)
+    check_batches(data, assign_splits(data, params.split), params.split, params.window)
     print(f"{args.data_dir}: OK")
     print(data.report)
     return 0

@@ -81,9 +81,12 @@ def rows_needed(window: WindowParams, split: SplitParams) -> int:
     return n
 
 
-def check_batches(data: Ingested, split: SplitParams, window: WindowParams) -> None:
-    """Refuse a batch whose train part gives no window, naming its file(s) and the rows needed."""
-    frame = assign_splits(data, split)
+def check_batches(data: Ingested, frame: pd.DataFrame, split: SplitParams, window: WindowParams) -> None:
+    """Refuse a batch whose train part gives no window, naming its file(s) and the rows needed.
+
+    `frame` is `assign_splits(data, split)`. (Counted here with a run length rather than with
+    `windows.make_windows`, so that the data stage needs no TensorFlow.)
+    """
     usable = ~frame[list(data.inputs)].isna().any(axis=1).to_numpy()
     train = usable & (frame[SPLIT].to_numpy() == TRAIN)
     batch = frame[BATCH].to_numpy()

@@ -143,8 +143,6 @@ def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], best:
                           baseline_summaries.items()}}
 
 
-
-
 def write_metrics(content: dict, reports_dir: str | Path = "reports") -> Path:
     """reports/metrics.json (declared as DVC metrics)."""
     path = Path(reports_dir) / "metrics.json"

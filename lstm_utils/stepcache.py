@@ -37,6 +37,12 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
+def _identity(**parts) -> str:
+    """A short hex SHA-256 of `parts` and of this package's code."""
+    text = json.dumps(parts | {"code": code_version()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 @dataclass
 class StepCache:
     """A folder of `<key>.keras` models with `<key>.json` step records."""
@@ -53,9 +59,7 @@ class StepCache:
     @staticmethod
     def key(strategy: str, previous: str, data: list[str], params: dict) -> str:
         """The identity of one step (hex SHA-256 of its inputs, and of this package's code)."""
-        text = json.dumps({"strategy": strategy, "previous": previous, "data": data, "params": params,
-                           "code": code_version()}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        return _identity(strategy=strategy, previous=previous, data=data, params=params)
 
     def record(self, key: str) -> tuple[dict, str] | None:
         """The step's record and its model file's hash, if it was computed before."""
@@ -79,8 +83,7 @@ class StepCache:
     @staticmethod
     def score_key(model: str, data: list[str], window: dict) -> str:
         """The identity of one error-matrix cell: model hash, data of batches 0..k, window settings."""
-        text = json.dumps({"model": model, "data": data, "window": window, "code": code_version()}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        return _identity(model=model, data=data, window=window)
 
     def scores(self) -> dict[str, list[float]]:
         """The kept cells: {score_key: [rmse, mae]}."""

@@ -38,9 +38,9 @@ data = nb([
          "from lstm_utils import plots\n\n"
          "params = load_params(params_file)\n"
          "ds = ingest(data_dir, params.data, params.split.base_batches)\n"
-         "check_batches(ds, params.split, params.window)  # every batch gives a training window\n"
-         "written = write_prepared(ds, params.split, prepared_dir)\n"
          "frame, names = assign_splits(ds, params.split), batch_names(ds)\n"
+         "check_batches(ds, frame, params.split, params.window)  # every batch gives a training window\n"
+         "written = write_prepared(ds, params.split, prepared_dir)\n"
          "print(ds.report.__str__().splitlines()[0])"),
     md("## Files\n\nOne row per file, in the order they are used (by first timestamp). `duplicates` are rows "
        "repeated exactly inside a file; `overlap_dropped` are rows an earlier file already had; `conflicts` "
