@@ -1,0 +1,118 @@
+"""A fresh clone with the DVC cache gets the same results: everything that carries over from
+one run to the next (models, prepared data, the step state) travels through a DVC remote, and
+nothing outside the repository is needed. The commands are the README's "Sharing results"
+section, with its placeholder paths filled in."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lstm_utils.strategies import NAMES as STRATEGIES
+from tiny_project import ROOT, make_project, run, write_part
+
+pytestmark = pytest.mark.slow
+
+
+def section_commands(placeholders: dict[str, str]) -> list[str]:
+    """The shell lines of the README's "Sharing results" ```sh blocks, comments dropped."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Sharing results"):]
+    section = section[:section.index("\n#", 1)]
+    lines = []
+    for block in re.findall(r"```sh\n(.*?)```", section, flags=re.S):
+        for line in block.splitlines():
+            line = re.sub(r"\s+#.*$", "", line).strip()
+            for name, value in placeholders.items():
+                line = line.replace(name, value)
+            if line:
+                lines.append(line)
+    return lines
+
+
+def ran_stages(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def lock_hashes(root) -> dict[str, str]:
+    """Every output's md5 in dvc.lock, by path."""
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    return {o["path"]: o["md5"] for stage in lock["stages"].values() for o in stage.get("outs", [])}
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """`origin` runs the pipeline, pushes to a DVC remote and commits; `clone` is a git clone
+    of it that pulls. Both then get the same new CSV and run `dvc repro`."""
+    tmp = tmp_path_factory.mktemp("share")
+    origin = make_project(tmp / "origin", parts=3, with_dvc=True)
+    run(["dvc", "repro"], origin)
+    run(["git", "add", "-A"], origin)
+    run(["git", "commit", "-q", "-m", "results"], origin)
+    commands = section_commands({"/srv/dvc-store": str(tmp / "store"), "<repository>": str(origin),
+                                 "<folder>": str(tmp / "clone")})
+    where, outputs = origin, {}
+    for line in commands:
+        if line.startswith("cd "):
+            where = Path(line[3:])
+            continue
+        done = run(["bash", "-c", line], where)
+        outputs[line] = done.stdout + done.stderr
+    clone = tmp / "clone"
+    before = {"origin": lock_hashes(origin), "clone": lock_hashes(clone)}
+    new = {}
+    for root in (origin, clone):
+        write_part(root / "data", 3)
+        done = run(["dvc", "repro"], root)
+        new[root.name] = done.stdout + done.stderr
+    return origin, clone, outputs, before, new
+
+
+def test_the_section_pushes_clones_and_pulls():
+    commands = section_commands({})
+    for needed in ("dvc remote add -d", "dvc push", "git clone", "dvc pull", "dvc repro"):
+        assert any(c.startswith(needed) for c in commands), needed
+
+
+def test_a_pulled_clone_is_up_to_date_and_runs_nothing(pair):
+    _, _, outputs, before, _ = pair
+    (repro,) = [out for line, out in outputs.items() if line.endswith("dvc repro")]
+    assert ran_stages(repro) == set()
+    assert "Data and pipelines are up to date." in repro
+    assert before["clone"] == before["origin"]
+    assert any(path.startswith("state/") for path in before["clone"])  # the step state travelled too
+
+
+def test_a_new_csv_in_the_clone_reuses_the_pulled_steps(pair):
+    _, _, _, _, new = pair
+    assert ran_stages(new["clone"]) == {"data", "compare", *STRATEGIES}
+    for s in STRATEGIES:
+        assert f"{s}: step 1/2 (part-02): reused" in new["clone"], s
+        assert f"{s}: step 2/2 (part-03): trained" in new["clone"], s
+
+
+def test_the_clone_gets_the_same_models_and_metrics(pair):
+    origin, clone, _, _, _ = pair
+    assert (clone / "reports/metrics.json").read_bytes() == (origin / "reports/metrics.json").read_bytes()
+    for name in ("base", "champion", *STRATEGIES):
+        assert (clone / f"models/{name}.keras").read_bytes() == (origin / f"models/{name}.keras").read_bytes(), name
+    reproducible = [p for p in lock_hashes(origin)
+                    if p.startswith(("models/", "prepared", "reports/steps/", "reports/metrics"))]
+    assert len(reproducible) > 20
+    assert {p: lock_hashes(clone)[p] for p in reproducible} == {p: lock_hashes(origin)[p] for p in reproducible}
+    for s in STRATEGIES:  # the step state too, but for the training seconds each step record keeps
+        files = sorted(p.name for p in (origin / "state" / s).iterdir())
+        assert files == sorted(p.name for p in (clone / "state" / s).iterdir()), s
+        for name in files:
+            mine, theirs = (root / "state" / s / name for root in (origin, clone))
+            if name.endswith(".json") and name != "scores.json":
+                mine, theirs = (json.loads(f.read_text()) for f in (mine, theirs))
+                assert mine.pop("train_seconds") >= 0 and theirs.pop("train_seconds") >= 0
+                assert mine == theirs, (s, name)
+            else:
+                assert mine.read_bytes() == theirs.read_bytes(), (s, name)
+    assert json.loads((clone / "reports/steps/finetune.json").read_text())["batches"] == ["base", "part-02", "part-03"]
