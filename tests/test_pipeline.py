@@ -12,13 +12,9 @@ import pytest
 import yaml
 
 from lstm_utils.strategies import NAMES as STRATEGIES
-from tiny_project import make_project, run, write_part
+from tiny_project import make_project, ran_stages, run, write_part
 
 pytestmark = pytest.mark.slow
-
-
-def ran_stages(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
 
 
 FIRST_RUN: dict[str, dict[str, str]] = {}  # dvc.lock hashes right after the first run (see `locked`)

@@ -6,36 +6,16 @@ section, with its placeholder paths filled in."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from lstm_utils.strategies import NAMES as STRATEGIES
-from tiny_project import ROOT, make_project, run, write_part
+from tiny_project import make_project, ran_stages, readme_commands, run, write_part
 
 pytestmark = pytest.mark.slow
-
-
-def section_commands(placeholders: dict[str, str]) -> list[str]:
-    """The shell lines of the README's "Sharing results" ```sh blocks, comments dropped."""
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("### Sharing results"):]
-    section = section[:section.index("\n#", 1)]
-    lines = []
-    for block in re.findall(r"```sh\n(.*?)```", section, flags=re.S):
-        for line in block.splitlines():
-            line = re.sub(r"\s+#.*$", "", line).strip()
-            for name, value in placeholders.items():
-                line = line.replace(name, value)
-            if line:
-                lines.append(line)
-    return lines
-
-
-def ran_stages(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
+SECTION = "### Sharing results"
 
 
 def lock_hashes(root) -> dict[str, str]:
@@ -53,7 +33,7 @@ def pair(tmp_path_factory):
     run(["dvc", "repro"], origin)
     run(["git", "add", "-A"], origin)
     run(["git", "commit", "-q", "-m", "results"], origin)
-    commands = section_commands({"/srv/dvc-store": str(tmp / "store"), "<repository>": str(origin),
+    commands = readme_commands(SECTION, {"/srv/dvc-store": str(tmp / "store"), "<repository>": str(origin),
                                  "<folder>": str(tmp / "clone")})
     where, outputs = origin, {}
     for line in commands:
@@ -73,7 +53,7 @@ def pair(tmp_path_factory):
 
 
 def test_the_section_pushes_clones_and_pulls():
-    commands = section_commands({})
+    commands = readme_commands(SECTION, {})
     for needed in ("dvc remote add -d", "dvc push", "git clone", "dvc pull", "dvc repro"):
         assert any(c.startswith(needed) for c in commands), needed
 

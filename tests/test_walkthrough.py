@@ -4,34 +4,16 @@ project holding the real monthly sample files (base period Jan-Aug, steps Sep an
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 
 import pytest
 import yaml
 
 from lstm_utils.strategies import NAMES as STRATEGIES
-from tiny_project import ROOT, env, make_project, run
+from tiny_project import env, make_project, ran_stages, readme_commands, run
 
 pytestmark = pytest.mark.slow
-
-
-def readme_commands() -> list[str]:
-    """The shell lines of the section's ```sh blocks, comments dropped, in order."""
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("## When new data arrives"):]
-    section = section[:section.index("\n## ", 1)]
-    lines = []
-    for block in re.findall(r"```sh\n(.*?)```", section, flags=re.S):
-        for line in block.splitlines():
-            line = re.sub(r"\s+#.*$", "", line).strip()
-            if line:
-                lines.append(line)
-    return lines
-
-
-def ran_stages(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
+SECTION = "## When new data arrives"
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +26,7 @@ def walked(tmp_path_factory):
     run(["git", "commit", "-q", "-m", "Jan-Oct"], root)
     committed = {"metrics": (root / "reports/metrics.json").read_text()}
     outputs = {}
-    for line in readme_commands():
+    for line in readme_commands(SECTION):
         done = subprocess.run(["bash", "-c", line], cwd=root, env=env(), capture_output=True, text=True)
         assert done.returncode == 0, f"README command failed: {line}\n{done.stdout}\n{done.stderr}"
         outputs[line] = done.stdout + done.stderr
@@ -57,7 +39,7 @@ def output_of(outputs: dict[str, str], prefix: str) -> str:
 
 
 def test_the_section_shows_the_commands_the_issue_names():
-    commands = readme_commands()
+    commands = readme_commands(SECTION)
     order = ("cp examples/new_data/2013-11.csv data/", "dvc add data", "dvc repro", "dvc metrics diff",
              "git add data.dvc dvc.lock", "git commit", "dvc exp run -S", "dvc exp show")
     at = [next((i for i, c in enumerate(commands) if c.startswith(needed)), None) for needed in order]

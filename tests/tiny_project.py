@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -106,3 +107,26 @@ def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedPr
     if check and done.returncode != 0:
         raise AssertionError(f"{cmd} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done
+
+
+def ran_stages(output: str) -> set[str]:
+    """The stages a `dvc repro` output says it ran."""
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def readme_commands(heading: str, placeholders: dict[str, str] | None = None) -> list[str]:
+    """The shell lines of the ```sh blocks in the README section under `heading` (up to the
+    next heading), comments dropped, placeholders replaced, in order."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index(heading):]
+    end = re.search(r"\n#{1,6} ", section[1:])
+    section = section[:end.start() + 1] if end else section
+    lines = []
+    for block in re.findall(r"```sh\n(.*?)```", section, flags=re.S):
+        for line in block.splitlines():
+            line = re.sub(r"\s+#.*$", "", line).strip()
+            for name, value in (placeholders or {}).items():
+                line = line.replace(name, value)
+            if line:
+                lines.append(line)
+    return lines
