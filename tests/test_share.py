@@ -53,7 +53,7 @@ def pair(tmp_path_factory):
 
 
 def test_the_section_pushes_clones_and_pulls():
-    commands = readme_commands(SECTION, {})
+    commands = readme_commands(SECTION)
     for needed in ("dvc remote add -d", "dvc push", "git clone", "dvc pull", "dvc repro"):
         assert any(c.startswith(needed) for c in commands), needed
 
@@ -80,10 +80,10 @@ def test_the_clone_gets_the_same_models_and_metrics(pair):
     assert (clone / "reports/metrics.json").read_bytes() == (origin / "reports/metrics.json").read_bytes()
     for name in ("base", "champion", *STRATEGIES):
         assert (clone / f"models/{name}.keras").read_bytes() == (origin / f"models/{name}.keras").read_bytes(), name
-    reproducible = [p for p in lock_hashes(origin)
-                    if p.startswith(("models/", "prepared", "reports/steps/", "reports/metrics"))]
+    mine, theirs = lock_hashes(origin), lock_hashes(clone)
+    reproducible = [p for p in mine if p.startswith(("models/", "prepared", "reports/steps/", "reports/metrics"))]
     assert len(reproducible) > 20
-    assert {p: lock_hashes(clone)[p] for p in reproducible} == {p: lock_hashes(origin)[p] for p in reproducible}
+    assert {p: theirs[p] for p in reproducible} == {p: mine[p] for p in reproducible}
     for s in STRATEGIES:  # the step state too, but for the training seconds each step record keeps
         files = sorted(p.name for p in (origin / "state" / s).iterdir())
         assert files == sorted(p.name for p in (clone / "state" / s).iterdir()), s
