@@ -117,14 +117,16 @@ def ran_stages(output: str) -> set[str]:
 def readme_commands(heading: str, placeholders: dict[str, str] | None = None) -> list[str]:
     """The shell lines of the ```sh blocks in the README section under `heading` (up to the
     next heading), comments dropped, placeholders replaced, in order."""
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index(heading):]
-    end = re.search(r"\n#{1,6} ", section[1:])
-    section = section[:end.start() + 1] if end else section
-    lines = []
-    for block in re.findall(r"```sh\n(.*?)```", section, flags=re.S):
-        for line in block.splitlines():
-            line = re.sub(r"\s+#.*$", "", line).strip()
+    text = (ROOT / "README.md").read_text().splitlines()
+    start = text.index(heading)
+    lines, fence = [], None
+    for line in text[start + 1:]:
+        if line.startswith("```"):
+            fence = None if fence is not None else line[3:].strip()
+        elif fence is None and re.match(r"#{1,6} ", line):
+            break  # the next heading (a "# comment" inside a code block is not one)
+        elif fence == "sh":
+            line = re.sub(r"(^|\s+)#.*$", "", line).strip()
             for name, value in (placeholders or {}).items():
                 line = line.replace(name, value)
             if line:
