@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 
-.PHONY: repro test venv data lock clean-venv
+.PHONY: repro test venv data lab lock clean-venv
 
 venv: $(STAMP)
 
@@ -15,7 +15,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' 2>/dev/null || \
 		{ echo "error: Python 3.11 is needed (found '$(PYTHON)'); install it or run make PYTHON=/path/to/python3.11"; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing the pinned dependencies into $(VENV) (first run: about 600 MB, a minute or more)"
+	@echo "installing the pinned dependencies into $(VENV) (first run: about 2 GB, a few minutes)"
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
@@ -27,6 +27,10 @@ data:
 # Stage commands call `python`, so the venv goes first on PATH.
 repro: $(STAMP) data
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
+
+# JupyterLab on notebooks/, with the project's environment as the kernel.
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
 
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest

@@ -40,8 +40,9 @@ def repro(cwd: Path) -> dict:
     seconds = time.perf_counter() - started
     stages = re.findall(r"Running stage '([^']+)'", out)
     trained = re.findall(r"(\w+): step \d+/\d+ \(([^)]+)\): trained, ([0-9.]+) s", out)
-    notebooks = {s: json.loads((cwd / "reports/executed" / f"{s}.ipynb").read_text())["metadata"]["papermill"]["duration"]
-                 for s in stages}
+    # a stage's executed notebook is named after its report: strategy@finetune -> finetune.ipynb
+    notebooks = {s: json.loads((cwd / "reports/executed" / f"{s.split('@')[-1]}.ipynb").read_text())
+                 ["metadata"]["papermill"]["duration"] for s in stages}
     return {"seconds": seconds, "stages": stages, "steps": len(trained),
             "training": sum(float(t) for *_, t in trained), "notebooks": notebooks}
 

@@ -49,18 +49,18 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from lstm_utils.config import load_params
     from lstm_utils.stages import baselines, load_batches
-    from lstm_utils.strategies import NAMES
 
     if not (ROOT / "models/base.keras").is_file():
         print("run `make repro` first: the benchmark uses prepared/ and models/base.keras", file=sys.stderr)
         return 2
     params = load_params(ROOT / "params.yaml")
+    names = params.compare.strategies
     frame, _, _ = load_batches(ROOT / "prepared", params)
     _, naive = baselines(frame, params)
-    runs: dict[str, list[dict]] = {s: [] for s in NAMES}
+    runs: dict[str, list[dict]] = {s: [] for s in names}
     with tempfile.TemporaryDirectory() as scratch:
         for r in range(args.repeat):
-            for s in NAMES:  # interleaved, so load on the machine hits every strategy alike
+            for s in names:  # interleaved, so load on the machine hits every strategy alike
                 runs[s].append(run_once(s, scratch))
             print(f"repeat {r + 1}/{args.repeat} done", file=sys.stderr)
     med = {s: {k: statistics.median(x[k] for x in v) for k in ("train_seconds", "new_rmse", "forgetting")}

@@ -1,4 +1,20 @@
-"""Keep an LSTM forecaster current as new CSV data arrives."""
+"""Keep an LSTM forecaster current as new CSV data arrives.
+
+Where each verb lives:
+
+    settings        config        params.yaml into typed, checked dataclasses (`setting` declares a key)
+    reading data    ingest        CSV files into one regular series; splits: batches, tails, prepared/
+    windows         windows       lookback -> horizon windows as row indices (NumPy, no Keras)
+    the model       model         the forecaster (scaling inside), `predict`
+    training        train         the one training loop and its batches; from_scratch: a new model
+    updating        strategies/   one module per update strategy; chain: `advance` a chain, `score` it
+    judging         scoring       model and baselines on the same windows, the error matrix;
+                    baselines, metrics, compare (summaries, the champion rule, the verdict)
+    stages          stages        what the notebooks do (save the base, run a strategy, crown the champion)
+    notebooks       notebooks     run a stage's notebook with papermill, render its report
+    using a model   forecast, evaluate (the commands of the same names); artifacts: .keras + sidecar
+    the rest        cli, files (atomic writes, hashes), stepcache (steps kept between runs), plots, errors
+"""
 
 import os
 

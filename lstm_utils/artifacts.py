@@ -8,14 +8,14 @@ and turns every failure into a :class:`ModelError` that says what to do.
 from __future__ import annotations
 
 import json
-import math
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import keras
 
-from lstm_utils.atomic import atomic_path
+from lstm_utils.files import atomic_path, write_json
 from lstm_utils.config import Params
 from lstm_utils.errors import ModelError
 
@@ -27,44 +27,45 @@ def sidecar_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN and inf become null, tuples lists."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
-def write_json(path: str | Path, data: Any) -> None:
-    """Write JSON atomically, keys in a stable order, NaN as null."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_clean(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
 def make_sidecar(strategy: str, parent: str | None, params: Params, sources: dict[str, str],
                  metrics: dict) -> dict:
     """The sidecar of a model: how to read data for it, what it was trained on, how it scored.
 
-    `sources` maps each data file the model learned from to its SHA-256. Nothing here
-    varies between identical runs (no times, no durations), so the file's hash is stable.
+    Nothing here varies between identical runs (no times, no durations), so the file's hash is stable.
+
+    Parameters
+    ----------
+    strategy
+        What made the model: `base`, a strategy's name, or (for the champion) the winner's.
+    parent
+        The model it was updated from, in words or as a path (None for the base model).
+    params
+        Every setting; the sidecar keeps the data and window settings apart, to read new data with.
+    sources
+        Each data file the model learned from, with its SHA-256.
+    metrics
+        How it scored.
     """
     return {"strategy": strategy, "parent": parent, "inputs": list(params.data.inputs),
             "targets": list(params.data.targets), "data": params.section("data"),
             "window": params.section("window"), "params": params.raw, "sources": sources, "metrics": metrics}
 
 
-def save_model(model: keras.Model, path: str | Path, sidecar: dict) -> None:
+def save_model(model: keras.Model, path: str | Path, sidecar: dict, copy_of: str | Path | None = None) -> None:
     """Save `model` to `path` (.keras) and `sidecar` beside it, each atomically.
 
-    The `.keras` bytes depend only on the model (no save date, no entry times).
+    The `.keras` bytes depend only on the model (no save date, no entry times). `copy_of`, the
+    file the model was loaded from, is copied instead: a loaded model saves other bytes than
+    the trained one did (Keras shares fewer config objects in it), though its weights are equal.
     """
     missing = [k for k in SIDECAR_KEYS if k not in sidecar]
     if missing:
         raise ValueError(f"sidecar lacks {missing}")
-    save_keras(model, path)
+    if copy_of is None:
+        save_keras(model, path)
+    else:
+        with atomic_path(path) as tmp:
+            shutil.copyfile(copy_of, tmp)
     write_json(sidecar_path(path), sidecar)
 
 

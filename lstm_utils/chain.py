@@ -1,5 +1,10 @@
 """The stream of updates: step t turns the model after step t-1 into the model after step t,
-using batch t; step 0 is the base model. Every strategy runs the whole chain this way."""
+using batch t; step 0 is the base model. Every strategy runs the whole chain this way.
+
+Two verbs: :func:`advance` applies a strategy once per later batch (reusing steps kept from an
+earlier run), and :func:`score` fills the error matrix, every model on every batch's test tail
+(reusing kept cells). :func:`run_chain` does both.
+"""
 
 from __future__ import annotations
 
@@ -14,19 +19,21 @@ import pandas as pd
 
 from lstm_utils import strategies
 from lstm_utils.config import Params
-from lstm_utils.evaluate import error_matrix, test_windows
-from lstm_utils.ingest import BATCH
+from lstm_utils.scoring import error_matrix
+from lstm_utils.splits import BATCH
 from lstm_utils.stepcache import StepCache
+from lstm_utils.windows import tail_windows
 
 
 @dataclass
 class StepRecord:
-    """What one update step did and cost."""
+    """What one update step did and cost, and whether it was reused from the step state."""
 
     step: int
     batch: str
-    train_seconds: float
+    train_seconds: float  # as measured when the step was computed (a reused step keeps them)
     windows_seen: int
+    reused: bool = False
     info: dict = field(default_factory=dict)
     history: dict = field(default_factory=dict)
 
@@ -37,8 +44,10 @@ class Chain:
 
     strategy: str
     batches: list[str]  # batch names, index = batch number
-    models: list[keras.Model | None]  # None: a reused step's model that was not needed (it stays in state/)
+    models: list[keras.Model | None]  # None: a reused step's model not loaded (it stays in the step state)
     steps: list[StepRecord]
+    hashes: list[str] = field(default_factory=list)  # per model: SHA-256 of its .keras bytes ("" if unknown)
+    keys: list[str] = field(default_factory=list)  # per model: its step's cache key ("" for the base)
     rmse: np.ndarray | None = None  # (steps + 1, batches): model after step t on batch k's test tail
     mae: np.ndarray | None = None
 
@@ -48,74 +57,119 @@ class Chain:
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(message, flush=True)
 
 
-def run_chain(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Params, names: dict[int, str],
-              verbose: int = 0, progress: Callable[[str], None] = _say, cache: StepCache | None = None,
-              base_hash: str = "", data_hashes: list[str] | None = None) -> Chain:
-    """Apply `strategy` once per later batch, in time order, then score every model on every
-    batch's test tail. `progress` gets one line per step (stderr by default).
+def advance(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Params, names: dict[int, str],
+            verbose: int = 0, progress: Callable[[str], None] = _say, cache: StepCache | None = None,
+            base_hash: str = "", data_hashes: list[str] | None = None) -> Chain:
+    """Apply `strategy` once per later batch, in time order; `progress` gets one line per step.
 
-    With a `cache`, a step already computed from the same previous model (`base_hash` for the
-    first), the same prepared data (`data_hashes`, one per batch) and the same params is loaded
-    instead of trained; its record keeps the seconds it cost when it was computed. Its model
-    is loaded only if a later step trains from it or an error-matrix cell needs it: cells are
-    kept in the cache too, keyed by model and data, so a new batch costs one new row and column.
+    Parameters
+    ----------
+    strategy
+        A strategy's name (:mod:`lstm_utils.strategies`).
+    base
+        The model before step 1.
+    frame
+        The prepared batches, with `batch` and `split` columns.
+    params
+        Every setting.
+    names
+        A readable name per batch number.
+    verbose
+        Keras's progress output inside each step.
+    progress
+        Called with one line per step (printed by default).
+    cache
+        The strategy's step state: a step already computed from the same previous model
+        (`base_hash` for the first), the same prepared data (`data_hashes`, one per batch), the
+        same params keys the strategy reads and the same code is reused, not trained; its
+        model is loaded only when a later step trains from it.
+    base_hash, data_hashes
+        SHA-256 of the base model's file and of each prepared batch file.
     """
-    update = strategies.get(strategy)
+    spec = strategies.get(strategy)
     n = int(frame[BATCH].max()) + 1
-    chain = Chain(strategy, [names.get(b, str(b)) for b in range(n)], [base], [])
-    hashes, keys = [base_hash], [""]  # per model: file hash, and the cache key of a reused step
-    used = strategies.params_used(strategy, params.raw) if cache is not None else {}
-    models: list[keras.Model | None] = [base]  # None: kept in the cache, loaded only if needed
-
-    def model_at(i: int) -> keras.Model:
-        if models[i] is None:
-            models[i] = cache.model(keys[i])
-        return models[i]
-
+    chain = Chain(strategy, [names.get(b, str(b)) for b in range(n)], [base], [], [base_hash], [""])
+    used = spec.used(params.raw) if cache is not None else {}
     for t in range(1, n):
-        key = cache.key(strategy, hashes[-1], (data_hashes or [])[:t + 1], used) if cache is not None else ""
+        key = cache.key(chain.hashes[-1], (data_hashes or [])[:t + 1], used) if cache is not None else ""
         hit = cache.record(key) if cache is not None else None
         if hit is not None:
             record, digest = hit
             model = None
-            rec = StepRecord(t, chain.batches[t], record["train_seconds"], record["windows_seen"], record["info"])
-            note = "reused"
+            rec = StepRecord(t, chain.batches[t], record["train_seconds"], record["windows_seen"], True, record["info"])
         else:
             started = time.perf_counter()
-            result = update(model_at(t - 1), strategies.Step(frame, params, t, verbose))
+            result = spec.update(model_at(chain, t - 1, cache), strategies.Step(frame, params, t, verbose))
             seconds = time.perf_counter() - started
             model, digest = result.model, ""
-            rec = StepRecord(t, chain.batches[t], seconds, result.windows_seen, result.info, result.history)
+            rec = StepRecord(t, chain.batches[t], seconds, result.windows_seen, False, result.info, result.history)
             if cache is not None:
                 digest = cache.save(key, model, {"step": t, "batch": rec.batch, "train_seconds": seconds,
                                                  "windows_seen": rec.windows_seen, "info": rec.info})
                 # go on from the model as saved, as a later run that reuses this step will
                 model = cache.model(key)
-            note = "trained"
-        models.append(model)
-        hashes.append(digest)
-        keys.append(key)
+        chain.models.append(model)
+        chain.hashes.append(digest)
+        chain.keys.append(key)
         chain.steps.append(rec)
-        progress(f"{strategy}: step {t}/{n - 1} ({chain.batches[t]}): {note}, {rec.train_seconds:.1f} s, "
-                 f"{rec.windows_seen} windows seen")
-    tests = test_windows(frame, params, n)
+        progress(f"{strategy}: step {t}/{n - 1} ({rec.batch}): {'reused' if rec.reused else 'trained'}, "
+                 f"{rec.train_seconds:.1f} s, {rec.windows_seen} windows seen")
+    return chain
+
+
+def model_at(chain: Chain, i: int, cache: StepCache | None) -> keras.Model:
+    """The model after step `i`, loaded from the step state if it was not needed so far."""
+    if chain.models[i] is None:
+        chain.models[i] = cache.model(chain.keys[i])
+    return chain.models[i]
+
+
+def score(chain: Chain, frame: pd.DataFrame, params: Params, cache: StepCache | None = None,
+          data_hashes: list[str] | None = None) -> Chain:
+    """Fill the chain's error matrices: every model on every batch's test tail.
+
+    Parameters
+    ----------
+    chain
+        What :func:`advance` returned; its `rmse` and `mae` are set.
+    frame, params
+        The prepared batches and every setting.
+    cache, data_hashes
+        The strategy's step state and the SHA-256 of each prepared batch file: cells kept from
+        an earlier run (identified by the model's hash, the prepared data up to the batch and
+        the window settings) are not computed again, so a new batch costs one new row and one
+        new column; the cells of this matrix are then kept, and the steps this run did not use
+        are deleted. The last model is always loaded.
+    """
+    n = len(chain.models)
+    tests = tail_windows(frame, params, n)
     known: dict[tuple[int, int], tuple[float, float]] = {}
+    cells: dict[tuple[int, int], str] = {}
     if cache is not None:
         cache.prune()
         window = {"lookback": params.window.lookback, "horizon": params.window.horizon,
                   "inputs": list(params.data.inputs), "targets": list(params.data.targets)}
-        cells = {(i, k): cache.score_key(hashes[i], (data_hashes or [])[:k + 1], window)
+        cells = {(i, k): cache.score_key(chain.hashes[i], (data_hashes or [])[:k + 1], window)
                  for i in range(n) for k in range(n)}
         kept = cache.scores()
         known = {cell: tuple(kept[key]) for cell, key in cells.items() if key in kept}
     needed = {i for i in range(n) for k in range(n) if (i, k) not in known and len(tests[k])} | {n - 1}
-    chain.models = [model_at(i) if i in needed else models[i] for i in range(n)]
+    for i in sorted(needed):
+        model_at(chain, i, cache)
     scores = error_matrix(chain.models, tests, params.data.targets, known)
     if cache is not None:
         cache.save_scores({key: [float(scores["rmse"][cell]), float(scores["mae"][cell])]
                            for cell, key in cells.items() if not np.isnan(scores["rmse"][cell])})
     chain.rmse, chain.mae = scores["rmse"], scores["mae"]
     return chain
+
+
+def run_chain(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Params, names: dict[int, str],
+              verbose: int = 0, progress: Callable[[str], None] = _say, cache: StepCache | None = None,
+              base_hash: str = "", data_hashes: list[str] | None = None) -> Chain:
+    """:func:`advance`, then :func:`score`; the parameters are :func:`advance`'s."""
+    chain = advance(strategy, base, frame, params, names, verbose, progress, cache, base_hash, data_hashes)
+    return score(chain, frame, params, cache, data_hashes)

@@ -3,7 +3,7 @@
     validate [DATA_DIR]                      ingest and print the summary
     forecast --model M --data D [--out CSV]  the next horizon steps after the last timestamp
     evaluate --model M --data D [--start T]  RMSE / MAE as JSON (forecasts from T on)
-    notebook NAME                            run a stage notebook and render its report (dvc.yaml)
+    notebook NAME [-p KEY VALUE ...]         run a stage notebook and render its report (dvc.yaml)
     index                                    write reports/index.html
 
 Errors a person can fix are printed as one message and exit with status 2.
@@ -16,9 +16,9 @@ import json
 import os
 import re
 import sys
+from typing import Any
 
 from lstm_utils.errors import LstmUtilsError
-
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -36,7 +36,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _forecast(args: argparse.Namespace) -> int:
     from lstm_utils.artifacts import load_model
-    from lstm_utils.atomic import atomic_path
+    from lstm_utils.files import atomic_path
     from lstm_utils.forecast import forecast_next
 
     model, sidecar = load_model(args.model)
@@ -53,20 +53,41 @@ def _forecast(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from lstm_utils.artifacts import load_model
-    from lstm_utils.forecast import evaluate_since
+    from lstm_utils.evaluate import evaluate_since
 
     model, sidecar = load_model(args.model)
     print(json.dumps(evaluate_since(model, sidecar, args.data, args.start), indent=2))
     return 0
 
 
-_PAPERMILL_CHATTER = r"(Executing|Ending) Cell|Input Notebook|Output Notebook|Working directory|Executing notebook"
+# papermill's own lines, and the text stand-ins of figures and Markdown (the report shows them)
+_PAPERMILL_CHATTER = (r"(Executing|Ending) Cell|Input Notebook|Output Notebook|Working directory|Executing notebook"
+                      r"|<Figure size [^>]*>$|<IPython\.core\.display\.\w+ object>$")
+
+
+def parameter_value(text: str) -> Any:
+    """A `-p KEY VALUE` value read as papermill's command line reads it: True, False, None, an
+    int, a float, else the text itself."""
+    if text in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _notebook(args: argparse.Namespace) -> int:
     import logging
 
-    from lstm_utils.report import run_notebook
+    # papermill imports jsonschema, which imports the optional IRI checker rfc3987_syntax when it
+    # is installed (JupyterLab brings it); that builds a grammar for about 3 s here, in every
+    # stage. Nothing this process runs validates IRIs, so it is left out.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    from lstm_utils.notebooks import run_notebook
+
+    parameters = {key: parameter_value(value) for key, value in args.parameters or []}
 
     def tidy(record: logging.LogRecord) -> bool:
         record.msg, record.args = record.getMessage().rstrip(), ()
@@ -74,20 +95,22 @@ def _notebook(args: argparse.Namespace) -> int:
 
     handler = logging.StreamHandler(sys.stderr)  # papermill echoes the cells' output: progress
     handler.addFilter(tidy)
-    handler.setFormatter(logging.Formatter(f"  [{args.name}] %(message)s"))
+    handler.setFormatter(logging.Formatter(f"  [{parameters.get(args.name, args.name)}] %(message)s"))
     log = logging.getLogger("papermill")
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
-    out = run_notebook(args.name, progress=True)
+    out = run_notebook(args.name, parameters, progress=True)
     print(f"rendered {out}", file=sys.stderr)
     return 0
 
 
 def _index(args: argparse.Namespace) -> int:
-    from lstm_utils.report import write_index
+    from lstm_utils.config import load_params
+    from lstm_utils.notebooks import write_index
 
-    print(f"wrote {write_index(args.reports)}", file=sys.stderr)
+    strategies = load_params(args.params).compare.strategies
+    print(f"wrote {write_index(args.reports, strategies)}", file=sys.stderr)
     return 0
 
 
@@ -110,11 +133,19 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--data", required=True)
     e.add_argument("--start", help="score forecasts whose first target time is at or after this time")
     e.set_defaults(func=_evaluate)
-    n = sub.add_parser("notebook", help="run notebooks/NAME.ipynb with papermill and render reports/NAME.html")
+    n = sub.add_parser("notebook", help="run notebooks/NAME.ipynb with papermill and render its report",
+                       description="Run notebooks/NAME.ipynb with papermill into reports/executed/ and render its "
+                       "HTML report in reports/. The report is named NAME, or, for a notebook with a parameter "
+                       "named NAME (strategy), that parameter's value: `notebook strategy -p strategy replay` "
+                       "writes reports/replay.html.")
     n.add_argument("name")
+    n.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append", metavar=("KEY", "VALUE"),
+                   help="set a parameter of the notebook, as papermill -p does (True, False, None, numbers, "
+                        "else text)")
     n.set_defaults(func=_notebook)
     i = sub.add_parser("index", help="write reports/index.html linking every report")
     i.add_argument("--reports", default="reports")
+    i.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     i.set_defaults(func=_index)
     return p
 

@@ -13,17 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from lstm_utils import strategies
 from lstm_utils.config import CompareParams
-
-# When each strategy is expected to fit (shared/DESIGN.md); the report checks it against the numbers.
-GUIDANCE = {
-    "none": "nothing changed in the data",
-    "finetune": "small, contiguous new data",
-    "distill": "larger or non-contiguous new data",
-    "ensemble": "large shifts, more data",
-    "retrain": "the accuracy and cost reference",
-    "replay": "the usual winner in continual learning",
-}
 
 
 def _mean(values) -> float | None:
@@ -73,14 +64,16 @@ def champion(summaries: dict[str, dict], rule: CompareParams) -> tuple[str, str]
 def table(summaries: dict[str, dict], baselines: dict[str, dict]) -> pd.DataFrame:
     """Every strategy and baseline, one row each, best new-period RMSE first."""
     rows = {**summaries, **{f"{k} (baseline)": v for k, v in baselines.items()}}
-    frame = pd.DataFrame(rows).T
     columns = ["new_rmse", "new_mae", "old_rmse", "forgetting", "forward_rmse", "windows_seen"]
-    return frame.reindex(columns=columns).sort_values("new_rmse").rename_axis("forecaster")
+    frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
+    frame = frame.astype({c: "float64" for c in columns[:-1]} | {"windows_seen": "Int64"})  # counts stay whole
+    return frame.sort_values("new_rmse").rename_axis("forecaster")
 
 
 def narrative(summaries: dict[str, dict], baselines: dict[str, dict], best: str, why: str) -> str:
-    """Plain-words verdict: who won and why, then each strategy's guidance (DESIGN.md) set
-    against what was measured here: its rank, its cost (windows seen) next to retrain's, its forgetting."""
+    """Plain-words verdict: who won and why, then when each strategy is said to fit (its module's
+    `fits`) set against what was measured here: its rank, its cost (windows seen) next to the
+    reference strategy's (retrain), its forgetting."""
     ranked = sorted((s for s in summaries if summaries[s].get("new_rmse") is not None),
                     key=lambda s: summaries[s]["new_rmse"])
     if not ranked:
@@ -93,14 +86,18 @@ def narrative(summaries: dict[str, dict], baselines: dict[str, dict], best: str,
         gap = summaries[best]["new_rmse"] / naive[name] - 1
         lines.append(f"Its new-period RMSE, {summaries[best]['new_rmse']:.3f}, is {abs(gap):.1%} "
                      f"{'below' if gap < 0 else 'above'} the best naive forecast ({name}, {naive[name]:.3f}).")
-    ref = summaries.get("retrain", {})
+    known = strategies.STRATEGIES
+    reference = next((s for s in summaries if s in known and known[s].reference), None)
+    ref = summaries.get(reference, {}) if reference else {}
     lines.append("")
-    lines.append("| strategy | guidance | rank | new RMSE vs best | cost vs retrain | forgetting |")
+    lines.append(f"| strategy | when it fits | rank | new RMSE vs best | cost vs {reference or 'reference'} "
+                 "| forgetting |")
     lines.append("|---|---|---|---|---|---|")
     for s in ranked:
         x = summaries[s]
         cost = f"{x['windows_seen'] / ref['windows_seen']:.0%}" if ref.get("windows_seen") else "n/a"
-        lines.append(f"| {s} | {GUIDANCE.get(s, '')} | {ranked.index(s) + 1} of {len(ranked)} | "
+        fits = known[s].fits if s in known else ""
+        lines.append(f"| {s} | {fits} | {ranked.index(s) + 1} of {len(ranked)} | "
                      f"{x['new_rmse'] / top - 1:+.1%} | {cost} | {x['forgetting']:+.3f} |")
     lines.append("")
     lines += _checks(summaries, ranked)
@@ -124,12 +121,14 @@ def _checks(summaries: dict[str, dict], ranked: list[str]) -> list[str]:
         out.append(f"- *Fine-tuning alone forgets; replay remembers*: forgetting {f['forgetting']:+.3f} for finetune "
                    f"against {r['forgetting']:+.3f} for replay"
                    f"{' (holds)' if f['forgetting'] >= r['forgetting'] else ' (not seen here)'}.")
-    if "retrain" in summaries:
-        cheap = [s for s in ("finetune", "replay", "distill") if s in summaries
-                 and summaries[s]["windows_seen"] < summaries["retrain"]["windows_seen"]
-                 and summaries[s]["new_rmse"] <= 1.05 * summaries["retrain"]["new_rmse"]]
+    known = strategies.STRATEGIES
+    reference = next((s for s in ranked if s in known and known[s].reference), None)
+    if reference is not None:
+        ref = summaries[reference]
+        cheap = [s for s in ranked if s != reference and 0 < summaries[s]["windows_seen"] < ref["windows_seen"]
+                 and summaries[s]["new_rmse"] <= 1.05 * ref["new_rmse"]]
         out.append(f"- *Updating costs less than retraining for similar accuracy*: "
-                   f"{', '.join(cheap) if cheap else 'no strategy'} came within 5% of retrain's new-period RMSE "
+                   f"{', '.join(cheap) if cheap else 'no strategy'} came within 5% of {reference}'s new-period RMSE "
                    "for less training (fewer windows seen).")
     out.append(f"- All strategies lie within {spread:.1%} of each other on the new periods; differences smaller "
                "than the step-to-step spread in the error matrices are not decisive.")

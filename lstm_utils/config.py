@@ -2,13 +2,20 @@
 
 params.yaml is the only place settings live. Every key must be present; an unknown,
 misspelled, mistyped or impossible key is a :class:`ParamsError` naming the key.
+
+Each key is declared once, with :func:`setting`: its type (the annotation), its default (shown
+in the hint of an error) and its limits. The core sections are declared here; each update
+strategy declares its own section in its module (:mod:`lstm_utils.strategies`), and
+:func:`parse_params` checks those the same way.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -20,16 +27,67 @@ from lstm_utils.errors import ParamsError
 PARAMS_FILE = "params.yaml"
 
 
+def setting(default: Any = dataclasses.MISSING, *, ge: float | None = None, gt: float | None = None,
+            le: float | None = None, lt: float | None = None, choices: tuple[str, ...] | None = None,
+            check: Callable[[Any], str | None] | None = None, hint: str = "") -> Any:
+    """One params key of a section dataclass: its default and its limits.
+
+    Parameters
+    ----------
+    default
+        The value the shipped params.yaml holds; error hints suggest it (no default: none suggested).
+    ge, gt, le, lt
+        Bounds on a number (on each item of a list).
+    choices
+        The allowed texts.
+    check
+        A function of the value that returns what is wrong with it, or None.
+    hint
+        What to tell a user whose value breaks a limit (default: "e.g. <default>").
+
+    Examples
+    --------
+    >>> @dataclass(frozen=True)
+    ... class P:
+    ...     epochs: int = setting(20, ge=1)
+    """
+    meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "check": check, "hint": hint}
+    if default is dataclasses.MISSING:
+        return dataclasses.field(metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _pandas_freq(value: str) -> str | None:
+    import pandas as pd
+
+    try:
+        pd.tseries.frequencies.to_offset(value)
+    except ValueError as exc:
+        return f"is not a pandas frequency ({value!r}: {exc})"
+    return None
+
+
+def _time_zone(value: str) -> str | None:
+    import pandas as pd
+
+    try:
+        pd.Timestamp("2000-01-01", tz=value)
+    except Exception as exc:  # noqa: BLE001 - pytz and zoneinfo raise their own kinds
+        return f"is not a time zone ({value!r}: {type(exc).__name__})"
+    return None
+
+
 @dataclass(frozen=True)
 class DataParams:
-    time_column: str
-    targets: tuple[str, ...]
-    features: tuple[str, ...]
-    freq: str
-    timezone: str
-    max_fill: int
-    separator: str
-    on_conflict: str  # a time two files give different values for: newer (file wins), older, or refuse
+    time_column: str = setting()
+    targets: tuple[str, ...] = setting()
+    features: tuple[str, ...] = setting()
+    freq: str = setting("h", check=_pandas_freq, hint="use a pandas frequency such as h, 15min or D")
+    timezone: str = setting("UTC", check=_time_zone, hint="use a zone name such as UTC or Europe/Paris")
+    max_fill: int = setting(6, ge=0, hint="0 turns gap filling off")
+    separator: str = setting(",")
+    on_conflict: str = setting("newer", choices=("newer", "older", "refuse"),
+                               hint="newer: the later file's values win")
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -39,97 +97,110 @@ class DataParams:
 
 @dataclass(frozen=True)
 class SplitParams:
-    base_batches: int
-    val_fraction: float
-    test_fraction: float
+    base_batches: int = setting(6, ge=1, hint="the first N CSV files by time form the base period")
+    val_fraction: float = setting(0.15, gt=0, lt=1)
+    test_fraction: float = setting(0.15, gt=0, lt=1)
 
 
 @dataclass(frozen=True)
 class WindowParams:
-    lookback: int
-    horizon: int
+    lookback: int = setting(48, ge=1, hint="e.g. 48 (two days of hours)")
+    horizon: int = setting(24, ge=1)
 
 
 @dataclass(frozen=True)
 class ModelParams:
-    units: tuple[int, ...]
-    dropout: float
-    residual: str
-    relative_inputs: bool
-    linear_l2: float  # > 0 adds a linear path from the window to the output, with this L2 penalty
+    units: tuple[int, ...] = setting((8,), ge=1, hint="e.g. [8] or [32, 16]")
+    dropout: float = setting(0.1, ge=0, lt=1)
+    residual: str = setting("season", choices=("season", "last", "none"),
+                            hint="season adds the learned change to the seasonal naive forecast")
+    relative_inputs: bool = setting(True)
+    linear_l2: float = setting(0.01, ge=0, hint="0 turns the linear path off")  # > 0: a linear path beside the LSTM
 
 
 @dataclass(frozen=True)
 class TrainParams:
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    patience: int
-    seed: int
+    epochs: int = setting(60, ge=1)
+    batch_size: int = setting(64, ge=1)
+    learning_rate: float = setting(0.001, gt=0)
+    patience: int = setting(5, ge=1)
+    seed: int = setting(42, ge=0, hint="any whole number")
 
 
 @dataclass(frozen=True)
 class BaselineParams:
-    season: int
+    season: int = setting(24, ge=1, hint="24 for hourly data")
 
 
-@dataclass(frozen=True)
-class FinetuneParams:
-    learning_rate: float
-    epochs: int
-    patience: int
-    trainable: str  # "all" layers, or only the dense "head"
+def _known_strategies(names: tuple[str, ...]) -> str | None:
+    from lstm_utils.strategies import STRATEGIES
 
-
-@dataclass(frozen=True)
-class DistillParams:
-    units: tuple[int, ...]
-    alpha: float  # weight of the true targets; 1 - alpha goes to the teacher's predictions
-    old_windows: int
-    learning_rate: float
-    epochs: int
-    patience: int
-
-
-@dataclass(frozen=True)
-class EnsembleParams:
-    how: str  # "mean" or "fitted" (weights fitted on the new batch's validation tail)
-    max_members: int
-    recent_batches: int  # a new member trains on the newest N batches; 0: on every batch so far
-
-
-@dataclass(frozen=True)
-class ReplayParams:
-    buffer: int
-    learning_rate: float
-    epochs: int
-    patience: int
+    unknown = [n for n in names if n not in STRATEGIES]
+    if unknown:
+        return (f"names {unknown[0]!r}, which is not a strategy (known: {', '.join(STRATEGIES)}); a new one needs "
+                f"its module lstm_utils/strategies/{unknown[0]}.py")
+    if len(set(names)) < len(names):
+        return "lists a strategy twice"
+    return None
 
 
 @dataclass(frozen=True)
 class CompareParams:
-    rank_by: str  # "new_rmse" or "forward_rmse"
-    max_forgetting: float
+    strategies: tuple[str, ...] = setting(("none", "finetune", "distill", "ensemble", "retrain", "replay"),
+                                          check=_known_strategies)
+    rank_by: str = setting("new_rmse", choices=("new_rmse", "forward_rmse"),
+                           hint="new_rmse ranks by the newest period's error")
+    max_forgetting: float = setting(0.5, ge=0, hint="in the target's units of RMSE, e.g. 0.5")
+
+
+CORE: dict[str, type] = {
+    "data": DataParams, "split": SplitParams, "window": WindowParams, "model": ModelParams,
+    "train": TrainParams, "baselines": BaselineParams, "compare": CompareParams,
+}
 
 
 @dataclass(frozen=True)
 class Params:
+    """Every section of params.yaml, typed; a strategy's section by its name (`params.finetune`)."""
+
     data: DataParams
     split: SplitParams
     window: WindowParams
     model: ModelParams
     train: TrainParams
     baselines: BaselineParams
-    finetune: FinetuneParams
-    distill: DistillParams
-    ensemble: EnsembleParams
-    replay: ReplayParams
     compare: CompareParams
-    raw: dict = None  # type: ignore[assignment]  # the YAML as read, for sidecars
+    strategies: dict[str, Any] = dataclasses.field(default_factory=dict)  # a strategy's section name -> its dataclass
+    raw: dict = dataclasses.field(default=None, compare=False)  # type: ignore[assignment]  # the YAML as read
+
+    def __getattr__(self, name: str) -> Any:
+        strategies = self.__dict__.get("strategies", {})
+        if name in strategies:
+            return strategies[name]
+        raise AttributeError(name)
 
     def section(self, name: str) -> dict:
         """The raw YAML of one section (what a sidecar records)."""
-        return dict(self.raw[name])
+        return dict(self.raw[name] or {})
+
+    def replace(self, section: str, **changes: Any) -> Params:
+        """A copy with some keys of one section changed, in the typed section and in `raw` alike
+        (a step's identity is read from `raw`). For tests and benchmarks; nothing is checked."""
+        typed = dataclasses.replace(getattr(self, section), **changes)
+        raw = {k: dict(v) if isinstance(v, dict) else v for k, v in (self.raw or {}).items()}
+        raw[section] = dict(raw.get(section) or {}) | {k: list(v) if isinstance(v, tuple) else v
+                                                      for k, v in changes.items()}
+        if section in CORE:
+            return dataclasses.replace(self, **{section: typed}, raw=raw)
+        return dataclasses.replace(self, strategies=self.strategies | {section: typed}, raw=raw)
+
+
+def raw_value(raw: dict, key: str) -> Any:
+    """The value of a dotted params key (`train.seed`, or a whole section) in a raw mapping."""
+    value = raw
+    for part in key.split("."):
+        value = value[part]
+    return value
 
 
 def _fail(key: str, message: str, hint: str) -> typing.NoReturn:
@@ -165,7 +236,56 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
     raise TypeError(tp)  # pragma: no cover - a programming error
 
 
-def _section(name: str, raw: Any, cls: type) -> Any:
+def _yaml(value: Any) -> str:
+    """A default as it is written in params.yaml."""
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_yaml(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _interval(meta: dict) -> str:
+    """The bounds of a setting in words: '>= 1', 'in [0, 1)', 'between 0 and 1'."""
+    lo = ("[", meta["ge"]) if meta["ge"] is not None else ("(", meta["gt"]) if meta["gt"] is not None else None
+    hi = ("]", meta["le"]) if meta["le"] is not None else (")", meta["lt"]) if meta["lt"] is not None else None
+    if lo and hi:
+        if lo[0] == "(" and hi[0] == ")":
+            return f"between {lo[1]:g} and {hi[1]:g}"
+        return f"in {lo[0]}{lo[1]:g}, {hi[1]:g}{hi[0]}"
+    if lo:
+        return f"{'>=' if lo[0] == '[' else '>'} {lo[1]:g}"
+    return f"{'<=' if hi[0] == ']' else '<'} {hi[1]:g}"
+
+
+def _limits(key: str, value: Any, f: dataclasses.Field) -> None:
+    """Check a coerced value against the limits its :func:`setting` declares."""
+    meta = f.metadata
+    if not meta:
+        return
+    example = "" if f.default is dataclasses.MISSING else f"e.g. {_yaml(f.default)}"
+    hint = meta["hint"] or example
+    if meta["choices"] is not None and value not in meta["choices"]:
+        allowed = ", ".join(meta["choices"][:-1]) + f" or {meta['choices'][-1]}"
+        _fail(key, f"must be {allowed}, got {value!r}", hint)
+    items = value if isinstance(value, tuple) else (value,)
+    bounds = [(meta["ge"], lambda v, b: v >= b), (meta["gt"], lambda v, b: v > b),
+              (meta["le"], lambda v, b: v <= b), (meta["lt"], lambda v, b: v < b)]
+    for bound, ok in bounds:
+        if bound is not None and not all(ok(v, bound) for v in items):
+            shown = list(value) if isinstance(value, tuple) else value
+            _fail(key, f"must {'all ' if isinstance(value, tuple) else ''}be {_interval(meta)}, got {shown}", hint)
+    if meta["check"] is not None:
+        problem = meta["check"](value)
+        if problem:
+            _fail(key, problem, hint)
+
+
+def parse_section(name: str, raw: Any, cls: type) -> Any:
+    """One section of params (`raw`, as read from YAML) as its dataclass `cls`, every key
+    present, typed and within its limits; a :class:`ParamsError` names the first bad key."""
+    if raw is None and not fields(cls):
+        raw = {}
     if not isinstance(raw, dict):
         _fail(name, f"must be a mapping of keys, got {raw!r}", f"see the `{name}:` section of the shipped params.yaml")
     hints = typing.get_type_hints(cls)
@@ -173,107 +293,68 @@ def _section(name: str, raw: Any, cls: type) -> Any:
     for key in raw:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"did you mean `{name}.{close[0]}`?" if close else f"allowed keys: {', '.join(allowed)}"
+            hint = (f"did you mean `{name}.{close[0]}`?" if close else
+                    f"allowed keys: {', '.join(allowed)}" if allowed else f"`{name}` has no settings: write `{name}: {{}}`")
             _fail(f"{name}.{key}", "is not a known setting", hint)
     values = {}
-    for key in allowed:
-        if key not in raw:
-            _fail(f"{name}.{key}", "is missing", f"add `{key}:` under `{name}:` (see the README's params table)")
-        values[key] = _coerce(f"{name}.{key}", raw[key], hints[key])
+    for f in fields(cls):
+        if f.name not in raw:
+            example = "" if f.default is dataclasses.MISSING else f" (default: {_yaml(f.default)})"
+            _fail(f"{name}.{f.name}", "is missing", f"add `{f.name}:` under `{name}:`{example}; see the README's params table")
+        values[f.name] = _coerce(f"{name}.{f.name}", raw[f.name], hints[f.name])
+        _limits(f"{name}.{f.name}", values[f.name], f)
     return cls(**values)
 
 
 def _check(params: Params) -> None:
-    """Cross-field and range checks, each naming the key and what is allowed."""
-    d, s, w, m, t, b = params.data, params.split, params.window, params.model, params.train, params.baselines
+    """Rules that tie keys together, each naming the key and what is allowed."""
+    d, s, w, b = params.data, params.split, params.window, params.baselines
     rules: list[tuple[bool, str, str, str]] = [
-        (d.max_fill >= 0, "data.max_fill", f"must be >= 0, got {d.max_fill}", "0 turns gap filling off"),
         (len(d.separator) == 1, "data.separator", f"must be one character, got {d.separator!r}", "use ',' or ';'"),
-        (d.on_conflict in ("newer", "older", "refuse"), "data.on_conflict",
-         f"must be newer, older or refuse, got {d.on_conflict!r}", "newer: the later file's values win"),
         (len(set(d.targets)) == len(d.targets), "data.targets", "lists a column twice", "list each target once"),
         (d.time_column not in d.inputs, "data.time_column",
          f"({d.time_column!r}) is also listed as a target or feature", "remove it from data.targets / data.features"),
-        (s.base_batches >= 1, "split.base_batches", f"must be >= 1, got {s.base_batches}",
-         "the first N CSV files by time form the base period"),
-        (0 < s.val_fraction < 1, "split.val_fraction", f"must be between 0 and 1, got {s.val_fraction}", "e.g. 0.15"),
-        (0 < s.test_fraction < 1, "split.test_fraction", f"must be between 0 and 1, got {s.test_fraction}", "e.g. 0.15"),
         (s.val_fraction + s.test_fraction < 1, "split.test_fraction",
          f"plus split.val_fraction is {s.val_fraction + s.test_fraction:g}; they must sum to < 1",
          "leave a train part, e.g. 0.15 and 0.15"),
-        (w.lookback >= 1, "window.lookback", f"must be >= 1, got {w.lookback}", "e.g. 48 (two days of hours)"),
-        (w.horizon >= 1, "window.horizon", f"must be >= 1, got {w.horizon}", "e.g. 24"),
-        (all(u >= 1 for u in m.units), "model.units", f"must all be >= 1, got {list(m.units)}", "e.g. [64]"),
-        (m.residual in ("season", "last", "none"), "model.residual", f"must be season, last or none, got "
-         f"{m.residual!r}", "season adds the learned change to the seasonal naive forecast"),
-        (m.linear_l2 >= 0, "model.linear_l2", f"must be >= 0, got {m.linear_l2}", "0 turns the linear path off"),
-        (0 <= m.dropout < 1, "model.dropout", f"must be in [0, 1), got {m.dropout}", "e.g. 0.1"),
-        (t.epochs >= 1, "train.epochs", f"must be >= 1, got {t.epochs}", "e.g. 30"),
-        (t.batch_size >= 1, "train.batch_size", f"must be >= 1, got {t.batch_size}", "e.g. 64"),
-        (t.learning_rate > 0, "train.learning_rate", f"must be > 0, got {t.learning_rate}", "e.g. 0.001"),
-        (t.patience >= 1, "train.patience", f"must be >= 1, got {t.patience}", "e.g. 5"),
-        (t.seed >= 0, "train.seed", f"must be >= 0, got {t.seed}", "any whole number"),
-        (b.season >= 1, "baselines.season", f"must be >= 1, got {b.season}", "24 for hourly data"),
         (w.lookback >= b.season, "window.lookback",
          f"({w.lookback}) must be >= `baselines.season` ({b.season}): the seasonal naive forecast reads its "
          "values from the window", f"raise window.lookback to at least {b.season}"),
-    ]
-    f, di, en, rp, co = params.finetune, params.distill, params.ensemble, params.replay, params.compare
-    rules += [
-        (f.learning_rate > 0, "finetune.learning_rate", f"must be > 0, got {f.learning_rate}", "e.g. 1e-5"),
-        (f.epochs >= 1, "finetune.epochs", f"must be >= 1, got {f.epochs}", "e.g. 20"),
-        (f.patience >= 1, "finetune.patience", f"must be >= 1, got {f.patience}", "e.g. 3"),
-        (f.trainable in ("all", "head"), "finetune.trainable", f"must be all or head, got {f.trainable!r}",
-         "head keeps the LSTM layers frozen"),
-        (all(u >= 1 for u in di.units), "distill.units", f"must all be >= 1, got {list(di.units)}", "e.g. [16]"),
-        (0 <= di.alpha <= 1, "distill.alpha", f"must be in [0, 1], got {di.alpha}", "1 ignores the teacher"),
-        (di.old_windows >= 0, "distill.old_windows", f"must be >= 0, got {di.old_windows}", "e.g. 2000"),
-        (di.learning_rate > 0, "distill.learning_rate", f"must be > 0, got {di.learning_rate}", "e.g. 1e-3"),
-        (di.epochs >= 1, "distill.epochs", f"must be >= 1, got {di.epochs}", "e.g. 30"),
-        (di.patience >= 1, "distill.patience", f"must be >= 1, got {di.patience}", "e.g. 5"),
-        (en.how in ("mean", "fitted"), "ensemble.how", f"must be mean or fitted, got {en.how!r}",
-         "fitted fits the weights on the new batch's validation tail"),
-        (en.max_members >= 2, "ensemble.max_members", f"must be >= 2, got {en.max_members}", "e.g. 3"),
-        (en.recent_batches >= 0, "ensemble.recent_batches", f"must be >= 0, got {en.recent_batches}",
-         "0 trains each member on all data so far; e.g. 3 bounds the cost"),
-        (rp.buffer >= 0, "replay.buffer", f"must be >= 0, got {rp.buffer}", "e.g. 1000 old windows"),
-        (rp.learning_rate > 0, "replay.learning_rate", f"must be > 0, got {rp.learning_rate}", "e.g. 1e-4"),
-        (rp.epochs >= 1, "replay.epochs", f"must be >= 1, got {rp.epochs}", "e.g. 20"),
-        (rp.patience >= 1, "replay.patience", f"must be >= 1, got {rp.patience}", "e.g. 3"),
-        (co.rank_by in ("new_rmse", "forward_rmse"), "compare.rank_by",
-         f"must be new_rmse or forward_rmse, got {co.rank_by!r}", "new_rmse ranks by the newest period's error"),
-        (co.max_forgetting >= 0, "compare.max_forgetting", f"must be >= 0, got {co.max_forgetting}",
-         "in the target's units of RMSE, e.g. 0.5"),
     ]
     for ok, key, message, hint in rules:
         if not ok:
             _fail(key, message, hint)
 
 
-SECTIONS: dict[str, type] = {
-    "data": DataParams, "split": SplitParams, "window": WindowParams,
-    "model": ModelParams, "train": TrainParams, "baselines": BaselineParams,
-    "finetune": FinetuneParams, "distill": DistillParams, "ensemble": EnsembleParams,
-    "replay": ReplayParams, "compare": CompareParams,
-}
-
-
 def parse_params(raw: Any) -> Params:
-    """Validate an already-read params mapping (see :func:`load_params`)."""
+    """Validate an already-read params mapping (see :func:`load_params`).
+
+    The core sections must all be there, and the section of each strategy `compare.strategies`
+    names; a strategy's section is checked against the params dataclass its module declares
+    (another known strategy's section may be there too, and is checked the same way).
+    """
+    from lstm_utils.strategies import STRATEGIES
+
     if not isinstance(raw, dict):
         raise ParamsError("params.yaml must be a mapping of sections", hint="see the shipped params.yaml")
-    known = set(SECTIONS)
+    sections = CORE | {name: s.params for name, s in STRATEGIES.items()}
     for name in raw:
-        if name not in known:
-            close = difflib.get_close_matches(str(name), sorted(known), n=1)
-            hint = f"did you mean `{close[0]}`?" if close else f"allowed sections: {', '.join(SECTIONS)}"
+        if name not in sections:
+            close = difflib.get_close_matches(str(name), sorted(sections), n=1)
+            hint = (f"did you mean `{close[0]}`?" if close else
+                    f"allowed sections: {', '.join(sections)}; a new strategy needs its module in lstm_utils/strategies/")
             _fail(str(name), "is not a known section", hint)
     parts = {}
-    for name, cls in SECTIONS.items():
+    for name, cls in CORE.items():
         if name not in raw:
             _fail(name, "section is missing", f"add a `{name}:` section (see the shipped params.yaml)")
-        parts[name] = _section(name, raw[name], cls)
-    params = Params(**parts, raw=raw)
+        parts[name] = parse_section(name, raw[name], cls)
+    for name in parts["compare"].strategies:
+        if name not in raw:
+            _fail(name, "section is missing", f"`compare.strategies` runs {name}: add its `{name}:` section (see "
+                  f"lstm_utils/strategies/{name}.py for its keys and defaults)")
+    sections = {name: parse_section(name, raw[name], STRATEGIES[name].params) for name in STRATEGIES if name in raw}
+    params = Params(**parts, strategies=sections, raw=raw)
     _check(params)
     return params
 
@@ -295,5 +376,3 @@ def load_params(path: str | Path = PARAMS_FILE) -> Params:
     except yaml.YAMLError as exc:
         raise ParamsError(f"{path}: not valid YAML ({exc})", hint="fix the indentation or quoting there") from None
     return parse_params(raw)
-
-

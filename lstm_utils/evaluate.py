@@ -1,76 +1,42 @@
-"""Scores of a model and the naive baselines on the same windows."""
+"""The `evaluate` command: a saved model's errors over a period of raw CSV data, next to the
+naive baselines on the same windows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from pathlib import Path
 
 import keras
-import numpy as np
 import pandas as pd
 
-from lstm_utils.baselines import naive_forecasts
-from lstm_utils.config import Params
-from lstm_utils.metrics import errors, mean_over_targets
-from lstm_utils.train import predict
-from lstm_utils.windows import Windows, make_windows
+from lstm_utils.errors import DataError, ModelError
+from lstm_utils.forecast import read_for_model
+from lstm_utils.scoring import score
+from lstm_utils.windows import make_windows
 
 
-def score(model: keras.Model, windows: Windows, targets: Sequence[str], season: int) -> dict[str, dict]:
-    """Errors of the model, persistence and seasonal naive on `windows`, keyed by name."""
-    _, y = windows.arrays()
-    forecasts = {"model": predict(model, windows)} | naive_forecasts(windows, season)
-    return {name: errors(y, pred, targets) for name, pred in forecasts.items()}
-
-
-def scores_table(scores: dict[str, dict]) -> pd.DataFrame:
-    """One row per forecaster: RMSE and MAE per target, and the window count."""
-    rows = {}
-    for name, s in scores.items():
-        row = {f"rmse {t}": v for t, v in s["rmse"].items()} | {f"mae {t}": v for t, v in s["mae"].items()}
-        rows[name] = row | {"windows": s["windows"]}
-    return pd.DataFrame(rows).T.rename_axis("forecaster")
-
-
-def headline(scores: dict[str, dict]) -> dict[str, float]:
-    """Mean RMSE over targets per forecaster: {"model": .., "persistence": .., ...}."""
-    return {name: mean_over_targets(s["rmse"]) for name, s in scores.items()}
-
-
-def test_windows(frame: pd.DataFrame, params: Params, n_batches: int) -> list[Windows]:
-    """The test-tail windows of each batch 0..n_batches-1."""
-    return [make_windows(frame, params.data.inputs, params.data.targets, params.window.lookback,
-                         params.window.horizon, "test", [k]) for k in range(n_batches)]
-
-
-def error_matrix(models: Sequence[keras.Model], tests: Sequence[Windows], targets: Sequence[str],
-                 known: dict[tuple[int, int], tuple[float, float]] | None = None) -> dict:
-    """RMSE and MAE (mean over targets) of every model on every test set: arrays (models, tests).
-
-    Cells in `known` ((model, test) -> (rmse, mae), kept from an earlier run) are not computed
-    again. Each cell is one forecast call on one test set, so its value does not depend on
-    which other cells are computed with it.
-    """
-    known = known or {}
-    rmse = np.full((len(models), len(tests)), np.nan)
-    mae = np.full_like(rmse, np.nan)
-    actual = [w.arrays()[1] for w in tests]
-    for i, model in enumerate(models):
-        for k, windows in enumerate(tests):
-            if (i, k) in known:
-                rmse[i, k], mae[i, k] = known[i, k]
-            elif len(windows):
-                e = errors(actual[k], predict(model, windows), targets)
-                rmse[i, k], mae[i, k] = mean_over_targets(e["rmse"]), mean_over_targets(e["mae"])
-    return {"rmse": rmse, "mae": mae}
-
-
-def baseline_errors(tests: Sequence[Windows], targets: Sequence[str], season: int) -> dict[str, dict]:
-    """Persistence and seasonal naive on every test set: {name: {"rmse": [..], "mae": [..]}}."""
-    out: dict[str, dict] = {"persistence": {"rmse": [], "mae": []}, "seasonal_naive": {"rmse": [], "mae": []}}
-    for windows in tests:
-        _, y = windows.arrays()
-        for name, pred in naive_forecasts(windows, season).items():
-            e = errors(y, pred, targets)
-            out[name]["rmse"].append(mean_over_targets(e["rmse"]) if len(windows) else float("nan"))
-            out[name]["mae"].append(mean_over_targets(e["mae"]) if len(windows) else float("nan"))
-    return out
+def evaluate_since(model: keras.Model, sidecar: dict, source: str | Path, start: str | None = None) -> dict:
+    """RMSE and MAE of every forecast whose first target time is at or after `start`
+    (earlier rows are look-back context only), next to persistence and seasonal naive."""
+    ds = read_for_model(model, sidecar, source)
+    window = sidecar["window"]
+    windows = make_windows(ds.frame, ds.inputs, ds.targets, int(window["lookback"]), int(window["horizon"]))
+    if start is not None:
+        try:
+            when = pd.Timestamp(start)
+            when = when.tz_localize(ds.frame.index.tz) if when.tzinfo is None else when.tz_convert(ds.frame.index.tz)
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"--start {start!r} is not a time ({exc})", hint="e.g. --start 2013-10-01") from None
+        windows = windows.subset(windows.target_times() >= when)
+    if len(windows) == 0:
+        raise DataError(f"{source}: no complete window (lookback + horizon rows without gaps) has its first "
+                        f"target at or after {start}", hint="use an earlier --start or give more data",
+                        file=str(source))
+    try:
+        season = int(sidecar["params"]["baselines"]["season"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"the model's sidecar has no usable baselines.season ({exc})",
+                         hint="re-run the stage that saved the model") from None
+    scores = score(model, windows, ds.targets, season)
+    times = windows.target_times()
+    return {"windows": len(windows), "first_target": times[0].isoformat(), "last_target": times[-1].isoformat(),
+            **scores}

@@ -1,4 +1,4 @@
-"""Using a saved model on raw CSV data: the next forecast, and its errors over a period.
+"""The `forecast` command: a saved model's next forecast from raw CSV data.
 
 The model's sidecar says how its data was read (time column, inputs, frequency, zone), so
 the data is ingested exactly as in training; a mismatch is a clear error, not a wrong forecast.
@@ -13,17 +13,15 @@ import keras
 import numpy as np
 import pandas as pd
 
-from lstm_utils.config import DataParams, _section
+from lstm_utils.config import DataParams, parse_section
 from lstm_utils.errors import DataError, LstmUtilsError, ModelError
-from lstm_utils.evaluate import score
 from lstm_utils.ingest import Ingested, ingest
-from lstm_utils.windows import make_windows
 
 
 def read_for_model(model: keras.Model, sidecar: dict, source: str | Path) -> Ingested:
     """Ingest `source` (a folder or one CSV) the way the model's training data was read."""
     try:
-        data: DataParams = _section("data", sidecar["data"], DataParams)
+        data: DataParams = parse_section("data", sidecar["data"], DataParams)
         lookback, horizon = int(sidecar["window"]["lookback"]), int(sidecar["window"]["horizon"])
         inputs = list(sidecar["inputs"])
     except (KeyError, TypeError, ValueError, LstmUtilsError) as exc:
@@ -47,7 +45,21 @@ def forecast_next(model: keras.Model, sidecar: dict, source: str | Path) -> pd.D
 def forecast_frame(model: keras.Model, frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[str],
                    lookback: int, horizon: int, source: str = "data") -> pd.DataFrame:
     """Forecast the `horizon` steps after the last row of a regular frame from its last
-    `lookback` rows, which must be complete."""
+    `lookback` rows, which must be complete.
+
+    Parameters
+    ----------
+    model
+        A forecaster: raw windows (1, lookback, inputs) to (1, horizon, targets).
+    frame
+        The series on its regular grid (its index's frequency gives the forecast's times).
+    inputs, targets
+        The model's input columns, in its order, and the columns it forecasts.
+    lookback, horizon
+        The model's window settings.
+    source
+        What to name in an error (a file or folder).
+    """
     if len(frame) < lookback:
         raise DataError(f"{source}: {len(frame)} rows, but the model needs the last {lookback} to forecast",
                         hint=f"give at least {lookback} consecutive rows", file=source)
@@ -65,33 +77,3 @@ def forecast_frame(model: keras.Model, frame: pd.DataFrame, inputs: Sequence[str
     out = pd.DataFrame(y.astype(np.float64), columns=list(targets), index=times)
     out.index.name = frame.index.name
     return out
-
-
-def evaluate_since(model: keras.Model, sidecar: dict, source: str | Path, start: str | None = None) -> dict:
-    """RMSE and MAE of every forecast whose first target time is at or after `start`
-    (earlier rows are look-back context only), next to persistence and seasonal naive."""
-    ds = read_for_model(model, sidecar, source)
-    window = sidecar["window"]
-    windows = make_windows(ds.frame, ds.inputs, ds.targets, int(window["lookback"]), int(window["horizon"]))
-    if start is not None:
-        try:
-            when = pd.Timestamp(start)
-            when = when.tz_localize(ds.frame.index.tz) if when.tzinfo is None else when.tz_convert(ds.frame.index.tz)
-        except (ValueError, TypeError) as exc:
-            raise DataError(f"--start {start!r} is not a time ({exc})", hint="e.g. --start 2013-10-01") from None
-        windows = windows.subset(windows.target_times() >= when)
-    if len(windows) == 0:
-        raise DataError(f"{source}: no complete window (lookback + horizon rows without gaps) has its first "
-                        f"target at or after {start}", hint="use an earlier --start or give more data",
-                        file=str(source))
-    try:
-        season = int(sidecar["params"]["baselines"]["season"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"the model's sidecar has no usable baselines.season ({exc})",
-                         hint="re-run the stage that saved the model") from None
-    scores = score(model, windows, ds.targets, season)
-    times = windows.target_times()
-    return {"windows": len(windows), "first_target": times[0].isoformat(), "last_target": times[-1].isoformat(),
-            **scores}
-
-

@@ -12,7 +12,6 @@ What was done is counted in an :class:`IngestReport`.
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +21,8 @@ import pandas as pd
 
 from lstm_utils.config import DataParams
 from lstm_utils.errors import DataError, ParamsError
-
-BATCH, SPLIT = "batch", "split"  # bookkeeping columns added to the frame
+from lstm_utils.files import sha256_file
+from lstm_utils.splits import BATCH
 
 
 @dataclass
@@ -89,15 +88,6 @@ class Ingested:
     report: IngestReport
 
 
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def list_csv_files(source: str | Path) -> list[Path]:
     """The CSV files of a folder (or the one file given), sorted by name."""
     source = Path(source)
@@ -158,8 +148,19 @@ def parse_times(values: pd.Series, data: DataParams, file: str, first_row: int =
                 zoned: bool | None = None) -> pd.DatetimeIndex:
     """Parse a time column into `data.timezone`; naive times are read as already in it.
 
-    Every time must have the same form as the first (`zoned`: with a UTC offset or not, when
-    an earlier part of the file already decided it).
+    Parameters
+    ----------
+    values
+        The time column as text.
+    data
+        The data settings (`timezone`, `time_column`).
+    file
+        The file's name, for errors.
+    first_row
+        The file's row number of the first value (errors name rows as a spreadsheet does).
+    zoned
+        Whether the times carry a UTC offset, when an earlier part of the file already decided
+        it; every time must have the same form as the first.
     """
     text = values.astype("string").str.strip()
     has_zone = _has_zone(text)
@@ -340,13 +341,6 @@ def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1) -
     >>> ds.frame.columns.tolist()[:2]
     ['temp', 'dewp', 'batch']
     """
-    try:
-        pd.tseries.frequencies.to_offset(data.freq)
-        pd.Timestamp("2000-01-01", tz=data.timezone)
-    except Exception as exc:  # noqa: BLE001
-        key = "data.freq" if "freq" in str(exc).lower() else "data.timezone"
-        raise ParamsError(f"params.yaml: `{key}` is not understood ({exc})",
-                          hint="use a pandas frequency such as h, 15min, D and a zone such as UTC", key=key) from None
     paths = list_csv_files(source)
     parts = [read_csv(p, data) for p in paths]
     parts.sort(key=lambda part: (part[1].first, part[1].name))

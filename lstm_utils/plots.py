@@ -4,18 +4,14 @@ so a notebook displays it once by leaving it as a cell's last expression."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from lstm_utils.ingest import BATCH, SPLIT
-from lstm_utils.splits import SPLITS
-
-if TYPE_CHECKING:  # the data report's figures need no TensorFlow (windows imports Keras)
-    from lstm_utils.windows import Windows
+from lstm_utils.splits import BATCH, SPLIT, SPLITS
+from lstm_utils.windows import Windows
 
 SPLIT_COLOURS = {"train": "#dbe9f6", "val": "#fdebd0", "test": "#f6d5d5"}
 
@@ -74,7 +70,21 @@ def learning_curves(history: dict[str, list[float]]) -> Figure:
 
 def forecast_vs_actual(windows: Windows, forecasts: dict[str, np.ndarray], target: int = 0,
                        steps: Sequence[int] = (1,), name: str = "") -> Figure:
-    """Actual values against forecasts made `step` hours before, for each step asked."""
+    """Actual values against forecasts made `step` hours before, for each step asked.
+
+    Parameters
+    ----------
+    windows
+        The windows forecast; their targets are the actual values.
+    forecasts
+        Forecasts (n, horizon, targets) per forecaster's name.
+    target
+        Which target to draw (its position).
+    steps
+        How far ahead (1 = the first horizon step); one panel each.
+    name
+        The target's name, for the axis.
+    """
     _, y = windows.arrays()
     times = windows.target_times()
     fig = Figure(figsize=(11, 2.8 * len(steps)), layout="constrained")
@@ -104,7 +114,21 @@ def error_by_step(scores: dict[str, dict], target: str, metric: str = "rmse") ->
 
 def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=None,
                  limits: tuple[float, float] | None = None) -> Figure | None:
-    """Heat map of E[t][k]: rows = model after step t, columns = test tail of batch k."""
+    """Heat map of E[t][k]: rows = model after step t, columns = test tail of batch k.
+
+    Parameters
+    ----------
+    rmse
+        The matrix (steps + 1, batches).
+    batches
+        Batch names (the columns; rows are "base" and "after <batch>").
+    title
+        Above the map.
+    ax
+        Draw into these axes (then nothing is returned), else into a new figure.
+    limits
+        The colour scale's (low, high), to share one scale between maps.
+    """
     fig = None
     if ax is None:
         fig = Figure(figsize=(1.1 * len(batches) + 2, 0.8 * len(rmse) + 1.2), layout="constrained")

@@ -9,15 +9,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from lstm_utils.atomic import atomic_path
 from lstm_utils.config import DataParams, SplitParams, WindowParams
 from lstm_utils.errors import DataError
-from lstm_utils.ingest import BATCH, SPLIT, Ingested
+from lstm_utils.files import atomic_path
 
+if TYPE_CHECKING:
+    from lstm_utils.ingest import Ingested
+
+BATCH, SPLIT = "batch", "split"  # bookkeeping columns of a frame: batch number, split code
 SPLITS = ("train", "val", "test")
 TRAIN, VAL, TEST = range(3)
 
@@ -82,27 +86,24 @@ def rows_needed(window: WindowParams, split: SplitParams) -> int:
 
 
 def check_batches(data: Ingested, frame: pd.DataFrame, split: SplitParams, window: WindowParams) -> None:
-    """Refuse a batch whose train part gives no window, naming its file(s) and the rows needed.
+    """Refuse a batch that gives no training window, naming its file(s) and the rows needed.
 
-    `frame` is `assign_splits(data, split)`. (Counted here with a run length rather than with
-    `windows.make_windows`, so that the data stage needs no TensorFlow.)
+    `frame` is `assign_splits(data, split)`; the windows are counted by the same
+    :func:`lstm_utils.windows.make_windows` that training uses.
     """
-    usable = ~frame[list(data.inputs)].isna().any(axis=1).to_numpy()
-    train = usable & (frame[SPLIT].to_numpy() == TRAIN)
+    from lstm_utils.windows import make_windows
+
     batch = frame[BATCH].to_numpy()
     need = window.lookback + window.horizon
     for b in np.unique(batch):
-        ok = train & (batch == b)
-        edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
-        longest = int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max(initial=0))
-        if longest >= need:
+        if len(make_windows(frame, data.inputs, data.targets, window.lookback, window.horizon, "train", [b])):
             continue
         files = [f.name for f in data.report.files if f.batch == b]
         what = f"{files[0]}" if b > 0 else f"the base period ({', '.join(files)})"
         rows = int((batch == b).sum())
-        raise DataError(f"{what}: too short to give one training window: {rows} rows, with at most {longest} "
-                        f"consecutive complete rows in its train part, but a window needs `window.lookback` + "
-                        f"`window.horizon` = {need}",
+        raise DataError(f"{what}: too short to give one training window: {rows} rows, but a window needs "
+                        f"`window.lookback` + `window.horizon` = {need} consecutive complete rows in the batch's "
+                        "train part",
                         hint=f"a batch needs at least {rows_needed(window, split)} complete rows (its last "
                              f"{split.val_fraction:g} + {split.test_fraction:g} go to the val and test tails); "
                              "join this file with the next one, lower window.lookback / window.horizon"

@@ -1,5 +1,7 @@
-"""What the strategy and compare notebooks do, as functions: load the prepared batches, run a
-strategy's chain and save it, collect every strategy's results, choose and save the champion."""
+"""What the stage notebooks do, as functions: load the prepared batches, save the base model,
+run a strategy's chain and save it, collect every strategy's results, choose and save the
+champion. Which strategies the pipeline runs and compares, in which order, is params.yaml's
+`compare.strategies` (the `strategy` stage of dvc.yaml runs once for each)."""
 
 from __future__ import annotations
 
@@ -10,22 +12,92 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from lstm_utils.artifacts import load_model, make_sidecar, save_model, sidecar_path, write_json
-from lstm_utils.atomic import atomic_path
+from lstm_utils import strategies
+from lstm_utils.artifacts import load_model, make_sidecar, save_model, sidecar_path
 from lstm_utils.baselines import naive_forecasts
 from lstm_utils.chain import Chain, run_chain
 from lstm_utils.compare import champion, summarize, summarize_baseline
-from lstm_utils.config import Params
-from lstm_utils.evaluate import baseline_errors, test_windows
+from lstm_utils.config import Params, raw_value
+from lstm_utils.files import atomic_path, sha256_file, write_json
 from lstm_utils.forecast import forecast_frame
-from lstm_utils.ingest import BATCH, sha256_file
+from lstm_utils.from_scratch import Run, train_new
 from lstm_utils.metrics import errors
-from lstm_utils.splits import read_prepared
+from lstm_utils.model import predict
+from lstm_utils.scoring import baseline_errors
+from lstm_utils.splits import BATCH, read_prepared
 from lstm_utils.stepcache import StepCache
-from lstm_utils.strategies import NAMES
-from lstm_utils.train import predict
-from lstm_utils.windows import Windows
+from lstm_utils.train import TrainResult
+from lstm_utils.windows import Windows, split_windows, tail_windows
+
+# The params keys the base stage reads (dvc.yaml lists the same; a test checks).
+BASE_KEYS = ("data.targets", "data.features", "data.freq", "data.timezone", "window", "model", "train", "baselines")
+
+
+@dataclass
+class BaseRun:
+    """The base model's training run, and the file it is kept in when the base stage has a state
+    folder (its bytes are the model's: a reused model is copied from there, never re-saved)."""
+
+    run: Run
+    reused: bool
+    kept: Path | None = None
+
+
+def train_base(frame: pd.DataFrame, params: Params, base_csv: str | Path, state_dir: str | Path | None = None,
+               verbose: int = 2) -> BaseRun:
+    """The base model, trained on batch 0 with the `train` settings.
+
+    With `state_dir` (the base stage's persistent `state/base`), a model trained by an earlier
+    run from the same prepared base file, the same :data:`BASE_KEYS` and the same code (strategy
+    modules aside) is loaded instead, with its training record (learning curves, seconds).
+    """
+    cache = StepCache(state_dir) if state_dir is not None else None
+    if cache is None:
+        return BaseRun(train_new(frame, params, [0], verbose=verbose), False)
+    key = cache.key("", [sha256_file(base_csv)], {k: raw_value(params.raw, k) for k in BASE_KEYS})
+    hit = cache.record(key)
+    if hit is not None:
+        train, val = (split_windows(frame, params, split, [0]) for split in ("train", "val"))
+        run = Run(cache.model(key), TrainResult(**hit[0]), train, val)
+    else:
+        run = train_new(frame, params, [0], verbose=verbose)
+        r = run.result
+        cache.save(key, run.model, {"history": r.history, "seconds": r.seconds, "windows_seen": r.windows_seen,
+                                    "epochs_run": r.epochs_run, "best_epoch": r.best_epoch})
+    cache.prune()
+    return BaseRun(run, hit is not None, cache.folder / f"{key}.keras")
+
+def save_base(base: BaseRun, test: Windows, scores: dict[str, dict], params: Params, base_csv: str | Path,
+              meta: dict, models_dir: str | Path = "models", reports_dir: str | Path = "reports") -> Path:
+    """Save the base model with its sidecar, `reports/base_metrics.json` (its errors and the
+    baselines' on the base test tail, and the window counts) and `reports/cost/base.json`
+    (training seconds: they vary, so no later stage reads them). Returns the model's path.
+
+    Parameters
+    ----------
+    base
+        The base model's training run (:func:`train_base`).
+    test, scores
+        The base test tail's windows, and the scores on it (:func:`lstm_utils.scoring.score`).
+    params
+        Every setting (recorded in the sidecar).
+    base_csv, meta
+        The prepared base-period file and its batch entries (the data files it came from).
+    models_dir, reports_dir
+        Where the model and the metrics go.
+    """
+    run = base.run
+    metrics = {"test": {name: {"rmse": s["rmse"], "mae": s["mae"]} for name, s in scores.items()},
+               "windows": {"train": len(run.train), "val": len(run.val), "test": len(test)}}
+    sources = {str(base_csv): sha256_file(base_csv)} | {f"data/{name}": sha for b in meta["batches"]
+                                                        for name, sha in b["sources"].items()}
+    path = Path(models_dir) / "base.keras"
+    save_model(run.model, path, make_sidecar("base", None, params, sources, metrics), copy_of=base.kept)
+    write_json(Path(reports_dir) / "base_metrics.json", metrics)
+    r = run.result
+    write_json(Path(reports_dir) / "cost" / "base.json", {"train_seconds": r.seconds, "epochs": r.epochs_run,
+                                                          "windows_seen": r.windows_seen})
+    return path
 
 
 def prepared_paths(prepared_dir: str | Path) -> list[Path]:
@@ -47,14 +119,26 @@ def load_batches(prepared_dir: str | Path, params: Params) -> tuple[pd.DataFrame
 def run_strategy(strategy: str, params: Params, prepared_dir: str | Path = "prepared",
                  base_model: str | Path = "models/base.keras", verbose: int = 0,
                  state_dir: str | Path | None = None) -> tuple[Chain, dict[str, str]]:
-    """Run one strategy's whole chain from the base model; also return the data hashes.
+    """Run one strategy's whole chain from the base model and score it; also return the data
+    files it learned from, with their SHA-256.
 
-    With `state_dir` (the stage's persistent `state/<strategy>`), steps computed by an earlier
-    run from the same model, data and params are reused rather than trained again.
+    Parameters
+    ----------
+    strategy
+        The strategy's name.
+    params
+        Every setting.
+    prepared_dir, base_model
+        The data stage's prepared batches and the base stage's model.
+    verbose
+        Keras's progress output inside each step.
+    state_dir
+        The stage's persistent `state/<strategy>`: steps computed by an earlier run from the
+        same model, data and params are reused rather than trained again.
     """
     frame, names, sources = load_batches(prepared_dir, params)
     base, _ = load_model(base_model)
-    cache = StepCache(state_dir) if state_dir is not None else None
+    cache = StepCache(state_dir, strategy) if state_dir is not None else None
     data_hashes = [sha256_file(p) for p in prepared_paths(prepared_dir)]
     return run_chain(strategy, base, frame, params, names, verbose=verbose, cache=cache,
                      base_hash=sha256_file(base_model), data_hashes=data_hashes), sources
@@ -68,9 +152,24 @@ def steps_table(chain: Chain) -> pd.DataFrame:
         rows.append({"step": t, "batch": rec.batch, "new_rmse": chain.rmse[t, t],
                      "forward_rmse": chain.rmse[t - 1, t], "retained_rmse": float(np.nanmean(chain.rmse[t, :t])),
                      "base_rmse": chain.rmse[t, 0], "train_seconds": rec.train_seconds,
-                     "windows_seen": rec.windows_seen})
+                     "windows_seen": rec.windows_seen, "reused": rec.reused})
     return pd.DataFrame(rows, columns=["step", "batch", "new_rmse", "forward_rmse", "retained_rmse", "base_rmse",
-                                       "train_seconds", "windows_seen"])
+                                       "train_seconds", "windows_seen", "reused"])
+
+
+def settings_table(spec: strategies.Strategy, params: Params) -> pd.DataFrame:
+    """A strategy's settings (its own section) and the other params keys it reads, with their values."""
+    rows = [{"key": f"{spec.name}.{k}", "value": v, "read from": "its own section"}
+            for k, v in params.section(spec.name).items()]
+    rows += [{"key": key, "value": value, "read from": "shared with the base model"}
+             for key, value in spec.used(params.raw).items() if key in spec.reads]
+    return pd.DataFrame(rows, columns=["key", "value", "read from"]).set_index("key")
+
+
+def summary_row(strategy: str, summary: dict, spent: dict) -> pd.DataFrame:
+    """One strategy's headline numbers and its training seconds, as a one-row table."""
+    row = summary | {"train_seconds": spent["train_seconds"]}
+    return pd.DataFrame([row], index=pd.Index([strategy], name="strategy"))
 
 
 def save_strategy(chain: Chain, params: Params, sources: dict[str, str], models_dir: str | Path = "models",
@@ -80,36 +179,51 @@ def save_strategy(chain: Chain, params: Params, sources: dict[str, str], models_
 
     Training seconds go only to `reports/cost/<s>.json`, which no later stage reads: they vary
     from run to run, and everything the compare stage depends on must not.
+
+    Parameters
+    ----------
+    chain
+        The scored chain (:func:`run_strategy`).
+    params
+        Every setting (recorded in the sidecar).
+    sources
+        The data files the model learned from, with their SHA-256.
+    models_dir, reports_dir
+        Where the model and the records go.
     """
     s = chain.strategy
     summary = summarize(chain.rmse, chain.mae, [r.windows_seen for r in chain.steps])
     parent = f"{models_dir}/base.keras" if len(chain.steps) <= 1 else f"{s} after step {len(chain.steps) - 1}"
-    save_model(chain.final, Path(models_dir) / f"{s}.keras", make_sidecar(s, parent, params, sources, summary))
-    record = {"strategy": s, "batches": chain.batches, "rmse": chain.rmse.tolist(), "mae": chain.mae.tolist(),
+    path = Path(models_dir) / f"{s}.keras"
+    save_model(chain.final, path, make_sidecar(s, parent, params, sources, summary))
+    record = {"strategy": s, "model_sha256": sha256_file(path), "batches": chain.batches,
+              "rmse": chain.rmse.tolist(), "mae": chain.mae.tolist(),
               "summary": summary, "steps": [{"step": r.step, "batch": r.batch, "windows_seen": r.windows_seen,
                                              "info": r.info} for r in chain.steps]}
     steps = Path(reports_dir) / "steps"
     write_json(steps / f"{s}.json", record)
-    with atomic_path(steps / f"{s}.csv") as tmp:
-        steps_table(chain).drop(columns="train_seconds").to_csv(tmp, index=False, lineterminator="\n")
+    with atomic_path(steps / f"{s}.csv") as tmp:  # what reproduces: no seconds, no reuse
+        steps_table(chain).drop(columns=["train_seconds", "reused"]).to_csv(tmp, index=False, lineterminator="\n")
     write_json(Path(reports_dir) / "cost" / f"{s}.json", cost(chain))
     return summary
 
 
 def cost(chain: Chain) -> dict:
-    """Training seconds of a strategy, in all and per step (as measured when each step was computed)."""
+    """Training seconds of a strategy, in all and per step (as measured when each step was
+    computed), and which steps this run reused from the step state."""
     return {"train_seconds": float(sum(r.train_seconds for r in chain.steps)),
             "windows_seen": int(sum(r.windows_seen for r in chain.steps)),
-            "steps": {r.batch: round(r.train_seconds, 3) for r in chain.steps}}
+            "steps": {r.batch: round(r.train_seconds, 3) for r in chain.steps},
+            "reused": [r.batch for r in chain.steps if r.reused]}
 
 
-def load_results(reports_dir: str | Path = "reports", names: tuple[str, ...] = NAMES) -> dict[str, dict]:
-    """Every strategy's saved record (reports/steps/<s>.json), by name, in the usual order."""
+def load_results(names: tuple[str, ...], reports_dir: str | Path = "reports") -> dict[str, dict]:
+    """Each strategy's saved record (reports/steps/<s>.json), by name, in this order."""
     out = {}
     for s in names:
         path = Path(reports_dir) / "steps" / f"{s}.json"
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: missing; run the {s} stage (dvc repro) first")
+            raise FileNotFoundError(f"{path}: missing; run the strategy@{s} stage (dvc repro) first")
         rec = json.loads(path.read_text(encoding="utf-8"))
         rec["rmse"] = np.array(rec["rmse"], dtype=float)
         rec["mae"] = np.array(rec["mae"], dtype=float)
@@ -120,7 +234,7 @@ def load_results(reports_dir: str | Path = "reports", names: tuple[str, ...] = N
 def baselines(frame: pd.DataFrame, params: Params) -> tuple[dict[str, dict], dict[str, dict]]:
     """Per-batch errors of persistence and seasonal naive, and their summaries."""
     n = int(frame[BATCH].max()) + 1
-    per_batch = baseline_errors(test_windows(frame, params, n), params.data.targets, params.baselines.season)
+    per_batch = baseline_errors(tail_windows(frame, params, n), params.data.targets, params.baselines.season)
     return per_batch, {name: summarize_baseline(e) for name, e in per_batch.items()}
 
 
@@ -159,14 +273,14 @@ class Newest:
     scores: dict[str, dict]
 
 
-def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = "models",
-                  names: tuple[str, ...] = NAMES) -> Newest:
-    """Forecasts and errors (overall and per horizon step) of each strategy's final model and
-    the naive forecasts, on the test tail of the newest batch."""
+def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = "models") -> Newest:
+    """Forecasts and errors (overall and per horizon step) of each compared strategy's final
+    model and the naive forecasts, on the test tail of the newest batch."""
     last = int(frame[BATCH].max())
-    windows = test_windows(frame, params, last + 1)[last]
+    windows = tail_windows(frame, params, last + 1)[last]
     _, y = windows.arrays()
-    forecasts = {s: predict(load_model(Path(models_dir) / f"{s}.keras")[0], windows) for s in names}
+    forecasts = {s: predict(load_model(Path(models_dir) / f"{s}.keras")[0], windows)
+                 for s in params.compare.strategies}
     forecasts |= naive_forecasts(windows, params.baselines.season)
     scores = {name: errors(y, pred, params.data.targets) for name, pred in forecasts.items()}
     return Newest(windows, forecasts, scores)

@@ -1,11 +1,15 @@
-"""Update steps kept between runs, so a new CSV costs one step per strategy, not the whole chain.
+"""Work kept between runs, so a new CSV costs one step per strategy, not the whole chain.
 
 A step is identified by what determines its result: the strategy, the previous model (the
 SHA-256 of its `.keras` bytes, which are reproducible), the prepared data of every batch up to
-the new one, the params keys the strategy reads, and the package's code. Change any of them and that step, and
-every later one (their previous model changes), is computed again; nothing else is. The folder
-is a persistent DVC output (`state/<strategy>` in dvc.yaml), so it is versioned and cached
-like any output and a fresh clone with the DVC cache has it too.
+the new one, the params keys the strategy reads, and the code that computes it. Change any of
+them and that step, and every later one (their previous model changes), is computed again;
+nothing else is. The folder is a persistent DVC output (`state/<strategy>` in dvc.yaml), so it
+is versioned and cached like any output and a fresh clone with the DVC cache has it too.
+
+"The code" is the package's source without the other strategies' modules (:func:`code_version`):
+adding or editing one strategy leaves every other strategy's steps, and the base model
+(`state/base`, kept the same way), valid.
 
 The error-matrix cells are kept too (`scores.json`): a cell is identified by the model's hash,
 the prepared data up to its batch and the window settings, so a new batch costs one new row
@@ -17,37 +21,55 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 
-from lstm_utils.artifacts import save_keras, write_json
-from lstm_utils.ingest import sha256_file
+from lstm_utils.artifacts import save_keras
+from lstm_utils.files import sha256_file, write_json
+
+ROOT = Path(__file__).resolve().parent
+STRATEGY_DIR = ROOT / "strategies"
+
+
+def _strategy_modules() -> dict[str, Path]:
+    """Every strategy module by name (helpers, named _*, are not strategies)."""
+    return {p.stem: p for p in STRATEGY_DIR.glob("*.py") if not p.stem.startswith("_")}
 
 
 @functools.cache
-def code_version() -> str:
-    """SHA-256 of the package's source files: changed code never reuses an old step (as DVC
-    re-runs a stage whose code dependency changed)."""
+def code_version(strategy: str | None = None) -> str:
+    """SHA-256 of the package's source files that can change `strategy`'s results (None: the
+    base model's): every file but the other strategies' modules, unless its module imports
+    them. Changed code never reuses an old step, as DVC re-runs a stage whose code changed."""
+    modules = _strategy_modules()
+    keep = {strategy} if strategy in modules else set()
+    if keep:
+        text = modules[strategy].read_text(encoding="utf-8")
+        keep |= {m for m in re.findall(r"lstm_utils\.strategies(?:\.|\s+import\s+)(\w+)", text) if m in modules}
     digest = hashlib.sha256()
-    root = Path(__file__).resolve().parent
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    for path in sorted(ROOT.rglob("*.py")):
+        if path.parent == STRATEGY_DIR and path.stem in modules and path.stem not in keep:
+            continue
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
-def _identity(**parts) -> str:
-    """A short hex SHA-256 of `parts` and of this package's code."""
-    text = json.dumps(parts | {"code": code_version()}, sort_keys=True)
+def _identity(code: str, **parts) -> str:
+    """A short hex SHA-256 of `parts` and of the code version."""
+    text = json.dumps(parts | {"code": code}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @dataclass
 class StepCache:
-    """A folder of `<key>.keras` models with `<key>.json` step records."""
+    """A folder of `<key>.keras` models with `<key>.json` records, for one strategy (or the base
+    model: `strategy` None)."""
 
     folder: Path
+    strategy: str | None = None
     used: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -56,10 +78,10 @@ class StepCache:
 
     SCORES = "scores.json"
 
-    @staticmethod
-    def key(strategy: str, previous: str, data: list[str], params: dict) -> str:
-        """The identity of one step (hex SHA-256 of its inputs, and of this package's code)."""
-        return _identity(strategy=strategy, previous=previous, data=data, params=params)
+    def key(self, previous: str, data: list[str], params: dict) -> str:
+        """The identity of one step (or of the base model: `previous` empty)."""
+        return _identity(code_version(self.strategy), strategy=self.strategy or "base", previous=previous,
+                         data=data, params=params)
 
     def record(self, key: str) -> tuple[dict, str] | None:
         """The step's record and its model file's hash, if it was computed before."""
@@ -80,10 +102,9 @@ class StepCache:
         self.used.add(key)
         return sha256_file(self.folder / f"{key}.keras")
 
-    @staticmethod
-    def score_key(model: str, data: list[str], window: dict) -> str:
+    def score_key(self, model: str, data: list[str], window: dict) -> str:
         """The identity of one error-matrix cell: model hash, data of batches 0..k, window settings."""
-        return _identity(model=model, data=data, window=window)
+        return _identity(code_version(self.strategy), model=model, data=data, window=window)
 
     def scores(self) -> dict[str, list[float]]:
         """The kept cells: {score_key: [rmse, mae]}."""

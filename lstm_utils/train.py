@@ -1,4 +1,5 @@
-"""One training loop for every model: seeded, deterministic, early-stopped, timed."""
+"""One training loop for every model: seeded, deterministic, early-stopped, timed; and the
+batches of windows it is fed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import keras
 import numpy as np
 
 from lstm_utils.model import scaled_view, target_std
-from lstm_utils.windows import WindowBatches, Windows
+from lstm_utils.windows import Windows
 
 
 @dataclass
@@ -42,6 +43,42 @@ def set_seed(seed: int) -> None:
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+class WindowBatches(keras.utils.PyDataset):
+    """Feeds windows to Keras batch by batch (no full X array is ever built).
+
+    With `shuffle`, the order is re-drawn every epoch from `seed`, so runs repeat exactly.
+    `targets` (one per window) replaces the true targets, e.g. blended ones for distillation.
+    With `drop_last`, a last partial batch is left out (another one each shuffled epoch): all
+    batches then have one shape, which spares TensorFlow a second trace of the training step.
+    """
+
+    def __init__(self, windows: Windows, batch_size: int, shuffle: bool = False, seed: int = 0,
+                 targets: np.ndarray | None = None, drop_last: bool = False):
+        super().__init__(workers=1, use_multiprocessing=False)
+        if targets is not None and len(targets) != len(windows):
+            raise ValueError(f"{len(targets)} targets for {len(windows)} windows")
+        self.windows, self.batch_size, self.shuffle, self.targets = windows, batch_size, shuffle, targets
+        self.drop_last = drop_last and len(windows) > batch_size
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(len(windows))
+        if shuffle:
+            self.rng.shuffle(self.order)
+
+    def __len__(self) -> int:
+        if self.drop_last:
+            return len(self.windows) // self.batch_size
+        return int(np.ceil(len(self.windows) / self.batch_size))
+
+    def __getitem__(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        which = self.order[k * self.batch_size:(k + 1) * self.batch_size]
+        x, y = self.windows.arrays(which)
+        return (x, y) if self.targets is None else (x, self.targets[which])
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self.rng.shuffle(self.order)
 
 
 class _ScaledTargets(keras.utils.PyDataset):
@@ -110,8 +147,23 @@ def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_
 
     Early stopping watches the validation windows' loss (or the training loss when `val`
     is empty). Shuffling is drawn from `seed`, so the same call gives the same weights.
-    `targets` (n, horizon, targets) replaces the training windows' true targets (distill);
     validation always uses the true targets.
+
+    Parameters
+    ----------
+    model
+        Trained in place; it ends with the best epoch's weights.
+    train, val
+        Training windows, and the validation windows that stop it early.
+    epochs, batch_size, learning_rate, patience
+        Adam's run: at most `epochs`, stopping after `patience` epochs without a better
+        validation loss.
+    seed
+        Seeds shuffling and dropout.
+    verbose
+        Keras's progress output.
+    targets
+        (n, horizon, targets): replaces the training windows' true targets (distill).
     """
     if len(train) == 0:
         raise ValueError("no training windows: the batch is shorter than lookback + horizon, or gaps break "
@@ -136,14 +188,3 @@ def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_
     best = int(np.argmin(losses[monitor])) + 1
     return TrainResult(losses, seconds, epochs_run * len(batches) * batch_size if batches.drop_last
                        else epochs_run * len(train), epochs_run, best)
-
-
-def predict(model: keras.Model, windows: Windows, batch_size: int = 512) -> np.ndarray:
-    """Forecasts (n, horizon, targets) in the data's units for every window."""
-    if len(windows) == 0:
-        return np.zeros((0, windows.horizon, len(windows.target_idx)), dtype=np.float32)
-    # A direct call per batch, not `model.predict`: predict traces a graph for every model it
-    # meets (a fifth of a second), which dominated scoring many models on small test tails.
-    parts = [keras.ops.convert_to_numpy(model(windows.arrays(slice(i, i + batch_size))[0], training=False))
-             for i in range(0, len(windows), batch_size)]
-    return np.concatenate(parts)

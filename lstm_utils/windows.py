@@ -8,19 +8,24 @@ Rules: every row a window touches has every input present (long gaps break windo
 its targets lie inside one split of one batch; a training window's inputs are training
 rows of its own batch too, so no value of a val or test tail ever reaches training. Val and
 test windows may look back across a batch boundary (that history is known by then).
+
+NumPy and pandas only: the data stage checks its batches with :func:`make_windows` without
+starting TensorFlow.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 import pandas as pd
 
-from lstm_utils.ingest import BATCH, SPLIT
-from lstm_utils.splits import SPLITS, TRAIN
+from lstm_utils.splits import BATCH, SPLIT, SPLITS, TRAIN
+
+if TYPE_CHECKING:
+    from lstm_utils.config import Params
 
 
 @dataclass
@@ -78,9 +83,19 @@ def make_windows(frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[s
                  horizon: int, split: str | None = None, batches: Sequence[int] | None = None) -> Windows:
     """Every valid window whose targets lie in `split` of one of `batches`.
 
-    `frame` has the input columns and, unless `split` is None, `batch` and `split` columns
-    (see :mod:`lstm_utils.splits`). With `split=None` every window of the series counts
-    (as in the `evaluate` command).
+    Parameters
+    ----------
+    frame
+        The input columns and, unless `split` is None, `batch` and `split` columns (see
+        :mod:`lstm_utils.splits`).
+    inputs, targets
+        Input columns in the model's order, and the target columns (also inputs).
+    lookback, horizon
+        Steps in, steps out.
+    split
+        'train', 'val' or 'test'; None: every window of the series counts (as in `evaluate`).
+    batches
+        Which batches' windows (default: all).
 
     Examples
     --------
@@ -114,37 +129,12 @@ def make_windows(frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[s
     return Windows(values, np.flatnonzero(ok), lookback, horizon, target_idx, pd.DatetimeIndex(frame.index))
 
 
-class WindowBatches(keras.utils.PyDataset):
-    """Feeds windows to Keras batch by batch (no full X array is ever built).
+def split_windows(frame: pd.DataFrame, params: Params, split: str, batches: Sequence[int]) -> Windows:
+    """The windows of one split of some batches, with the window settings of params."""
+    return make_windows(frame, params.data.inputs, params.data.targets, params.window.lookback,
+                        params.window.horizon, split, batches)
 
-    With `shuffle`, the order is re-drawn every epoch from `seed`, so runs repeat exactly.
-    `targets` (one per window) replaces the true targets, e.g. blended ones for distillation.
-    With `drop_last`, a last partial batch is left out (another one each shuffled epoch): all
-    batches then have one shape, which spares TensorFlow a second trace of the training step.
-    """
 
-    def __init__(self, windows: Windows, batch_size: int, shuffle: bool = False, seed: int = 0,
-                 targets: np.ndarray | None = None, drop_last: bool = False):
-        super().__init__(workers=1, use_multiprocessing=False)
-        if targets is not None and len(targets) != len(windows):
-            raise ValueError(f"{len(targets)} targets for {len(windows)} windows")
-        self.windows, self.batch_size, self.shuffle, self.targets = windows, batch_size, shuffle, targets
-        self.drop_last = drop_last and len(windows) > batch_size
-        self.rng = np.random.default_rng(seed)
-        self.order = np.arange(len(windows))
-        if shuffle:
-            self.rng.shuffle(self.order)
-
-    def __len__(self) -> int:
-        if self.drop_last:
-            return len(self.windows) // self.batch_size
-        return int(np.ceil(len(self.windows) / self.batch_size))
-
-    def __getitem__(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        which = self.order[k * self.batch_size:(k + 1) * self.batch_size]
-        x, y = self.windows.arrays(which)
-        return (x, y) if self.targets is None else (x, self.targets[which])
-
-    def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self.rng.shuffle(self.order)
+def tail_windows(frame: pd.DataFrame, params: Params, n_batches: int, split: str = "test") -> list[Windows]:
+    """The windows of one tail (the test tail by default) of each batch 0..n_batches-1."""
+    return [split_windows(frame, params, split, [k]) for k in range(n_batches)]

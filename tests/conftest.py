@@ -13,7 +13,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from lstm_utils.config import DataParams, load_params  # noqa: E402
-from lstm_utils.ingest import BATCH, SPLIT  # noqa: E402
+from lstm_utils.splits import BATCH, SPLIT  # noqa: E402
 
 ROOT = Path(__file__).parents[1]
 PARAMS_PATH = ROOT / "params.yaml"
@@ -65,3 +65,28 @@ def make_frame(values: np.ndarray, batch: np.ndarray | list, split: np.ndarray |
     frame[BATCH] = np.asarray(batch, dtype=np.int64)
     frame[SPLIT] = np.asarray(split, dtype=np.int64)
     return frame
+
+
+@pytest.fixture(scope="session")
+def repro_project(tmp_path_factory):
+    """A tiny project (3 slices of the sample: a 2-slice base period, one update batch) after one
+    real `dvc repro` and a commit, with that run's output. Tests copy it before changing it."""
+    from tiny_project import make_project, run
+
+    root = make_project(tmp_path_factory.mktemp("repro") / "project", parts=3, with_dvc=True)
+    first = run(["dvc", "repro"], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-q", "-m", "first run"], root)
+    return root, first.stdout + first.stderr
+
+
+@pytest.fixture(scope="session")
+def grown_project(repro_project, tmp_path_factory):
+    """A copy of `repro_project` after one more CSV (slice 3 of the sample) and `dvc repro`, with
+    that run's output: what any project that started the same way must reach."""
+    from tiny_project import copy_project, run, write_part
+
+    root = copy_project(repro_project[0], tmp_path_factory.mktemp("grown") / "project")
+    write_part(root / "data", 3)
+    done = run(["dvc", "repro"], root)
+    return root, done.stdout + done.stderr

@@ -209,7 +209,7 @@ def test_atomic_write_removes_what_a_killed_writer_left_and_nothing_else(tmp_pat
     import subprocess
     import time
 
-    from lstm_utils.atomic import atomic_path
+    from lstm_utils.files import atomic_path
 
     dead = subprocess.Popen(["true"])
     dead.wait()

@@ -1,8 +1,10 @@
 """The command line, run for real as `python -m lstm_utils ...` in subprocesses.
 
-One tiny model is trained per module (Jan-Feb 2013 as the base period, two epochs). Every
-command line the tests need is prepared and started at once by the `runs` fixture (each
-subprocess spends seconds importing TensorFlow, so they run side by side); each test then
+The commands that need no model (validate, the notebook command's refusals, a `python`
+without the project's packages) start at once in the `quick` fixture. For the others, one tiny
+model is trained per module (Jan-Feb 2013 as the base period, two epochs) and every command
+line is prepared and started at once by the `runs` fixture (each subprocess spends seconds
+importing TensorFlow, so they run side by side; these tests are marked slow); each test then
 checks one run's output against values computed here, in-process or from the raw CSV files.
 """
 
@@ -27,10 +29,11 @@ import yaml
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from lstm_utils.artifacts import load_model, make_sidecar, save_model  # noqa: E402
-from lstm_utils.base import train_new  # noqa: E402
+from lstm_utils.from_scratch import train_new  # noqa: E402
 from lstm_utils.config import parse_params  # noqa: E402
 from lstm_utils.errors import DataError, ModelError  # noqa: E402
-from lstm_utils.forecast import evaluate_since, forecast_next  # noqa: E402
+from lstm_utils.evaluate import evaluate_since  # noqa: E402
+from lstm_utils.forecast import forecast_next  # noqa: E402
 from lstm_utils.ingest import ingest  # noqa: E402
 from lstm_utils.metrics import errors  # noqa: E402
 from lstm_utils.splits import assign_splits  # noqa: E402
@@ -67,14 +70,14 @@ TINY = parse_params(tiny_raw())
 INPUTS = list(TINY.data.inputs)
 
 
-def run_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
+def run_cli(*args: str | Path, cwd: Path, python: tuple[str, ...] = (sys.executable,)) -> subprocess.CompletedProcess:
     """`python -m lstm_utils ARGS` in `cwd`; never raises on a non-zero exit, but fails the
     test if the command changed any file or folder it was given (data, models)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0",
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     given = [cwd / a for a in map(str, args) if (cwd / a).exists()]
     before = [tree_hash(p) for p in given]
-    done = subprocess.run([sys.executable, "-m", "lstm_utils", *map(str, args)], cwd=cwd, env=env,
+    done = subprocess.run([*python, "-m", "lstm_utils", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
     assert [tree_hash(p) for p in given] == before, f"{args} changed its inputs"
     return done
@@ -125,14 +128,18 @@ def trained(tmp_path_factory):
     return path, run.model, data
 
 
-@pytest.fixture(scope="module")
-def runs(trained, tmp_path_factory):
-    """Every command line of this module, prepared and run side by side.
+def start_all(jobs: dict[str, tuple[list, Path] | tuple[list, Path, tuple[str, ...]]]) -> dict:
+    """Run every job side by side; {name: (CompletedProcess, working folder)}."""
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        futures = {name: pool.submit(run_cli, *job[0], cwd=job[1], python=job[2] if len(job) > 2 else (sys.executable,))
+                   for name, job in jobs.items()}
+        return {name: (future.result(), jobs[name][1]) for name, future in futures.items()}
 
-    Returns {name: (CompletedProcess, working folder)}.
-    """
-    path, _, data = trained
-    jobs: dict[str, tuple[list, Path]] = {}
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """The command lines that need no trained model (and no TensorFlow), run side by side."""
+    jobs: dict[str, tuple] = {}
 
     def folder(name: str, with_params: bool = False) -> Path:
         cwd = tmp_path_factory.mktemp(name)
@@ -152,6 +159,26 @@ def runs(trained, tmp_path_factory):
     cwd = folder("validate_noparams")
     copy_months(cwd / "data", MONTHS[:1])
     jobs["validate_noparams"] = (["validate", "data", "--params", "missing.yaml"], cwd)
+
+    # the notebook command refuses what papermill would only warn about, before any kernel starts
+    cwd = folder("notebook")
+    shutil.copytree(ROOT / "notebooks", cwd / "notebooks")
+    jobs["notebook_unknown_parameter"] = (["notebook", "strategy", "-p", "strategie", "finetune"], cwd)
+    jobs["notebook_unknown"] = (["notebook", "finetune"], cwd)
+
+    # a `python` without the project's packages (as when dvc repro runs outside the venv)
+    jobs["bare_python"] = (["validate", "data"], folder("bare"), (sys.executable, "-S"))
+    return start_all(jobs)
+
+
+@pytest.fixture(scope="module")
+def runs(trained, tmp_path_factory):
+    """The command lines that use the trained model, run side by side."""
+    path, _, data = trained
+    jobs: dict[str, tuple[list, Path]] = {}
+
+    def folder(name: str) -> Path:
+        return tmp_path_factory.mktemp(name)
 
     # forecast (no params.yaml anywhere near: the sidecar says how to read the data)
     jobs["forecast_out"] = (["forecast", "--model", path, "--data", data, "--out", "out/next.csv"],
@@ -179,17 +206,14 @@ def runs(trained, tmp_path_factory):
         pd.read_csv(SAMPLE / name, dtype=str, keep_default_na=False).drop(columns="dewp").to_csv(
             cwd / "nodewp" / name, index=False)
     jobs["no_column"] = (["forecast", "--model", path, "--data", "nodewp"], cwd)
-
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        futures = {name: pool.submit(run_cli, *args, cwd=cwd) for name, (args, cwd) in jobs.items()}
-        return {name: (future.result(), jobs[name][1]) for name, future in futures.items()}
+    return start_all(jobs)
 
 
 # ---------------------------------------------------------------- validate
 
 
-def test_validate_summarises_every_file(runs):
-    proc, cwd = runs["validate"]
+def test_validate_summarises_every_file(quick):
+    proc, cwd = quick["validate"]
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("incoming: OK\n")
     ds = ingest(cwd / "incoming", TINY.data, TINY.split.base_batches)
@@ -200,16 +224,41 @@ def test_validate_summarises_every_file(runs):
     assert "Traceback" not in proc.stderr
 
 
-def test_validate_names_file_row_and_column_of_a_bad_cell(runs):
-    err = assert_clean_error(runs["validate_bad"][0])
+def test_validate_names_file_row_and_column_of_a_bad_cell(quick):
+    err = assert_clean_error(quick["validate_bad"][0])
     assert "2013-02.csv" in err
     assert "row 100," in err
     assert "'humid'" in err
     assert "'n/a-ish'" in err
 
 
-def test_validate_without_params_file_is_a_clean_error(runs):
-    assert "missing.yaml" in assert_clean_error(runs["validate_noparams"][0])
+def test_validate_without_params_file_is_a_clean_error(quick):
+    assert "missing.yaml" in assert_clean_error(quick["validate_noparams"][0])
+
+
+# ---------------------------------------------------------------- notebook, and the wrong python
+
+
+def test_notebook_refuses_an_unknown_parameter_or_notebook(quick):
+    err = assert_clean_error(quick["notebook_unknown_parameter"][0])
+    assert "notebooks/strategy.ipynb has no parameter 'strategie'" in err and "strategy, params_file" in err
+    err = assert_clean_error(quick["notebook_unknown"][0])
+    assert "notebooks/finetune.ipynb: no such notebook" in err and "strategy" in err
+    assert not (quick["notebook_unknown"][1] / "reports").exists()
+
+
+@pytest.mark.parametrize("text, value", [("finetune", "finetune"), ("3", 3), ("0.5", 0.5), ("1e-3", 0.001),
+                                         ("True", True), ("None", None), ("true", "true")])
+def test_notebook_parameters_are_read_as_papermill_reads_them(text, value):
+    from lstm_utils.cli import parameter_value
+
+    assert parameter_value(text) == value and type(parameter_value(text)) is type(value)
+
+
+def test_a_python_without_the_project_packages_says_what_to_do_in_one_line(quick):
+    err = assert_clean_error(quick["bare_python"][0])
+    assert "lacks the project's packages (no module 'numpy')" in err
+    assert "source .venv/bin/activate" in err and len(err.strip().splitlines()) == 1
 
 
 # ---------------------------------------------------------------- forecast
@@ -252,6 +301,7 @@ def check_forecast_table(table: pd.DataFrame, model) -> None:
     assert np.abs(earlier - expected).max() > 0.1
 
 
+@pytest.mark.slow
 def test_forecast_writes_csv(runs, trained):
     proc, cwd = runs["forecast_out"]
     assert proc.returncode == 0, proc.stderr
@@ -266,6 +316,7 @@ def test_forecast_writes_csv(runs, trained):
     check_forecast_table(read_forecast(text), trained[1])
 
 
+@pytest.mark.slow
 def test_forecast_from_one_csv_file_prints_csv_without_out(runs, trained):
     proc, cwd = runs["forecast_file"]
     assert proc.returncode == 0, proc.stderr
@@ -275,12 +326,14 @@ def test_forecast_from_one_csv_file_prints_csv_without_out(runs, trained):
     assert proc.stdout == (runs["forecast_out"][1] / "out" / "next.csv").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_forecast_refuses_an_unfillable_gap_in_the_last_rows(runs):
     err = assert_clean_error(runs["forecast_gap"][0])
     assert "'dewp' is missing at 2013-03-31T10:00:00+00:00" in err
     assert "last 24 rows" in err
 
 
+@pytest.mark.slow
 def test_forecast_fills_a_short_gap_in_the_last_rows(trained, tmp_path):
     """The other side of max_fill (in-process): 3 blank hours are interpolated, the forecast goes on."""
     path, model, _ = trained
@@ -325,6 +378,7 @@ def evaluated(runs, start: str) -> dict:
     return json.loads(proc.stdout)
 
 
+@pytest.mark.slow
 def test_evaluate_scores_only_windows_from_start(runs):
     early, late = evaluated(runs, EARLY), evaluated(runs, LATE)
     for start, got in ((EARLY, early), (LATE, late)):
@@ -338,6 +392,7 @@ def test_evaluate_scores_only_windows_from_start(runs):
     assert early["windows"] - late["windows"] == 15 * 24 + 12  # windows of 10 Mar 00 h .. 25 Mar 11 h
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("start", [EARLY, LATE])
 def test_evaluate_matches_in_process_metrics(runs, trained, start):
     got = evaluated(runs, start)
@@ -353,11 +408,13 @@ def test_evaluate_matches_in_process_metrics(runs, trained, start):
         assert math.isfinite(rmse) and rmse >= mae > 0
 
 
+@pytest.mark.slow
 def test_evaluate_start_after_the_data(runs):
     err = assert_clean_error(runs["evaluate 2014-01-01"][0])
     assert "no complete window" in err and "2014-01-01" in err
 
 
+@pytest.mark.slow
 def test_evaluate_start_that_is_not_a_time(trained):
     path, _, data = trained
     with pytest.raises(DataError, match="--start 'banana' is not a time"):
@@ -367,16 +424,19 @@ def test_evaluate_start_that_is_not_a_time(trained):
 # ---------------------------------------------------------------- errors a person can fix
 
 
+@pytest.mark.slow
 def test_missing_model_file(runs):
     err = assert_clean_error(runs["missing_model"][0])
     assert "nowhere/gone.keras: no such model file" in err
 
 
+@pytest.mark.slow
 def test_missing_sidecar(runs):
     err = assert_clean_error(runs["missing_sidecar"][0])
     assert "lonely.json: the model's sidecar is missing" in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["inputs", "window", "baselines"])
 def test_damaged_sidecar(trained, damage):
     """A sidecar missing a key (edited by hand, say) is a ModelError (exit 2), not a KeyError."""
@@ -390,12 +450,14 @@ def test_damaged_sidecar(trained, damage):
         evaluate_since(model, side, data)
 
 
+@pytest.mark.slow
 def test_data_without_a_model_input(runs):
     err = assert_clean_error(runs["no_column"][0])
     assert "no column 'dewp'" in err
     assert "2013-01.csv" in err
 
 
+@pytest.mark.slow
 def test_saved_model_is_the_trained_one(trained):
     """The file the command line reads holds the trained weights (so the checks above are fair)."""
     path, model, _ = trained

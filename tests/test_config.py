@@ -40,7 +40,10 @@ def test_shipped_file_loads_with_its_values(params, raw):
     for section in ("window", "train", "baselines", "finetune", "replay", "compare"):
         typed = getattr(params, section)
         for key, value in raw[section].items():
-            assert getattr(typed, key) == value, f"{section}.{key}"
+            got = getattr(typed, key)
+            assert (list(got) if isinstance(got, tuple) else got) == value, f"{section}.{key}"
+    assert params.compare.strategies == ("none", "finetune", "distill", "ensemble", "retrain", "replay")
+    assert set(params.strategies) == set(params.compare.strategies)
     assert params.model.units == tuple(raw["model"]["units"]) and params.distill.units == tuple(raw["distill"]["units"])
     assert isinstance(params.train.learning_rate, float)
     assert params.section("window") == raw["window"]
@@ -217,3 +220,68 @@ def test_ensemble_recent_batches_must_not_be_negative(tmp_path, raw):
     err = error_for(tmp_path, raw)
     assert err.key == "ensemble.recent_batches"
     assert "must be >= 0, got -1" in err.message and "bounds the cost" in err.hint
+
+
+@pytest.mark.parametrize("key, value", [("freq", "fortnightly"), ("timezone", "Mars/Olympus_Mons")])
+def test_frequency_and_time_zone_are_checked_here_not_guessed_later(tmp_path, raw, key, value):
+    raw["data"][key] = value
+    err = error_for(tmp_path, raw)
+    assert err.key == f"data.{key}"
+    assert f"{value!r}" in err.message and ("pandas frequency" if key == "freq" else "time zone") in err.message
+
+
+def test_a_missing_key_names_its_default(tmp_path, raw):
+    del raw["finetune"]["patience"]
+    err = error_for(tmp_path, raw)
+    assert err.key == "finetune.patience"
+    assert "add `patience:` under `finetune:` (default: 3)" in err.hint
+
+
+def test_every_compared_strategy_needs_its_section(tmp_path, raw):
+    del raw["retrain"]
+    err = error_for(tmp_path, raw)
+    assert err.key == "retrain" and "section is missing" in err.message
+    assert "compare.strategies" in err.hint and "lstm_utils/strategies/retrain.py" in err.hint
+
+
+def test_a_strategy_left_out_of_the_comparison_needs_no_section_but_is_checked_if_there(tmp_path, raw):
+    raw["compare"]["strategies"] = ["none", "replay"]
+    del raw["finetune"]
+    params = load_params(write(tmp_path, raw))
+    assert params.compare.strategies == ("none", "replay") and "finetune" not in params.strategies
+    raw["distill"]["alpha"] = 2
+    assert error_for(tmp_path, raw).key == "distill.alpha"
+
+
+@pytest.mark.parametrize("names, words", [(["none", "finetuned"], "'finetuned', which is not a strategy"),
+                                          (["none", "none"], "lists a strategy twice"),
+                                          ([], "must be a non-empty list")])
+def test_compare_strategies_must_name_known_strategies_once(tmp_path, raw, names, words):
+    raw["compare"]["strategies"] = names
+    err = error_for(tmp_path, raw)
+    assert err.key == "compare.strategies" and words in err.message
+
+
+def test_a_strategy_without_settings_takes_an_empty_section(tmp_path, raw):
+    raw["none"] = None  # `none:` with nothing after it
+    assert load_params(write(tmp_path, raw)).none == load_params(PARAMS_PATH).none
+    raw["none"] = {"units": [8]}
+    err = error_for(tmp_path, raw)
+    assert err.key == "none.units" and err.hint == "`none` has no settings: write `none: {}`"
+
+
+def test_limits_come_from_each_strategy_module(tmp_path, raw):
+    raw["finetune"]["trainable"] = "lstm"
+    err = error_for(tmp_path, raw)
+    assert "must be all or head, got 'lstm'" in err.message and "frozen" in err.hint
+    raw["finetune"]["trainable"] = "all"
+    raw["distill"]["units"] = [8, 0]
+    err = error_for(tmp_path, raw)
+    assert err.key == "distill.units" and "must all be >= 1, got [8, 0]" in err.message
+
+
+def test_replace_changes_the_typed_section_and_the_raw_mapping(params):
+    other = params.replace("finetune", epochs=7)
+    assert other.finetune.epochs == 7 and other.raw["finetune"]["epochs"] == 7
+    assert params.finetune.epochs == 20 and params.raw["finetune"]["epochs"] == 20  # untouched
+    assert params.replace("model", units=(4,)).raw["model"]["units"] == [4]

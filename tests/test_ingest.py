@@ -10,7 +10,8 @@ import pytest
 
 from conftest import SAMPLE_DATA, hourly, series_csv, write_csv
 from lstm_utils.errors import DataError, ParamsError
-from lstm_utils.ingest import BATCH, ingest
+from lstm_utils.ingest import ingest
+from lstm_utils.splits import BATCH
 
 UTC = "UTC"
 
@@ -292,13 +293,6 @@ def test_no_csv_files_and_too_few_for_the_base(tmp_path, data_params):
     with pytest.raises(ParamsError) as info:
         ingest(tmp_path, data_params, base_batches=2)
     assert info.value.key == "split.base_batches"
-
-
-def test_unknown_timezone_is_a_params_error(tmp_path, data_params):
-    series_csv(tmp_path / "x.csv", "2020-01-01", [1.0])
-    with pytest.raises(ParamsError) as info:
-        ingest(tmp_path, dataclasses.replace(data_params, timezone="Mars/Olympus_Mons"))
-    assert info.value.key == "data.timezone"
 
 
 # --- accepted forms ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import make_frame
-from lstm_utils.base import base_scaler
+from lstm_utils.from_scratch import base_scaler
 from lstm_utils.baselines import persistence, seasonal_naive
 from lstm_utils.config import ModelParams
 from lstm_utils.model import Scaler, build_forecaster, target_std

@@ -1,17 +1,20 @@
-"""Each stage notebook under papermill on a tiny configuration, and the notebooks' hygiene."""
+"""The stage notebooks: stored as clean sources, run under papermill with parameters, and run
+top to bottom in a fresh kernel with their defaults, as a user opening them in Jupyter would."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import nbformat
 import pytest
 
-from lstm_utils.errors import DataError
-from lstm_utils.report import run_notebook
-from tiny_project import ROOT, make_project
+from lstm_utils.errors import DataError, ParamsError
+from lstm_utils.notebooks import notebook_parameters, run_notebook
+from tiny_project import ROOT, copy_project, make_project, tree_hash
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+STRIP = ".venv/bin/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb"
 
 
 def outputs_text(nb) -> str:
@@ -22,18 +25,45 @@ def outputs_text(nb) -> str:
     return "\n".join(parts)
 
 
+def test_the_notebooks_are_the_four_stages():
+    assert [p.stem for p in NOTEBOOKS] == ["base", "compare", "data", "strategy"]
+    assert not (ROOT / "scripts" / "make_notebooks.py").exists()  # the notebooks are the source
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_source_notebooks_have_no_outputs_and_a_parameters_cell(path):
+def test_source_notebooks_are_stored_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not dirty, (f"notebooks/{path.name}: cells {dirty} hold outputs or execution counts; notebooks are "
+                       f"stored clean: run `{STRIP}`")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_source_notebooks_narrate_and_call_into_the_package(path):
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
     assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
     assert not any("def " in c.source or "class " in c.source for c in code)  # logic lives in lstm_utils
     assert sum(c.cell_type == "markdown" for c in nb.cells) >= 3  # narrated
+    assert "os.chdir(project_root())" in code[1].source  # runs from notebooks/ as from the project
+
+
+def test_the_strategy_notebook_is_parameterized_by_the_strategy():
+    assert notebook_parameters(ROOT / "notebooks" / "strategy.ipynb")["strategy"] == "replay"
+    assert notebook_parameters(ROOT / "notebooks" / "base.ipynb")["verbose"] == 2
+
+
+def test_an_unknown_parameter_or_notebook_is_refused_before_anything_runs(tmp_path):
+    with pytest.raises(ParamsError) as err:
+        run_notebook("strategy", {"strategie": "finetune"}, notebooks=ROOT / "notebooks", reports=tmp_path)
+    assert "no parameter 'strategie'" in str(err.value) and "strategy" in err.value.hint
+    with pytest.raises(ParamsError, match="no such notebook"):
+        run_notebook("finetune", notebooks=ROOT / "notebooks", reports=tmp_path)
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.slow
-def test_data_then_base_notebook_under_papermill(tmp_path):
+def test_data_base_and_a_strategy_under_papermill(tmp_path):
     root = make_project(tmp_path / "p", parts=3)
     html = run_notebook("data", notebooks=root / "notebooks", reports=root / "reports", cwd=root)
     assert html == root / "reports" / "data.html"
@@ -53,9 +83,22 @@ def test_data_then_base_notebook_under_papermill(tmp_path):
     base_nb = nbformat.read(root / "reports/executed/base.ipynb", as_version=4)
     assert base_nb.metadata["papermill"]["parameters"] == {"verbose": 0}
     assert "saved models/base.keras" in outputs_text(base_nb)
-    assert (root / "models/base.keras").is_file()
     metrics = json.loads((root / "reports/base_metrics.json").read_text())
     assert metrics["windows"]["train"] > 0 and metrics["windows"]["test"] > 0
+
+    # one notebook, run per strategy: the outputs are named after the parameter's value (the two
+    # strategies a tiny project's pipeline leaves out are run here)
+    for name, title in (("finetune", "Fine-tuning"), ("distill", "Knowledge distillation"), ("ensemble", "Ensemble")):
+        html = run_notebook("strategy", {"strategy": name}, notebooks=root / "notebooks",
+                            reports=root / "reports", cwd=root)
+        assert html == root / "reports" / f"{name}.html"
+        executed = nbformat.read(root / f"reports/executed/{name}.ipynb", as_version=4)
+        assert executed.metadata["papermill"]["parameters"] == {"strategy": name}
+        assert f"## {title} (`{name}`)" in json.dumps([c.get("outputs") for c in executed.cells])
+        steps = json.loads((root / f"reports/steps/{name}.json").read_text())
+        assert steps["strategy"] == name and len(steps["steps"]) == 1
+        assert (root / f"models/{name}.keras").is_file() and list((root / f"state/{name}").glob("*.keras"))
+    assert not (root / "reports/strategy.html").exists() and not (root / "models/replay.keras").exists()
 
 
 @pytest.mark.slow
@@ -81,3 +124,28 @@ def test_report_html_escapes_names_that_come_from_the_data(tmp_path):
     assert "<img src=x onerror=alert(1)>" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;.csv" in html
     assert (root / "data" / evil).is_file()  # and the user's file is where it was
+
+
+@pytest.mark.slow
+def test_each_notebook_opened_in_jupyter_runs_top_to_bottom_and_gives_what_its_stage_gives(repro_project, tmp_path):
+    """After `dvc repro`, each stage's outputs are deleted and its source notebook is run as is,
+    in a fresh kernel started in notebooks/ (as JupyterLab starts it), with its defaults: the
+    outputs come back with the stage's bytes. The strategy notebook's default is replay; the
+    base model's and replay's kept state is deleted too, so they are trained again."""
+    from nbclient import NotebookClient
+
+    root = copy_project(repro_project[0], tmp_path / "p")
+    produced = {
+        "data": ["prepared"],
+        "base": ["models/base.keras", "reports/base_metrics.json"],
+        "strategy": ["models/replay.keras", "reports/steps/replay.json", "reports/steps/replay.csv"],
+        "compare": ["models/champion.keras", "reports/metrics.json", "reports/forecast.csv"],
+    }
+    for name, outputs in produced.items():
+        before = {out: tree_hash(root / out) for out in outputs}
+        for out in outputs + {"base": ["state/base"], "strategy": ["state/replay"]}.get(name, []):
+            shutil.rmtree(root / out) if (root / out).is_dir() else (root / out).unlink()
+        nb = nbformat.read(root / "notebooks" / f"{name}.ipynb", as_version=4)
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(root / "notebooks")}}).execute()
+        assert {out: tree_hash(root / out) for out in outputs} == before, name

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lstm_utils.strategies import NAMES as STRATEGIES
-from tiny_project import make_project, ran_stages, readme_commands, run, write_part
+from tiny_project import copy_project, ran_stages, readme_commands, run, write_part
 
 pytestmark = pytest.mark.slow
 SECTION = "### Sharing results"
@@ -25,14 +24,13 @@ def lock_hashes(root) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory):
-    """`origin` runs the pipeline, pushes to a DVC remote and commits; `clone` is a git clone
-    of it that pulls. Both then get the same new CSV and run `dvc repro`."""
+def pair(repro_project, grown_project, tmp_path_factory):
+    """`origin` (a copy of the session's project, which ran the pipeline and committed) pushes
+    to a DVC remote; `clone` is a git clone of it that pulls, then gets a new CSV and runs one
+    strategy's stage (`dvc repro strategy@finetune`: the data stage and that one). What it
+    reaches is compared with `grown_project`: the origin's twin that got the same CSV."""
     tmp = tmp_path_factory.mktemp("share")
-    origin = make_project(tmp / "origin", parts=3, with_dvc=True)
-    run(["dvc", "repro"], origin)
-    run(["git", "add", "-A"], origin)
-    run(["git", "commit", "-q", "-m", "results"], origin)
+    origin = copy_project(repro_project[0], tmp / "origin")
     commands = readme_commands(SECTION, {"/srv/dvc-store": str(tmp / "store"), "<repository>": str(origin),
                                  "<folder>": str(tmp / "clone")})
     where, outputs = origin, {}
@@ -44,12 +42,10 @@ def pair(tmp_path_factory):
         outputs[line] = done.stdout + done.stderr
     clone = tmp / "clone"
     before = {"origin": lock_hashes(origin), "clone": lock_hashes(clone)}
-    new = {}
-    for root in (origin, clone):
-        write_part(root / "data", 3)
-        done = run(["dvc", "repro"], root)
-        new[root.name] = done.stdout + done.stderr
-    return origin, clone, outputs, before, new
+    write_part(clone / "data", 3)
+    done = run(["dvc", "repro", "strategy@finetune"], clone)
+    new = {"clone": done.stdout + done.stderr, "origin": grown_project[1]}
+    return grown_project[0], clone, outputs, before, new
 
 
 def test_the_section_pushes_clones_and_pulls():
@@ -69,29 +65,29 @@ def test_a_pulled_clone_is_up_to_date_and_runs_nothing(pair):
 
 def test_a_new_csv_in_the_clone_reuses_the_pulled_steps(pair):
     _, _, _, _, new = pair
-    assert ran_stages(new["clone"]) == {"data", "compare", *STRATEGIES}
-    for s in STRATEGIES:
-        assert f"{s}: step 1/2 (part-02): reused" in new["clone"], s
-        assert f"{s}: step 2/2 (part-03): trained" in new["clone"], s
+    assert ran_stages(new["clone"]) == {"data", "strategy@finetune"}
+    assert "finetune: step 1/2 (part-02): reused" in new["clone"]
+    assert "finetune: step 2/2 (part-03): trained" in new["clone"]
+    assert "finetune: step 1/2 (part-02): reused" in new["origin"]  # as it was where the step was made
 
 
-def test_the_clone_gets_the_same_models_and_metrics(pair):
+def test_the_clone_gets_the_same_models_and_state(pair):
     origin, clone, _, _, _ = pair
-    assert (clone / "reports/metrics.json").read_bytes() == (origin / "reports/metrics.json").read_bytes()
-    for name in ("base", "champion", *STRATEGIES):
-        assert (clone / f"models/{name}.keras").read_bytes() == (origin / f"models/{name}.keras").read_bytes(), name
+    for path in ("models/base.keras", "models/finetune.keras", "reports/steps/finetune.json"):
+        assert (clone / path).read_bytes() == (origin / path).read_bytes(), path
     mine, theirs = lock_hashes(origin), lock_hashes(clone)
-    reproducible = [p for p in mine if p.startswith(("models/", "prepared", "reports/steps/", "reports/metrics"))]
-    assert len(reproducible) > 20
+    reproducible = [p for p in mine if p.startswith(("models/base", "models/finetune", "prepared", "reports/steps/finetune"))]
+    assert len(reproducible) >= 6
     assert {p: theirs[p] for p in reproducible} == {p: mine[p] for p in reproducible}
-    for s in STRATEGIES:  # the step state too, but for the training seconds each step record keeps
+    for s in ("base", "finetune"):  # the kept state too, but for the training seconds each record keeps
         files = sorted(p.name for p in (origin / "state" / s).iterdir())
         assert files == sorted(p.name for p in (clone / "state" / s).iterdir()), s
         for name in files:
             mine, theirs = (root / "state" / s / name for root in (origin, clone))
             if name.endswith(".json") and name != "scores.json":
                 mine, theirs = (json.loads(f.read_text()) for f in (mine, theirs))
-                assert mine.pop("train_seconds") >= 0 and theirs.pop("train_seconds") >= 0
+                seconds = "seconds" if s == "base" else "train_seconds"
+                assert mine.pop(seconds) >= 0 and theirs.pop(seconds) >= 0
                 assert mine == theirs, (s, name)
             else:
                 assert mine.read_bytes() == theirs.read_bytes(), (s, name)

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import series_csv
 from lstm_utils.config import SplitParams
-from lstm_utils.ingest import BATCH, SPLIT, ingest
+from lstm_utils.ingest import ingest
+from lstm_utils.splits import BATCH, SPLIT
 from lstm_utils.splits import (TEST, TRAIN, VAL, assign_splits, batch_names, batches, read_prepared,
                                split_rows, write_prepared)
 

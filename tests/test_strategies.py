@@ -1,4 +1,4 @@
-"""Update strategies on tiny real data: what each one keeps, changes, costs and repeats.
+"""Update strategies on tiny real data: what each one keeps, changes, costs and repeats (slow: it trains).
 
 One small frame is built per module (5 slices of the sample: a 2-slice base period, then
 batches 1, 2, 3), one base model is trained on batch 0, and every model is tiny (LSTM of 4
@@ -7,7 +7,6 @@ units, 2 epochs), so each update trains in about a second.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import keras
@@ -15,17 +14,19 @@ import numpy as np
 import pytest
 
 from tiny_project import tiny_params, write_part
-from lstm_utils.base import new_forecaster, train_new
 from lstm_utils.chain import run_chain
 from lstm_utils.config import parse_params
-from lstm_utils import evaluate
-from lstm_utils.evaluate import error_matrix
-from lstm_utils.ingest import BATCH, SPLIT, ingest
-from lstm_utils.model import copy_model
-from lstm_utils.splits import TRAIN, assign_splits
+from lstm_utils.from_scratch import new_forecaster, train_new
+from lstm_utils.ingest import ingest
+from lstm_utils.model import copy_model, predict
+from lstm_utils.scoring import error_matrix
+from lstm_utils.splits import BATCH, SPLIT, TRAIN, assign_splits
 from lstm_utils.strategies import NAMES, Step, Update, distill, ensemble, finetune, none, replay, retrain
 from lstm_utils import train as train_module
-from lstm_utils.train import fit, predict
+from lstm_utils.train import fit
+from lstm_utils.windows import split_windows, tail_windows
+
+pytestmark = pytest.mark.slow  # every test here trains, or uses models trained by the module's fixtures
 
 BATCH_SIZE = 32
 BUFFER = 40  # replay buffer, well below batch 0's ~300 training windows, above one batch
@@ -80,7 +81,7 @@ def assert_fed(windows_seen: int, epochs: int, n_train: int, batch_size: int = B
 
 
 def with_section(params, section: str, **changes):
-    return dataclasses.replace(params, **{section: dataclasses.replace(getattr(params, section), **changes)})
+    return params.replace(section, **changes)
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +164,7 @@ def test_none_chain_never_changes_predictions(chains, base, frame, params):
     chain = chains("none")
     assert len(chain.models) == 3 and all(m is base for m in chain.models)
     assert [r.windows_seen for r in chain.steps] == [0, 0]
-    tests = evaluate.test_windows(frame, params, 3)
+    tests = tail_windows(frame, params, 3)
     for windows in tests:
         first = predict(chain.models[0], windows)
         for model in chain.models[1:]:
@@ -261,45 +262,12 @@ def test_distill_student_starts_from_the_teacher_only_when_shapes_match(base, st
 
 # --- ensemble -----------------------------------------------------------------------------
 
-def test_fit_weights_recovers_an_exact_mixture():
-    rng = np.random.default_rng(0)
-    a, b = rng.normal(size=(50, 6, 1)), rng.normal(size=(50, 6, 1))
-    w = ensemble.fit_weights([a, b], 0.25 * a + 0.75 * b)
-    np.testing.assert_allclose(w, [0.25, 0.75], atol=1e-9)
-    assert abs(w.sum() - 1.0) <= 1e-12
-
-
-def test_fit_weights_gives_the_truth_all_the_weight():
-    rng = np.random.default_rng(1)
-    truth = rng.normal(size=(40, 6, 2))
-    noisy = [truth + rng.normal(size=truth.shape), truth + 2 * rng.normal(size=truth.shape)]
-    w = ensemble.fit_weights([noisy[0], truth, noisy[1]], truth)
-    np.testing.assert_allclose(w, [0.0, 1.0, 0.0], atol=1e-12)
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_fit_weights_are_a_convex_combination(seed):
-    rng = np.random.default_rng(seed)
-    y = rng.normal(size=(30, 6, 1))
-    forecasts = [y + rng.normal(scale=s, size=y.shape) + shift for s, shift in ((0.5, 1.0), (1.0, -2.0), (3.0, 0.0))]
-    forecasts.append(2.0 * y)  # the unconstrained fit would give this one a negative partner
-    w = ensemble.fit_weights(forecasts, y)
-    assert w.shape == (4,)
-    assert (w >= 0).all()
-    assert abs(w.sum() - 1.0) <= 1e-12
-    # no other convex combination of a random draw does better
-    p = np.stack([f.reshape(-1) for f in forecasts], axis=1)
-    best = np.mean((p @ w - y.reshape(-1)) ** 2)
-    for other in rng.dirichlet(np.ones(4), size=200):
-        assert best <= np.mean((p @ other - y.reshape(-1)) ** 2) + 1e-12
-
-
 def test_combine_is_the_weighted_sum_of_its_members(chains, full_frame, params):
     parts = ensemble.members(chains("ensemble").final)
     weights = np.array([0.2, 0.5, 0.3])
     combined = ensemble.combine(parts, weights)
     assert ensemble.members(combined) == parts and all(a is b for a, b in zip(ensemble.members(combined), parts))
-    windows = evaluate.test_windows(full_frame, params, 4)[3]
+    windows = tail_windows(full_frame, params, 4)[3]
     expected = sum(w * predict(m, windows).astype(np.float64) for m, w in zip(parts, weights))
     np.testing.assert_allclose(predict(combined, windows), expected, rtol=1e-6, atol=1e-4)
     # the members differ, so the weights matter
@@ -309,10 +277,9 @@ def test_combine_is_the_weighted_sum_of_its_members(chains, full_frame, params):
 def test_ensemble_recent_batches_bounds_what_a_member_trains_on(full_frame, base, params):
     """With recent_batches: 1 a member sees only the new batch's training windows, so its cost
     stays flat as history grows; with 0 it sees every batch so far."""
-    from lstm_utils.base import split_windows
 
     def windows_per_epoch(recent: int, t: int) -> float:
-        p = dataclasses.replace(params, ensemble=dataclasses.replace(params.ensemble, recent_batches=recent))
+        p = params.replace("ensemble", recent_batches=recent)
         result = ensemble.update(base, Step(full_frame, p, t))
         return result.windows_seen / len(result.history["loss"])
 
@@ -351,7 +318,7 @@ def test_saved_ensemble_loads_in_safe_mode_and_predicts_the_same(chains, full_fr
     back = keras.saving.load_model(path, safe_mode=True, compile=False)
     assert not any(isinstance(layer, keras.layers.Lambda) for layer in all_layers(back))
     assert len(ensemble.members(back)) == 3
-    windows = evaluate.test_windows(full_frame, params, 4)[3]
+    windows = tail_windows(full_frame, params, 4)[3]
     np.testing.assert_allclose(predict(back, windows), predict(model, windows), rtol=1e-6, atol=1e-5)
 
 
@@ -429,7 +396,7 @@ def test_chain_records_models_errors_and_costs(chains, strategy, base, full_fram
     assert chain.rmse.shape == chain.mae.shape == (n, n)
     assert np.isfinite(chain.rmse).all() and np.isfinite(chain.mae).all()
     assert (chain.mae <= chain.rmse + 1e-9).all()
-    alone = error_matrix([base], evaluate.test_windows(data, params, n), params.data.targets)
+    alone = error_matrix([base], tail_windows(data, params, n), params.data.targets)
     np.testing.assert_array_equal(chain.rmse[0], alone["rmse"][0])
     np.testing.assert_array_equal(chain.mae[0], alone["mae"][0])
     assert [r.step for r in chain.steps] == list(range(1, n))
@@ -481,25 +448,14 @@ def test_copy_model_is_independent(base):
     assert not np.array_equal(clone.get_layer("head").get_weights()[0], base.get_layer("head").get_weights()[0])
 
 
-def test_each_strategy_stage_lists_exactly_the_params_its_steps_are_keyed_on():
-    import yaml
-
-    from lstm_utils.strategies import COMMON_KEYS, PARAM_KEYS
-
-    stages = yaml.safe_load((Path(__file__).resolve().parents[1] / "dvc.yaml").read_text())["stages"]
-    for name in NAMES:
-        assert stages[name]["params"] == list(COMMON_KEYS + PARAM_KEYS[name]), name
-        assert {"state/" + name: {"persist": True}} in stages[name]["outs"], name
-
-
 def test_step_cache_reuses_a_step_only_for_the_same_inputs(tmp_path, base, frame, params, monkeypatch):
-    from lstm_utils import evaluate
+    from lstm_utils import scoring
     from lstm_utils.chain import run_chain
     from lstm_utils.stepcache import StepCache
 
     forecasts = []
-    real_predict = evaluate.predict
-    monkeypatch.setattr(evaluate, "predict", lambda m, w: forecasts.append(1) or real_predict(m, w))
+    real_predict = scoring.predict
+    monkeypatch.setattr(scoring, "predict", lambda m, w: forecasts.append(1) or real_predict(m, w))
 
     def chain(cache, base_hash="b", data=("d0", "d1", "d2", "d3")):
         forecasts.clear()
@@ -507,20 +463,22 @@ def test_step_cache_reuses_a_step_only_for_the_same_inputs(tmp_path, base, frame
                          base_hash=base_hash, data_hashes=list(data))
 
     lines: list[str] = []
-    first = chain(StepCache(tmp_path / "s"))
+    first = chain(StepCache(tmp_path / "s", "finetune"))
     assert all("trained" in line for line in lines) and len(lines) == len(first.steps)
     n = len(first.batches)
     assert len(forecasts) == n * n  # every model on every batch's test tail
     lines.clear()
-    second = chain(StepCache(tmp_path / "s"))
+    second = chain(StepCache(tmp_path / "s", "finetune"))
     assert all("reused" in line for line in lines)
+    assert [r.reused for r in second.steps] == [True] * len(second.steps)
+    assert [r.reused for r in first.steps] == [False] * len(first.steps)
     assert forecasts == []  # every cell of the error matrix was kept
     assert second.models[1:-1] == [None] * (n - 2)  # not needed, so not loaded (the final one is)
     assert_same_weights(first.final, second.final)
     np.testing.assert_array_equal(first.rmse, second.rmse)
     np.testing.assert_array_equal(first.mae, second.mae)
     lines.clear()
-    third = chain(StepCache(tmp_path / "s"), data=("d0", "d1", "CHANGED", "d3"))  # batch 2's data changed
+    third = chain(StepCache(tmp_path / "s", "finetune"), data=("d0", "d1", "CHANGED", "d3"))  # batch 2's data changed
     assert ["reused" in line for line in lines] == [True] + [False] * (len(lines) - 1)
     assert len(list((tmp_path / "s").glob("*.keras"))) == len(lines)  # the stale steps were pruned
     # the retrained steps learned the same rows, so the same models: only the cells on batch 2 onwards are new
@@ -535,12 +493,12 @@ def test_step_cache_does_not_reuse_steps_made_by_other_code(tmp_path, base, fram
 
     lines: list[str] = []
     for _ in range(2):
-        run_chain("none", base, frame, params, {}, progress=lines.append, cache=StepCache(tmp_path / "s"),
+        run_chain("none", base, frame, params, {}, progress=lines.append, cache=StepCache(tmp_path / "s", "none"),
                   base_hash="b", data_hashes=["d0", "d1", "d2", "d3"])
     half = len(lines) // 2
     assert all("trained" in x for x in lines[:half]) and all("reused" in x for x in lines[half:])
-    monkeypatch.setattr(stepcache, "code_version", lambda: "edited package")
+    monkeypatch.setattr(stepcache, "code_version", lambda strategy=None: "edited package")
     lines.clear()
-    run_chain("none", base, frame, params, {}, progress=lines.append, cache=StepCache(tmp_path / "s"),
+    run_chain("none", base, frame, params, {}, progress=lines.append, cache=StepCache(tmp_path / "s", "none"),
               base_hash="b", data_hashes=["d0", "d1", "d2", "d3"])
     assert lines and all("trained" in x for x in lines)

@@ -8,7 +8,8 @@ import pytest
 from conftest import make_frame
 from lstm_utils.config import SplitParams
 from lstm_utils.splits import TEST, TRAIN, VAL, split_rows
-from lstm_utils.windows import WindowBatches, Windows, make_windows
+from lstm_utils.train import WindowBatches
+from lstm_utils.windows import Windows, make_windows
 
 INPUTS, TARGETS = ("a", "b"), ("b",)
 SENTINEL = 1e9

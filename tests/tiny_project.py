@@ -17,7 +17,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "sample_data"
 
+# The strategies a tiny project compares: four of the six, so that the many pipeline runs of the
+# tests stay affordable (every strategy stage costs seconds of start-up alone); distill and
+# ensemble run through the strategy notebook in test_notebooks.py and as chains in test_strategies.py.
+STRATEGIES = ("none", "finetune", "retrain", "replay")
+STAGES = tuple(f"strategy@{s}" for s in STRATEGIES)  # the strategy stage runs once per strategy
+
 TINY = {  # small enough that a whole pipeline run takes seconds
+    "compare": {"strategies": list(STRATEGIES)},
     "split": {"base_batches": 2},
     "window": {"lookback": 24, "horizon": 6},
     "model": {"units": [8]},
@@ -51,20 +58,16 @@ def write_part(folder: Path, part: int, hours: int = 240) -> Path:
     return out
 
 
-def make_project(dest: Path, parts: int = 3, with_dvc: bool = False, sample: bool = False) -> Path:
-    """Copy code, notebooks and pipeline to `dest`, with tiny params and data: `parts` slices
-    of the sample, or with `sample`, the bundled monthly files themselves (Jan-Oct in data/,
-    examples/ as shipped) with the first 8 months as the base period."""
+def make_project(dest: Path, parts: int = 3, with_dvc: bool = False) -> Path:
+    """Copy code, notebooks and pipeline to `dest`, with tiny params and `parts` slices of the
+    sample as data (the first two form the base period)."""
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("lstm_utils", "notebooks") + (("examples",) if sample else ()):
+    for name in ("lstm_utils", "notebooks"):
         shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("dvc.yaml", ".dvcignore"):
         shutil.copy(ROOT / name, dest / name)
-    params = tiny_params({"split": {"base_batches": 8}} if sample else None)
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    if sample:
-        shutil.copytree(SAMPLE, dest / "data")
-    for part in range(0 if sample else parts):
+    (dest / "params.yaml").write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
+    for part in range(parts):
         write_part(dest / "data", part)
     if with_dvc:
         run(["git", "init", "-q"], dest)
@@ -132,3 +135,25 @@ def readme_commands(heading: str, placeholders: dict[str, str] | None = None) ->
             if line:
                 lines.append(line)
     return lines
+
+
+def copy_project(src: Path, dest: Path) -> Path:
+    """A copy of a project (work tree, git history, DVC cache) that a test may change freely."""
+    shutil.copytree(src, dest, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def readme_blocks(heading: str, language: str) -> list[str]:
+    """The code blocks of one language in the README section under `heading`, as written."""
+    text = (ROOT / "README.md").read_text().splitlines()
+    blocks, block, fence = [], [], None
+    for line in text[text.index(heading) + 1:]:
+        if line.startswith("```"):
+            if fence == language:
+                blocks.append("\n".join(block) + "\n")
+            fence, block = (None if fence is not None else line[3:].strip()), []
+        elif fence is None and re.match(r"#{1,6} ", line):
+            break
+        elif fence is not None:
+            block.append(line)
+    return blocks

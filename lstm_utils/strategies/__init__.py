@@ -1,58 +1,65 @@
 """Update strategies: how the model after step t-1 becomes the model after step t.
 
-Each module holds only what makes its strategy different and exposes
-``update(previous, step) -> Update``; they share one training loop (:func:`lstm_utils.train.fit`),
+One module per strategy, and each holds everything about it as ``STRATEGY`` (a
+:class:`Strategy`): its title, what it does, when it fits, how its cost grows, its params
+dataclass (defaults, types, limits), the params keys it reads, and ``update(previous, step)``.
+Params checks, report titles, the compare report's guidance and the strategy notebook's text
+are all derived from it. Adding a strategy is one new module here, its params section, and its
+line in dvc.yaml (README, "Adding a strategy").
+
+Every module whose name does not start with ``_`` is a strategy; they are found when
+:data:`STRATEGIES` is first used. They share one training loop (:func:`lstm_utils.train.fit`),
 one data path (:class:`Step`) and, downstream, one evaluator.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import pkgutil
+from typing import Any
 
-import keras
+from lstm_utils.strategies._common import COMMON_KEYS, Step, Strategy, Update, tune
 
-from lstm_utils.strategies.common import Step, Update
-from lstm_utils.strategies import distill, ensemble, finetune, none, replay, retrain
-
-UPDATES: dict[str, Callable[[keras.Model, Step], Update]] = {
-    "none": none.update,
-    "finetune": finetune.update,
-    "distill": distill.update,
-    "ensemble": ensemble.update,
-    "retrain": retrain.update,
-    "replay": replay.update,
-}
-NAMES = tuple(UPDATES)
-
-# The params keys each strategy reads (dvc.yaml lists the same for its stage; a test checks).
-COMMON_KEYS = ("data.targets", "data.features", "data.freq", "data.timezone", "window")
-PARAM_KEYS: dict[str, tuple[str, ...]] = {
-    "none": (),
-    "finetune": ("finetune", "train.batch_size", "train.seed"),
-    "distill": ("distill", "model", "baselines.season", "train.batch_size", "train.seed"),
-    "ensemble": ("ensemble", "model", "train", "baselines.season"),
-    "retrain": ("model", "train", "baselines.season"),
-    "replay": ("replay", "train.batch_size", "train.seed"),
-}
+_FOUND: dict[str, Strategy] = {}
 
 
-def params_used(name: str, raw: dict) -> dict:
-    """The values of the params keys strategy `name` reads, from the raw params mapping."""
-    out = {}
-    for key in COMMON_KEYS + PARAM_KEYS[name]:
-        value = raw
-        for part in key.split("."):
-            value = value[part]
-        out[key] = value
-    return out
+def _discover() -> dict[str, Strategy]:
+    """Import every strategy module of this package; check each declares itself under its own name."""
+    if not _FOUND:
+        found = {}
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+            if info.name.startswith("_"):
+                continue
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            strategy = getattr(module, "STRATEGY", None)
+            if not isinstance(strategy, Strategy):
+                raise TypeError(f"lstm_utils/strategies/{info.name}.py has no `STRATEGY = Strategy(...)`; "
+                                "every module there not named _* is a strategy (see README, 'Adding a strategy')")
+            if strategy.name != info.name:
+                raise TypeError(f"lstm_utils/strategies/{info.name}.py declares the name {strategy.name!r}; "
+                                f"use {info.name!r}, the module's name")
+            found[info.name] = strategy
+        _FOUND.update(found)
+    return _FOUND
 
 
-def get(name: str) -> Callable[[keras.Model, Step], Update]:
-    """The update function of a strategy, by name."""
-    try:
-        return UPDATES[name]
-    except KeyError:
-        raise ValueError(f"unknown strategy {name!r}; known: {', '.join(NAMES)}") from None
+def __getattr__(name: str) -> Any:
+    if name == "STRATEGIES":
+        return _discover()
+    if name == "NAMES":
+        return tuple(_discover())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["COMMON_KEYS", "NAMES", "PARAM_KEYS", "Step", "Update", "get", "params_used"]
+def get(name: str) -> Strategy:
+    """A strategy by name, with a clear error for an unknown one."""
+    from lstm_utils.errors import ParamsError
+
+    found = _discover()
+    if name not in found:
+        raise ParamsError(f"unknown strategy {name!r}; known: {', '.join(found)}",
+                          hint=f"add lstm_utils/strategies/{name}.py (README, 'Adding a strategy') or fix the name")
+    return found[name]
+
+
+__all__ = ["COMMON_KEYS", "NAMES", "STRATEGIES", "Step", "Strategy", "Update", "get", "tune"]

@@ -7,17 +7,33 @@ alpha * y + (1 - alpha) * t (up to a constant), which is what is fed to the shar
 
 from __future__ import annotations
 
-import keras
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from lstm_utils.base import new_forecaster
-from lstm_utils.strategies.common import Step, Update
-from lstm_utils.train import fit, predict
+from lstm_utils.config import setting
+from lstm_utils.strategies._common import Step, Strategy, Update
 from lstm_utils.windows import Windows
+
+if TYPE_CHECKING:
+    import keras
+
+
+@dataclass(frozen=True)
+class DistillParams:
+    units: tuple[int, ...] = setting((8,), ge=1, hint="e.g. [8]; equal to model.units, it starts from the teacher")
+    alpha: float = setting(0.5, ge=0, le=1, hint="1 ignores the teacher")
+    old_windows: int = setting(1000, ge=0)
+    learning_rate: float = setting(0.0003, gt=0, hint="e.g. 3e-4")
+    epochs: int = setting(20, ge=1)
+    patience: int = setting(3, ge=1)
 
 
 def blended_targets(teacher: keras.Model, windows: Windows, alpha: float) -> np.ndarray:
     """alpha * true targets + (1 - alpha) * the teacher's forecasts, per window."""
+    from lstm_utils.model import predict
+
     _, y = windows.arrays()
     if alpha == 1.0:
         return y
@@ -27,6 +43,8 @@ def blended_targets(teacher: keras.Model, windows: Windows, alpha: float) -> np.
 def student(teacher: keras.Model, step: Step) -> keras.Model:
     """A model with `distill.units`; it starts from the teacher's weights when the two have the
     same shape (every step after the first, by default), else from a fresh initialisation."""
+    from lstm_utils.from_scratch import new_forecaster
+
     model = new_forecaster(step.frame, step.params, units=step.params.distill.units)
     if [w.shape for w in model.weights] == [w.shape for w in teacher.weights]:
         model.set_weights(teacher.get_weights())
@@ -35,7 +53,9 @@ def student(teacher: keras.Model, step: Step) -> keras.Model:
 
 def update(previous: keras.Model, step: Step) -> Update:
     """Train a student on the new windows + a seeded sample of old ones, against blended targets."""
-    p = step.params.distill
+    from lstm_utils.train import fit
+
+    p: DistillParams = step.params.distill
     train = step.new("train").concat(step.old("train").sample(p.old_windows, seed=step.seed))
     targets = blended_targets(previous, train, p.alpha)
     model = student(previous, step)
@@ -43,3 +63,20 @@ def update(previous: keras.Model, step: Step) -> Update:
                  learning_rate=p.learning_rate, patience=p.patience, seed=step.seed, verbose=step.verbose,
                  targets=targets)
     return Update(model, result.windows_seen, result.history, {"epochs": result.epochs_run, "windows": len(train)})
+
+
+STRATEGY = Strategy(
+    name="distill",
+    title="Knowledge distillation",
+    what="Each step trains a student (`distill.units`) on the new batch and a seeded sample of "
+         "`distill.old_windows` old windows, against a blend of the true targets and the frozen previous "
+         "model's forecasts (`distill.alpha` on the truth). The teacher's forecasts are targets, never inputs; "
+         "for squared error, the blended target is equivalent to the weighted sum of the two losses. A student "
+         "the teacher's size starts from the teacher's weights.",
+    fits="larger or non-contiguous new data",
+    cost="The old windows revisited per step are bounded by `distill.old_windows`, so the cost per step stays "
+         "flat as history grows; the teacher's forecasts on them cost one prediction pass.",
+    params=DistillParams,
+    update=update,
+    reads=("model", "baselines.season", "train.batch_size", "train.seed"),
+)

@@ -9,24 +9,39 @@ safe_mode=True. Its forecast is exactly the weighted sum of the members' forecas
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
-from keras import layers
 
-from lstm_utils.base import train_new
-from lstm_utils.strategies.common import Step, Update
-from lstm_utils.train import predict
+from lstm_utils.config import setting
+from lstm_utils.strategies._common import Step, Strategy, Update
+
+if TYPE_CHECKING:
+    import keras
+
+
+@dataclass(frozen=True)
+class EnsembleParams:
+    how: str = setting("fitted", choices=("mean", "fitted"),
+                       hint="fitted fits the weights on the new batch's validation tail")
+    max_members: int = setting(3, ge=2)
+    recent_batches: int = setting(0, ge=0, hint="0 trains each member on all data so far; e.g. 3 bounds the cost")
 
 
 def members(model: keras.Model) -> list[keras.Model]:
     """The member models of an ensemble; a plain forecaster is a one-member ensemble."""
+    import keras
+
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     return nested or [model]
 
 
 def combine(parts: list[keras.Model], weights: np.ndarray, name: str = "ensemble") -> keras.Model:
     """One model whose forecast is sum(weights[i] * parts[i](window))."""
+    import keras
+    from keras import layers
+
     window = keras.Input(parts[0].input_shape[1:], name="window")
     scaled = [layers.Rescaling(float(w), name=f"weight_{i}")(m(window)) for i, (m, w) in enumerate(zip(parts, weights))]
     out = scaled[0] if len(scaled) == 1 else layers.Add(name="forecast")(scaled)
@@ -63,7 +78,10 @@ def fit_weights(forecasts: list[np.ndarray], actual: np.ndarray) -> np.ndarray:
 def update(previous: keras.Model, step: Step) -> Update:
     """Train a member on batches 0..t (the newest `ensemble.recent_batches` of them when that is
     not 0), keep the newest `ensemble.max_members` members, weight them."""
-    p = step.params.ensemble
+    from lstm_utils.from_scratch import train_new
+    from lstm_utils.model import predict
+
+    p: EnsembleParams = step.params.ensemble
     first = max(0, step.t + 1 - p.recent_batches) if p.recent_batches else 0
     run = train_new(step.frame, step.params, list(range(first, step.t + 1)), verbose=step.verbose,
                     name=f"member_{step.t}")
@@ -75,3 +93,20 @@ def update(previous: keras.Model, step: Step) -> Update:
         weights = fit_weights([predict(m, val) for m in pool], val.arrays()[1])
     return Update(combine(pool, weights), run.result.windows_seen, run.result.history,
                   {"members": [m.name for m in pool], "weights": weights.tolist()})
+
+
+STRATEGY = Strategy(
+    name="ensemble",
+    title="Ensemble",
+    what="Each step trains a member on all data so far (or on the newest `ensemble.recent_batches` batches) and "
+         "combines it with the previous model's members, weighted by least squares on the new batch's "
+         "validation tail (weights >= 0, summing to 1; `ensemble.how: mean` for equal weights). At most "
+         "`ensemble.max_members` members are kept. The combination is one Keras model of built-in layers.",
+    fits="large shifts, more data",
+    cost="With `ensemble.recent_batches: 0` a member trains on all data so far, so the cost per step grows with "
+         "history, like retraining (step t sees t+1 batches); a positive `recent_batches` caps it at that many "
+         "batches per step. The number of members (and so the forecast cost) is bounded by `ensemble.max_members`.",
+    params=EnsembleParams,
+    update=update,
+    reads=("model", "train", "baselines.season"),
+)

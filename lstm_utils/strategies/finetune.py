@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
-import keras
+from dataclasses import dataclass
 
-from lstm_utils.strategies.common import Step, Update, tune
+from lstm_utils.config import setting
+from lstm_utils.strategies._common import Step, Strategy, Update, tune
 
 
-def update(previous: keras.Model, step: Step) -> Update:
+@dataclass(frozen=True)
+class FinetuneParams:
+    learning_rate: float = setting(0.0001, gt=0, hint="e.g. 1e-4, a tenth of train.learning_rate")
+    epochs: int = setting(20, ge=1)
+    patience: int = setting(3, ge=1)
+    trainable: str = setting("all", choices=("all", "head"), hint="head keeps the LSTM layers frozen")
+
+
+def update(previous, step: Step) -> Update:
     """Fine-tune a copy of the previous model on the new batch's training windows."""
-    p = step.params.finetune
+    p: FinetuneParams = step.params.finetune
     return tune(previous, step, step.new("train"), learning_rate=p.learning_rate, epochs=p.epochs,
                 patience=p.patience, trainable=p.trainable)
+
+
+STRATEGY = Strategy(
+    name="finetune",
+    title="Fine-tuning",
+    what="Each step continues from the previous weights on the new batch's training windows only, at a much "
+         "lower learning rate (`finetune.learning_rate`), with early stopping on the new batch's validation "
+         "tail. `finetune.trainable: head` keeps the LSTM frozen.",
+    fits="small, contiguous new data",
+    cost="Cost grows with the size of the new batch only, never with history. The risk is forgetting: nothing "
+         "reminds the model of the old periods.",
+    params=FinetuneParams,
+    update=update,
+    reads=("train.batch_size", "train.seed"),
+)

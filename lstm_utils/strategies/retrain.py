@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
-import keras
+from dataclasses import dataclass
 
-from lstm_utils.base import train_new
-from lstm_utils.strategies.common import Step, Update
+from lstm_utils.strategies._common import Step, Strategy, Update
 
 
-def update(previous: keras.Model, step: Step) -> Update:
+@dataclass(frozen=True)
+class RetrainParams:
+    """No settings of its own (`retrain: {}`): it trains with the `model` and `train` settings."""
+
+
+def update(previous, step: Step) -> Update:
     """A new model trained on batches 0..t with the `train` settings (previous is unused)."""
+    from lstm_utils.from_scratch import train_new
+
     run = train_new(step.frame, step.params, list(range(step.t + 1)), verbose=step.verbose)
     return Update(run.model, run.result.windows_seen, run.result.history, {"epochs": run.result.epochs_run})
+
+
+STRATEGY = Strategy(
+    name="retrain",
+    title="Full retrain",
+    what="Each step trains a new model from scratch on every batch so far, with the `train` settings: the "
+         "accuracy and cost reference.",
+    fits="the accuracy and cost reference",
+    cost="Its cost grows with every batch: step t trains on t+1 batches, so the whole chain grows with the "
+         "square of the number of batches. This is the cost the other strategies avoid.",
+    params=RetrainParams,
+    update=update,
+    reads=("model", "train", "baselines.season"),
+    reference=True,
+)

@@ -1,4 +1,5 @@
-"""Training a forecaster from scratch on some batches (the base model; later, retrain)."""
+"""Training a forecaster from scratch on some batches: the base model, and the models of the
+strategies that start anew (retrain, each ensemble member, a distillation student of another size)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ import numpy as np
 import pandas as pd
 
 from lstm_utils.config import Params
-from lstm_utils.ingest import BATCH, SPLIT
 from lstm_utils.model import Scaler, build_forecaster
-from lstm_utils.splits import TRAIN
+from lstm_utils.splits import BATCH, SPLIT, TRAIN
 from lstm_utils.train import TrainResult, fit, set_seed
-from lstm_utils.windows import Windows, make_windows
+from lstm_utils.windows import Windows, split_windows
 
 
 @dataclass
@@ -25,12 +25,6 @@ class Run:
     result: TrainResult
     train: Windows
     val: Windows
-
-
-def split_windows(frame: pd.DataFrame, params: Params, split: str, batches: Sequence[int]) -> Windows:
-    """The windows of one split of some batches, with the window settings of params."""
-    return make_windows(frame, params.data.inputs, params.data.targets, params.window.lookback,
-                        params.window.horizon, split, batches)
 
 
 def base_scaler(frame: pd.DataFrame, inputs: Sequence[str]) -> Scaler:
@@ -55,7 +49,21 @@ def new_forecaster(frame: pd.DataFrame, params: Params, units: Sequence[int] | N
 
 def train_new(frame: pd.DataFrame, params: Params, batches: Sequence[int], verbose: int = 2,
               name: str = "lstm_forecaster") -> Run:
-    """A new forecaster trained from scratch on `batches` with the `train` settings."""
+    """A new forecaster trained from scratch on `batches` with the `train` settings.
+
+    Parameters
+    ----------
+    frame
+        The prepared batches, with `batch` and `split` columns.
+    params
+        Every setting (`model`, `train`, `window`, `baselines.season` are read).
+    batches
+        Which batches' training windows it learns from (and whose validation tails stop it early).
+    verbose
+        Keras's progress output.
+    name
+        The model's name (an ensemble's members are told apart by it).
+    """
     train = split_windows(frame, params, "train", batches)
     val = split_windows(frame, params, "val", batches)
     model = new_forecaster(frame, params, name=name)

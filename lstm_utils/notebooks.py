@@ -1,0 +1,134 @@
+"""Running a stage's notebook with papermill and rendering it as offline HTML.
+
+`run_notebook` executes `notebooks/<name>.ipynb` into `reports/executed/<report>.ipynb` and
+renders `reports/<report>.html` without code cells; figures are embedded and no script is
+loaded from a CDN. The report is named after the notebook, or, for a notebook with a
+parameter of its own name (`strategy`), after that parameter's value: `notebook strategy -p
+strategy replay` writes `reports/replay.html`. An error raised by lstm_utils inside the
+notebook comes back as that error (one clear message), not as a cell traceback.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from lstm_utils.errors import DataError, LstmUtilsError, ModelError, ParamsError
+from lstm_utils.files import atomic_path
+
+ERRORS = {cls.__name__: cls for cls in (LstmUtilsError, ParamsError, DataError, ModelError)}
+STAGE_TITLES = {"compare": "Comparison: which update strategy to use, the champion and its forecast",
+                "data": "Data: what was ingested and how it was split",
+                "base": "Base model: training, forecasts and errors against naive baselines"}
+
+
+def title(report: str) -> str:
+    """A report's title: a stage's own, or a strategy's from its module."""
+    from lstm_utils import strategies
+
+    if report in STAGE_TITLES:
+        return STAGE_TITLES[report]
+    found = strategies.STRATEGIES.get(report)
+    return f"Strategy {report}: {found.title}" if found else report
+
+
+def notebook_parameters(path: str | Path) -> dict[str, Any]:
+    """The parameters a notebook declares (its `parameters` cell) with their default values."""
+    import papermill as pm
+
+    out = {}
+    for name, info in pm.inspect_notebook(str(path)).items():
+        try:
+            out[name] = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            out[name] = info["default"]
+    return out
+
+
+def render_html(executed: str | Path, out: str | Path) -> None:
+    """Render an executed notebook as self-contained HTML, code cells hidden."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, embed_images=True)
+    exporter.mathjax_url = ""
+    body, _ = exporter.from_notebook_node(nbformat.read(str(executed), as_version=4))
+    body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>', "", body)
+    with atomic_path(out) as tmp:
+        tmp.write_text(body, encoding="utf-8")
+
+
+def run_notebook(name: str, parameters: dict[str, Any] | None = None, notebooks: str | Path = "notebooks",
+                 reports: str | Path = "reports", cwd: str | Path = ".", progress: bool = False) -> Path:
+    """Execute one stage notebook with papermill and render its HTML report.
+
+    Parameters
+    ----------
+    name
+        The notebook, `notebooks/<name>.ipynb`.
+    parameters
+        Values for its `parameters` cell, as papermill passes them; an unknown name is an error.
+    notebooks, reports, cwd
+        Where the notebook is, where the executed copy and the HTML go, and the kernel's folder.
+    progress
+        Echo the cells' output (such as one line per training epoch) to the `papermill` logger
+        as it comes.
+
+    Returns the path of the HTML. Raises the notebook's own :class:`LstmUtilsError` when a cell
+    raised one, so the caller can print it as a single clear message.
+    """
+    import papermill as pm
+
+    source = Path(notebooks) / f"{name}.ipynb"
+    if not source.is_file():
+        known = ", ".join(sorted(p.stem for p in Path(notebooks).glob("*.ipynb")))
+        raise ParamsError(f"{source}: no such notebook", hint=f"the notebooks are: {known}")
+    declared = notebook_parameters(source)
+    parameters = dict(parameters or {})
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise ParamsError(f"{source} has no parameter {', '.join(map(repr, unknown))}",
+                          hint=f"its parameters: {', '.join(declared)}")
+    report = str(parameters.get(name, declared.get(name, name)))
+    executed = Path(reports) / "executed" / f"{report}.ipynb"
+    html_out = Path(reports) / f"{report}.html"
+    with atomic_path(executed) as tmp:
+        try:
+            pm.execute_notebook(str(source), str(tmp), parameters=parameters, cwd=str(cwd),
+                                kernel_name="python3", progress_bar=False, log_output=progress,
+                                # the kernel's start-up warnings are noise in a stage's output
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                                # every cell has finished and written its files: stop the kernel
+                                # at once rather than wait about a second for TensorFlow's teardown
+                                shutdown_kernel="immediate")
+        except pm.PapermillExecutionError as exc:
+            cls = ERRORS.get(exc.ename)
+            if cls is not None:
+                raise cls(f"notebooks/{name}.ipynb stopped: {exc.evalue}") from None
+            raise
+        render_html(tmp, html_out)
+    return html_out
+
+
+def write_index(reports: str | Path = "reports", strategies: tuple[str, ...] = ()) -> Path:
+    """`reports/index.html`: one link per rendered report that exists: compare, data, base, then
+    each of `strategies` (the compared ones, `compare.strategies`)."""
+    reports = Path(reports)
+    names = ("compare", "data", "base") + tuple(strategies)
+    items = "\n".join(
+        f'<li><a href="{html.escape(n)}.html">{html.escape(title(n))}</a></li>'
+        for n in names if (reports / f"{n}.html").is_file())
+    page = (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>lstm_utils reports</title>"
+            f"<style>body{{font-family:sans-serif;max-width:50em;margin:2em auto}}</style></head>\n"
+            f"<body><h1>lstm_utils reports</h1>\n<ul>\n{items}\n</ul>\n"
+            f"<p>Metrics: <code>dvc metrics show</code>. Executed notebooks: <code>reports/executed/</code>.</p>"
+            f"</body></html>\n")
+    out = reports / "index.html"
+    with atomic_path(out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return out

@@ -1,0 +1,143 @@
+"""What every strategy shares: its declaration, the step's data, the result type, fine-tuning.
+
+Nothing here imports Keras at module level, so reading the strategies' declarations (params
+checks, the data stage) never starts TensorFlow; the training code is imported where it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from lstm_utils.config import Params, raw_value
+from lstm_utils.windows import Windows, split_windows
+
+if TYPE_CHECKING:
+    import keras
+
+# The params keys every strategy reads (how its data is read and windowed).
+COMMON_KEYS = ("data.targets", "data.features", "data.freq", "data.timezone", "window")
+
+
+@dataclass
+class Step:
+    """One update step: the prepared frame (batches 0..t at least) and the new batch `t`."""
+
+    frame: pd.DataFrame
+    params: Params
+    t: int
+    verbose: int = 0
+
+    @property
+    def seed(self) -> int:
+        """A seed of its own per step, derived from `train.seed`."""
+        return self.params.train.seed + 1000 * self.t
+
+    def windows(self, split: str, batches: list[int] | range) -> Windows:
+        """Windows of one split of some batches."""
+        return split_windows(self.frame, self.params, split, list(batches))
+
+    def new(self, split: str) -> Windows:
+        """Windows of one split of the new batch."""
+        return self.windows(split, [self.t])
+
+    def old(self, split: str = "train") -> Windows:
+        """Windows of one split of every earlier batch (0 .. t-1)."""
+        return self.windows(split, range(self.t))
+
+
+@dataclass
+class Update:
+    """The model after a step, and what the step cost (timings are added by the caller)."""
+
+    model: keras.Model
+    windows_seen: int
+    history: dict[str, list[float]] = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """Everything about one update strategy; its module in this package holds it as `STRATEGY`.
+
+    Parameters
+    ----------
+    name
+        The module's name; also its params section, its stage (`strategy@<name>`), its
+        model (`models/<name>.keras`) and its report (`reports/<name>.html`).
+    title
+        A few words: what it is called in reports.
+    what
+        One paragraph: what a step does (the report opens with it).
+    fits
+        When it fits, in a phrase (the compare report sets it against what was measured).
+    cost
+        How its cost grows with history (the report's cost section).
+    params
+        The dataclass of its params section, each key declared with :func:`lstm_utils.config.setting`.
+    update
+        ``update(previous, step) -> Update``: the model after the step.
+    reads
+        The params keys it reads outside its own section and :data:`COMMON_KEYS`.
+    reference
+        The accuracy and cost reference the others are measured against (retrain).
+    """
+
+    name: str
+    title: str
+    what: str
+    fits: str
+    cost: str
+    params: type
+    update: Callable[[Any, Step], Update]
+    reads: tuple[str, ...] = ()
+    reference: bool = False
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every params key it reads: the common ones, its own section, and `reads`."""
+        return COMMON_KEYS + (self.name,) + self.reads
+
+    def used(self, raw: dict) -> dict:
+        """The values of the keys it reads, from the raw params mapping (part of a step's identity)."""
+        return {key: raw_value(raw, key) for key in self.keys}
+
+    def settings(self) -> list[str]:
+        """Its params keys, for its report: `name.key`."""
+        return [f"{self.name}.{f.name}" for f in fields(self.params)]
+
+
+def tune(previous: keras.Model, step: Step, train: Windows, *, learning_rate: float, epochs: int,
+         patience: int, trainable: str = "all") -> Update:
+    """Continue training a copy of `previous` on `train`, early-stopped on the new batch's
+    validation tail (best weights restored).
+
+    Parameters
+    ----------
+    previous
+        The model before the step (left untouched).
+    step
+        The step: its new batch's validation tail stops training; its seed.
+    train
+        The windows to learn from.
+    learning_rate, epochs, patience
+        The strategy's own settings.
+    trainable
+        "all" layers, or "head": the LSTM layers stay frozen for this step.
+    """
+    from lstm_utils.model import copy_model
+    from lstm_utils.train import fit
+
+    model = copy_model(previous)
+    frozen = [layer for layer in model.layers if trainable == "head" and layer.name.startswith("lstm_")]
+    for layer in frozen:
+        layer.trainable = False
+    result = fit(model, train, step.new("val"), epochs=epochs, batch_size=step.params.train.batch_size,
+                 learning_rate=learning_rate, patience=patience, seed=step.seed, verbose=step.verbose)
+    for layer in frozen:  # frozen for this step only; the saved model stays trainable
+        layer.trainable = True
+    return Update(model, result.windows_seen, result.history, {"epochs": result.epochs_run,
+                                                                "best_epoch": result.best_epoch})
