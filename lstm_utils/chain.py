@@ -19,6 +19,7 @@ import pandas as pd
 
 from lstm_utils import strategies
 from lstm_utils.config import Params
+from lstm_utils.linear import BatchSums
 from lstm_utils.scoring import error_matrix
 from lstm_utils.splits import BATCH
 from lstm_utils.stepcache import StepCache
@@ -90,6 +91,7 @@ def advance(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Param
         SHA-256 of the base model's file and of each prepared batch file.
     """
     spec = strategies.get(strategy)
+    sums = BatchSums(frame, params)  # the linear part's sums per batch, shared by the steps
     n = int(frame[BATCH].max()) + 1
     chain = Chain(strategy, [names.get(b, str(b)) for b in range(n)], [base], [], [base_hash], [""])
     used = spec.used(params.raw) if cache is not None else {}
@@ -102,7 +104,7 @@ def advance(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Param
             rec = StepRecord(t, chain.batches[t], record["train_seconds"], record["windows_seen"], True, record["info"])
         else:
             started = time.perf_counter()
-            result = spec.update(model_at(chain, t - 1, cache), strategies.Step(frame, params, t, verbose))
+            result = spec.update(model_at(chain, t - 1, cache), strategies.Step(frame, params, t, verbose, sums))
             seconds = time.perf_counter() - started
             model, digest = result.model, ""
             rec = StepRecord(t, chain.batches[t], seconds, result.windows_seen, False, result.info, result.history)

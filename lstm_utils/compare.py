@@ -79,13 +79,15 @@ def narrative(summaries: dict[str, dict], baselines: dict[str, dict], best: str,
     if not ranked:
         return f"**Champion: {best}** ({why})."
     top = summaries[ranked[0]]["new_rmse"]
-    naive = {k: v["new_rmse"] for k, v in baselines.items() if v.get("new_rmse") is not None}
+    others = {k: v["new_rmse"] for k, v in baselines.items() if v.get("new_rmse") is not None}
     lines = [f"**Champion: {best}**: {why}."]
-    if naive and summaries[best].get("new_rmse") is not None:
-        name = min(naive, key=naive.get)
-        gap = summaries[best]["new_rmse"] / naive[name] - 1
+    if others and summaries[best].get("new_rmse") is not None:
+        name = min(others, key=others.get)
+        gap = summaries[best]["new_rmse"] / others[name] - 1
         lines.append(f"Its new-period RMSE, {summaries[best]['new_rmse']:.3f}, is {abs(gap):.1%} "
-                     f"{'below' if gap < 0 else 'above'} the best naive forecast ({name}, {naive[name]:.3f}).")
+                     f"{'below' if gap < 0 else 'above'} the best baseline ({name}, {others[name]:.3f}).")
+    if others.get("linear") is not None:
+        lines.append(against_linear(summaries, ranked, others["linear"], best))
     known = strategies.STRATEGIES
     reference = next((s for s in summaries if s in known and known[s].reference), None)
     ref = summaries.get(reference, {}) if reference else {}
@@ -102,6 +104,26 @@ def narrative(summaries: dict[str, dict], baselines: dict[str, dict], best: str,
     lines.append("")
     lines += _checks(summaries, ranked)
     return "\n".join(lines)
+
+
+def against_linear(summaries: dict[str, dict], ranked: list[str], linear: float, best: str) -> str:
+    """In plain words: whether the LSTM beats the linear baseline (a ridge regression on the same
+    windows, refit on all data at every step), for which strategies not, and by how much."""
+    behind = {s: summaries[s]["new_rmse"] / linear - 1 for s in ranked if summaries[s]["new_rmse"] >= linear}
+    what = f"the linear baseline (a ridge regression on the same windows, refit at every step: {linear:.3f})"
+    if not behind:
+        return (f"Every strategy beats {what} on the new periods, the champion by "
+                f"{1 - summaries[best]['new_rmse'] / linear:.1%}: the LSTM adds to what a linear model can do here.")
+    listed = ", ".join(f"{s} (+{gap:.1%})" for s, gap in behind.items())
+    if len(behind) == len(ranked):
+        return (f"**The LSTM does not beat {what} on your data**: no compared strategy does better on the new "
+                f"periods ({listed}). Use the linear model, or give the LSTM more data or other settings.")
+    ahead = ", ".join(s for s in ranked if s not in behind)
+    if best in behind:
+        return (f"**The champion does not beat {what} on your data** ({listed} behind it); {ahead} "
+                f"{'does' if len(ranked) - len(behind) == 1 else 'do'} better on the new periods, but forget more "
+                f"than `compare.max_forgetting` allows or rank lower by `compare.rank_by`.")
+    return f"Behind {what} on the new periods: {listed}; the other strategies beat it."
 
 
 def _checks(summaries: dict[str, dict], ranked: list[str]) -> list[str]:

@@ -104,18 +104,18 @@ class SplitParams:
 
 @dataclass(frozen=True)
 class WindowParams:
-    lookback: int = setting(48, ge=1, hint="e.g. 48 (two days of hours)")
+    lookback: int = setting(72, ge=1, hint="e.g. 72 (three days of hours)")
     horizon: int = setting(24, ge=1)
 
 
 @dataclass(frozen=True)
 class ModelParams:
-    units: tuple[int, ...] = setting((8,), ge=1, hint="e.g. [8] or [32, 16]")
+    units: tuple[int, ...] = setting((16,), ge=1, hint="e.g. [16] or [32, 16]")
     dropout: float = setting(0.1, ge=0, lt=1)
     residual: str = setting("season", choices=("season", "last", "none"),
                             hint="season adds the learned change to the seasonal naive forecast")
     relative_inputs: bool = setting(True)
-    linear_l2: float = setting(0.01, ge=0, hint="0 turns the linear path off")  # > 0: a linear path beside the LSTM
+    linear: bool = setting(True, hint="true: a linear path beside the LSTM, fitted in closed form first")
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,9 @@ class TrainParams:
 @dataclass(frozen=True)
 class BaselineParams:
     season: int = setting(24, ge=1, hint="24 for hourly data")
+    linear_penalties: tuple[float, ...] = setting((0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0), gt=0,
+                                                  hint="ridge penalties to choose from on the validation tails, "
+                                                       "e.g. [0.1, 1, 10, 100, 1000, 10000]")
 
 
 def _known_strategies(names: tuple[str, ...]) -> str | None:
@@ -366,7 +369,7 @@ def load_params(path: str | Path = PARAMS_FILE) -> Params:
     --------
     >>> p = load_params("params.yaml")  # doctest: +SKIP
     >>> p.window.lookback
-    48
+    72
     """
     path = Path(path)
     if not path.is_file():

@@ -6,27 +6,37 @@ from __future__ import annotations
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 
+from lstm_utils.config import BaselineParams
 from lstm_utils.errors import DataError, ModelError
 from lstm_utils.forecast import read_for_model
+from lstm_utils.linear import Design, Ridge, Sums, fit
 from lstm_utils.scoring import score
-from lstm_utils.windows import make_windows
+from lstm_utils.windows import Windows, make_windows
 
 
 def evaluate_since(model: keras.Model, sidecar: dict, source: str | Path, start: str | None = None) -> dict:
     """RMSE and MAE of every forecast whose first target time is at or after `start`
-    (earlier rows are look-back context only), next to persistence and seasonal naive."""
+    (earlier rows are look-back context only), next to persistence, seasonal naive and the
+    linear baseline. The linear baseline is a ridge regression fitted on the windows that end
+    before `start` (the last `split.val_fraction` of them choose its penalty), in the model's
+    own scaling; without `start`, or with too little data before it, it is left out and
+    `linear` says why."""
     ds = read_for_model(model, sidecar, source)
     window = sidecar["window"]
-    windows = make_windows(ds.frame, ds.inputs, ds.targets, int(window["lookback"]), int(window["horizon"]))
+    every = make_windows(ds.frame, ds.inputs, ds.targets, int(window["lookback"]), int(window["horizon"]))
+    windows, before = every, every.subset(slice(0, 0))
     if start is not None:
         try:
             when = pd.Timestamp(start)
             when = when.tz_localize(ds.frame.index.tz) if when.tzinfo is None else when.tz_convert(ds.frame.index.tz)
         except (ValueError, TypeError) as exc:
             raise DataError(f"--start {start!r} is not a time ({exc})", hint="e.g. --start 2013-10-01") from None
-        windows = windows.subset(windows.target_times() >= when)
+        windows = every.subset(every.target_times() >= when)
+        last_target = every.index[np.minimum(every.starts + every.horizon - 1, len(every.index) - 1)]
+        before = every.subset(last_target < when)
     if len(windows) == 0:
         raise DataError(f"{source}: no complete window (lookback + horizon rows without gaps) has its first "
                         f"target at or after {start}", hint="use an earlier --start or give more data",
@@ -36,7 +46,29 @@ def evaluate_since(model: keras.Model, sidecar: dict, source: str | Path, start:
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"the model's sidecar has no usable baselines.season ({exc})",
                          hint="re-run the stage that saved the model") from None
-    scores = score(model, windows, ds.targets, season)
+    ridge, why = linear_before(model, sidecar, before)
+    scores = score(model, windows, ds.targets, season, ridge)
+    if ridge is None:
+        scores["linear"] = {"left out": why}
+    else:
+        scores["linear"] |= {"fitted_on": len(before), "penalty": ridge.penalty}
     times = windows.target_times()
     return {"windows": len(windows), "first_target": times[0].isoformat(), "last_target": times[-1].isoformat(),
             **scores}
+
+
+def linear_before(model: keras.Model, sidecar: dict, before: Windows) -> tuple[Ridge | None, str]:
+    """The linear baseline fitted on `before` (windows that end before the scored ones): the
+    earlier part fits, the last `split.val_fraction` chooses the penalty. None, and why, when
+    there is too little to fit."""
+    if len(before) == 0:
+        return None, "no window ends before --start (give --start and data before it)"
+    design = Design.from_model(model, sidecar)
+    params = sidecar.get("params") or {}
+    val_fraction = float((params.get("split") or {}).get("val_fraction", 0.15))
+    penalties = (params.get("baselines") or {}).get("linear_penalties") or BaselineParams().linear_penalties
+    cut = int(round(len(before) * (1 - val_fraction)))
+    if cut < 2 * design.lookback:
+        return None, f"only {len(before)} windows end before --start; give more data before it"
+    train, val = before.subset(slice(0, cut)), before.subset(slice(cut, None))
+    return fit(Sums.of(design, train), Sums.of(design, val), penalties, design), ""

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from lstm_utils.config import Params
-from lstm_utils.model import Scaler, build_forecaster
+from lstm_utils.linear import BatchSums
+from lstm_utils.model import LINEAR, Scaler, build_forecaster, set_linear
 from lstm_utils.splits import BATCH, SPLIT, TRAIN
 from lstm_utils.train import TrainResult, fit, set_seed
 from lstm_utils.windows import Windows, split_windows
@@ -49,7 +50,9 @@ def new_forecaster(frame: pd.DataFrame, params: Params, units: Sequence[int] | N
 
 def train_new(frame: pd.DataFrame, params: Params, batches: Sequence[int], verbose: int = 2,
               name: str = "lstm_forecaster") -> Run:
-    """A new forecaster trained from scratch on `batches` with the `train` settings.
+    """A new forecaster trained from scratch on `batches` with the `train` settings: its linear
+    path is first set to the ridge fit on the same windows (:mod:`lstm_utils.linear`) and kept
+    there, and the LSTM learns what the linear part misses, starting from zero.
 
     Parameters
     ----------
@@ -67,7 +70,10 @@ def train_new(frame: pd.DataFrame, params: Params, batches: Sequence[int], verbo
     train = split_windows(frame, params, "train", batches)
     val = split_windows(frame, params, "val", batches)
     model = new_forecaster(frame, params, name=name)
+    if params.model.linear:
+        ridge = BatchSums(frame, params).fit(batches)
+        set_linear(model, ridge.w, ridge.b)
     t = params.train
     result = fit(model, train, val, epochs=t.epochs, batch_size=t.batch_size, learning_rate=t.learning_rate,
-                 patience=t.patience, seed=t.seed, verbose=verbose)
+                 patience=t.patience, seed=t.seed, verbose=verbose, frozen=(LINEAR,) if params.model.linear else ())
     return Run(model, result, train, val)

@@ -19,6 +19,7 @@ from lstm_utils.config import ModelParams
 from lstm_utils.windows import Windows
 
 UNSCALE = "unscale"  # the layer that maps scaled outputs back to the data's units
+LINEAR = "linear"  # the linear path's layer
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,9 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
         if params.dropout > 0:
             h = layers.Dropout(params.dropout, seed=seed + 100 + k, name=f"dropout_{k}")(h)
     z = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name="head")(h)  # starts as the anchor
-    if params.linear_l2 > 0:  # a ridge-regularized linear path from the scaled window, beside the LSTM
+    if params.linear:  # a linear path from the scaled window beside the LSTM (set in closed form: set_linear)
         flat = layers.Flatten(name="flat_window")(scaled)
-        linear = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name="linear",
-                              kernel_regularizer=keras.regularizers.L2(params.linear_l2))(flat)
+        linear = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name=LINEAR)(flat)
         z = layers.Add(name="head_plus_linear")([z, linear])
     z = layers.Reshape((horizon, n_targets), name="scaled_forecast")(z)
     if params.residual == "none":
@@ -117,11 +117,38 @@ def _anchor(window, last_step, kind: str, lookback: int, horizon: int, target_id
     return layers.Cropping1D((0, reps * season - horizon), name="seasonal_level")(cycle)
 
 
+def has_linear(model: keras.Model) -> bool:
+    """Whether the forecaster has a linear path."""
+    return any(layer.name == LINEAR for layer in model.layers)
+
+
+def set_linear(model: keras.Model, w: np.ndarray, b: np.ndarray) -> None:
+    """Set the linear path: scaled change = flattened scaled window @ w + b (see :mod:`lstm_utils.linear`)."""
+    model.get_layer(LINEAR).set_weights([w.astype(np.float32), b.astype(np.float32)])
+
+
 def copy_model(model: keras.Model) -> keras.Model:
     """An independent copy (same architecture and weights) that training will not share."""
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
     return clone
+
+
+def _first_forecaster(model: keras.Model) -> keras.Model:
+    """A plain forecaster, or an ensemble's first member (all members share the scaling)."""
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return nested[0] if nested else model
+
+
+def input_scaling(model: keras.Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The per-input mean and std the forecaster was built with (the base period's train tail;
+    with relative inputs it keeps no input means: 0), and the targets' means its output adds
+    back (0 but with `residual: none`)."""
+    plain = _first_forecaster(model)
+    values = lambda layer, name: np.asarray(keras.ops.convert_to_numpy(getattr(layer, name)),  # noqa: E731
+                                            dtype="float64").reshape(-1)
+    scale = plain.get_layer("scale_inputs")
+    return values(scale, "mean"), np.sqrt(values(scale, "variance")), values(plain.get_layer(UNSCALE), "mean")
 
 
 def target_std(model: keras.Model) -> np.ndarray:

@@ -53,15 +53,27 @@ def distributions(frame: pd.DataFrame, columns: Sequence[str], names: dict[int, 
     return fig
 
 
-def learning_curves(history: dict[str, list[float]]) -> Figure:
-    """Training and validation loss per epoch; the dot marks the epoch whose weights were kept."""
+def learning_curves(history: dict[str, list[float]], best_epoch: int | None = None,
+                    start: float | None = None) -> Figure:
+    """Training and validation loss per epoch; the circle marks the epoch whose weights were kept.
+
+    `start` is the validation loss before the first epoch (drawn as epoch 0); `best_epoch` the
+    kept epoch (0: the starting weights); without it, the lowest validation loss is marked.
+    """
     fig = Figure(figsize=(7, 3.5), layout="constrained")
     ax = fig.add_subplot()
+    colors = {}
     for key, values in history.items():
-        ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=key)
-    if "val_loss" in history:
-        best = int(np.argmin(history["val_loss"]))
-        ax.plot(best + 1, history["val_loss"][best], "o", ms=10, mfc="none", color="black", label="kept")
+        colors[key] = ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=key)[0].get_color()
+    val = history.get("val_loss")
+    if val and start is not None:
+        ax.plot([0, 1], [start, val[0]], marker=".", color=colors["val_loss"], ls=":", label="val_loss at the start")
+    if val:
+        best = best_epoch if best_epoch is not None else int(np.argmin(val)) + 1
+        if best == 0 and start is None:
+            best = int(np.argmin(val)) + 1
+        y = start if best == 0 else val[best - 1]
+        ax.plot(best, y, "o", ms=10, mfc="none", color="black", label="kept")
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE (per-target scaled)")
     ax.legend()
@@ -95,7 +107,8 @@ def forecast_vs_actual(windows: Windows, forecasts: dict[str, np.ndarray], targe
         for label, pred in forecasts.items():
             ax.plot(when, pred[:, step - 1, target], lw=0.9, label=label)
         ax.set_title(f"{name} forecast made {step} step(s) ahead")
-        ax.legend(fontsize=8, ncols=len(forecasts) + 1)
+    # one legend beside the panels (they share their lines); inside, ten entries cover the data
+    axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
@@ -165,14 +178,16 @@ def error_matrices(results: dict[str, dict]) -> Figure:
 
 def steps_over_time(results: dict[str, dict], baselines: dict[str, dict], key: str = "new") -> Figure:
     """Per update step: each strategy's error on the new batch (after the step, or before it
-    with key='forward'), with the naive forecasts on the same batches."""
+    with key='forward'), with the naive forecasts on the same batches (entries of `results`
+    named "... (baseline)", such as the linear baseline's record, are drawn as baselines)."""
     fig = Figure(figsize=(8, 3.8), layout="constrained")
     ax = fig.add_subplot()
     for name, rec in results.items():
         e = rec["rmse"]
         steps = range(1, len(e))
         values = [e[t, t] if key == "new" else e[t - 1, t] for t in steps]
-        ax.plot(list(steps), values, marker="o", label=name)
+        style = {"ls": "-.", "color": "tab:brown"} if name.endswith("(baseline)") else {"marker": "o"}
+        ax.plot(list(steps), values, label=name, **style)
     for name, b in baselines.items():
         n = len(b["rmse"])
         ax.plot(range(1, n), b["rmse"][1:], ls="--", color="grey" if name == "persistence" else "black", label=name)

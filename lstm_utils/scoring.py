@@ -10,15 +10,20 @@ import numpy as np
 import pandas as pd
 
 from lstm_utils.baselines import naive_forecasts
+from lstm_utils.linear import Ridge
 from lstm_utils.metrics import errors, mean_over_targets
 from lstm_utils.model import predict
 from lstm_utils.windows import Windows
 
 
-def score(model: keras.Model, windows: Windows, targets: Sequence[str], season: int) -> dict[str, dict]:
-    """Errors of the model, persistence and seasonal naive on `windows`, keyed by name."""
+def score(model: keras.Model, windows: Windows, targets: Sequence[str], season: int,
+          ridge: Ridge | None = None) -> dict[str, dict]:
+    """Errors of the model, persistence, seasonal naive and (given a fitted `ridge`) the linear
+    baseline on `windows`, keyed by name."""
     _, y = windows.arrays()
     forecasts = {"model": predict(model, windows)} | naive_forecasts(windows, season)
+    if ridge is not None:
+        forecasts["linear"] = ridge.predict(windows)
     return {name: errors(y, pred, targets) for name, pred in forecasts.items()}
 
 
@@ -28,12 +33,29 @@ def scores_table(scores: dict[str, dict]) -> pd.DataFrame:
     for name, s in scores.items():
         row = {f"rmse {t}": v for t, v in s["rmse"].items()} | {f"mae {t}": v for t, v in s["mae"].items()}
         rows[name] = row | {"windows": s["windows"]}
-    return pd.DataFrame(rows).T.rename_axis("forecaster")
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("forecaster")  # columns keep their types
 
 
 def headline(scores: dict[str, dict]) -> dict[str, float]:
     """Mean RMSE over targets per forecaster: {"model": .., "persistence": .., ...}."""
     return {name: mean_over_targets(s["rmse"]) for name, s in scores.items()}
+
+
+TIE = 0.001  # errors within 0.1% of each other are a tie (float32 model against float64 ridge)
+
+
+def against_baselines(best: dict[str, float], name: str = "model") -> str:
+    """In words, `name`'s mean RMSE against every other forecaster of `best` (a :func:`headline`):
+    which it beats, ties (within 0.1%) and trails, by how much."""
+    parts = {"beats": [], "ties": [], "is behind": []}
+    for other, value in best.items():
+        if other == name:
+            continue
+        gap = best[name] / value - 1
+        verb = "ties" if abs(gap) <= TIE else "beats" if gap < 0 else "is behind"
+        parts[verb].append(other if verb == "ties" else f"{other} ({gap:+.1%})")
+    said = [f"{verb} {', '.join(names)}" for verb, names in parts.items() if names]
+    return f"the {name} {'; '.join(said)}" if said else f"the {name} has nothing to compare with"
 
 
 def error_matrix(models: Sequence[keras.Model], tests: Sequence[Windows], targets: Sequence[str],

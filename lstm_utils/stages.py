@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from lstm_utils import strategies
+from lstm_utils import linear, strategies
 from lstm_utils.artifacts import load_model, make_sidecar, save_model, sidecar_path
 from lstm_utils.baselines import naive_forecasts
 from lstm_utils.chain import Chain, run_chain
@@ -63,7 +63,8 @@ def train_base(frame: pd.DataFrame, params: Params, base_csv: str | Path, state_
         run = train_new(frame, params, [0], verbose=verbose)
         r = run.result
         cache.save(key, run.model, {"history": r.history, "seconds": r.seconds, "windows_seen": r.windows_seen,
-                                    "epochs_run": r.epochs_run, "best_epoch": r.best_epoch})
+                                    "epochs_run": r.epochs_run, "best_epoch": r.best_epoch,
+                                    "start_loss": r.start_loss})
     cache.prune()
     return BaseRun(run, hit is not None, cache.folder / f"{key}.keras")
 
@@ -231,11 +232,25 @@ def load_results(names: tuple[str, ...], reports_dir: str | Path = "reports") ->
     return out
 
 
-def baselines(frame: pd.DataFrame, params: Params) -> tuple[dict[str, dict], dict[str, dict]]:
-    """Per-batch errors of persistence and seasonal naive, and their summaries."""
+@dataclass
+class Baselines:
+    """What a user could use instead of an LSTM, on the same windows: persistence and seasonal
+    naive (fixed rules: one error per batch) and the linear baseline (a ridge refit at every
+    step: an error matrix, recorded like a strategy's)."""
+
+    per_batch: dict[str, dict]  # persistence, seasonal_naive: {"rmse": [per batch], "mae": [...]}
+    linear: dict  # the linear baseline's record (lstm_utils.linear.baseline)
+    summaries: dict[str, dict]  # every baseline's headline numbers
+
+
+def baselines(frame: pd.DataFrame, params: Params, names: dict[int, str]) -> Baselines:
+    """Every baseline over the chain of batches (`names`: a name per batch number)."""
     n = int(frame[BATCH].max()) + 1
     per_batch = baseline_errors(tail_windows(frame, params, n), params.data.targets, params.baselines.season)
-    return per_batch, {name: summarize_baseline(e) for name, e in per_batch.items()}
+    ridge = linear.baseline(frame, params, [names.get(b, str(b)) for b in range(n)])
+    summaries = {name: summarize_baseline(e) for name, e in per_batch.items()}
+    summaries["linear"] = {k: v for k, v in ridge["summary"].items() if k != "windows_seen"}
+    return Baselines(per_batch, ridge, summaries)
 
 
 def crown(results: dict[str, dict], params: Params, models_dir: str | Path = "models") -> tuple[str, str]:
@@ -251,10 +266,12 @@ def crown(results: dict[str, dict], params: Params, models_dir: str | Path = "mo
 
 
 def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], best: str) -> dict:
-    """The content of reports/metrics.json."""
+    """The content of reports/metrics.json: the champion, each strategy's summary, and each
+    baseline's (persistence and seasonal naive: new_rmse, old_rmse; linear, refit at every
+    step: forgetting and forward_rmse too)."""
+    keys = ("new_rmse", "old_rmse", "forgetting", "forward_rmse")
     return {"champion": best, "strategies": {s: r["summary"] for s, r in results.items()},
-            "baselines": {k: {"new_rmse": v["new_rmse"], "old_rmse": v["old_rmse"]} for k, v in
-                          baseline_summaries.items()}}
+            "baselines": {k: {key: v[key] for key in keys if key in v} for k, v in baseline_summaries.items()}}
 
 
 def write_metrics(content: dict, reports_dir: str | Path = "reports") -> Path:
@@ -275,13 +292,16 @@ class Newest:
 
 def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = "models") -> Newest:
     """Forecasts and errors (overall and per horizon step) of each compared strategy's final
-    model and the naive forecasts, on the test tail of the newest batch."""
+    model and the baselines (the linear one fitted on every batch), on the test tail of the
+    newest batch."""
     last = int(frame[BATCH].max())
     windows = tail_windows(frame, params, last + 1)[last]
     _, y = windows.arrays()
     forecasts = {s: predict(load_model(Path(models_dir) / f"{s}.keras")[0], windows)
                  for s in params.compare.strategies}
     forecasts |= naive_forecasts(windows, params.baselines.season)
+    sums = linear.BatchSums(frame, params)
+    forecasts["linear"] = sums.fit(range(last + 1)).predict(windows)
     scores = {name: errors(y, pred, params.data.targets) for name, pred in forecasts.items()}
     return Newest(windows, forecasts, scores)
 

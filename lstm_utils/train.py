@@ -4,6 +4,7 @@ batches of windows it is fed."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
@@ -21,7 +22,8 @@ class TrainResult:
     seconds: float
     windows_seen: int  # training windows fed, summed over epochs
     epochs_run: int
-    best_epoch: int  # 1-based; its weights are the ones kept
+    best_epoch: int  # 1-based; its weights are the ones kept (0: no epoch beat the weights it started from)
+    start_loss: float | None = None  # the watched loss before the first epoch (epoch 0)
 
 
 VAL_BATCH = 4096  # validation windows scored per batch (memory: VAL_BATCH x lookback x inputs floats)
@@ -142,8 +144,10 @@ def _trainer_for(model: keras.Model, learning_rate: float) -> _Trainer:
 
 def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_size: int,
         learning_rate: float, patience: int, seed: int, verbose: int = 2,
-        targets: np.ndarray | None = None) -> TrainResult:
-    """Train `model` in place with Adam on per-target scaled MSE; keep the best weights.
+        targets: np.ndarray | None = None, frozen: Sequence[str] = ()) -> TrainResult:
+    """Train `model` in place with Adam on per-target scaled MSE; keep the best weights, where
+    the weights it started from count as epoch 0: training can keep the model as it was or
+    improve it on the validation windows, never make it worse there.
 
     Early stopping watches the validation windows' loss (or the training loss when `val`
     is empty). Shuffling is drawn from `seed`, so the same call gives the same weights.
@@ -164,27 +168,41 @@ def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_
         Keras's progress output.
     targets
         (n, horizon, targets): replaces the training windows' true targets (distill).
+    frozen
+        Names of layers that keep their weights during this fit (the linear path, set in
+        closed form); they are trainable again afterwards, so the saved model is the same.
     """
     if len(train) == 0:
         raise ValueError("no training windows: the batch is shorter than lookback + horizon, or gaps break "
                          "every window")
     set_seed(seed)
     inv_std = 1.0 / target_std(model)
-    trainer = _trainer_for(model, learning_rate)
+    for name in frozen:
+        model.get_layer(name).trainable = False
+    try:
+        trainer = _trainer_for(model, learning_rate)
+    finally:
+        for name in frozen:
+            model.get_layer(name).trainable = True
     view = trainer.view
     batches = WindowBatches(train, batch_size, shuffle=True, seed=seed, targets=targets, drop_last=True)
     train_data = _ScaledTargets(batches, inv_std)
     # validation in one batch when it is small: one shape, one trace
     val_data = _ScaledTargets(WindowBatches(val, max(batch_size, min(len(val), VAL_BATCH))), inv_std) if len(val) else None
     monitor = "val_loss" if val_data is not None else "loss"
-    stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
     started = time.perf_counter()
+    start = float(view.evaluate(val_data, verbose=0)) if val_data is not None else None
+    stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True,
+                                         baseline=start)
     hist = view.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=[stop], verbose=verbose,
                     shuffle=False)
     seconds = time.perf_counter() - started
-    model.set_weights(trainer.model.get_weights())
     losses = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     epochs_run = len(losses["loss"])
     best = int(np.argmin(losses[monitor])) + 1
+    if start is not None and losses[monitor][best - 1] >= start:
+        best = 0  # no epoch beat the start: the model keeps the weights it came with
+    else:
+        model.set_weights(trainer.model.get_weights())
     return TrainResult(losses, seconds, epochs_run * len(batches) * batch_size if batches.drop_last
-                       else epochs_run * len(train), epochs_run, best)
+                       else epochs_run * len(train), epochs_run, best, start)

@@ -108,3 +108,24 @@ def test_errors_shape_mismatch_and_no_windows():
         errors(np.zeros((2, 3, 1)), np.zeros((2, 4, 1)), ["x"])
     empty = errors(np.zeros((0, 3, 1)), np.zeros((0, 3, 1)), ["x"])
     assert empty["windows"] == 0 and math.isnan(empty["rmse"]["x"]) and math.isnan(empty["mae"]["x"])
+
+
+def test_against_baselines_says_which_it_beats_ties_and_trails():
+    from lstm_utils.scoring import against_baselines
+
+    best = {"model": 5.0, "persistence": 6.0, "seasonal_naive": 4.0, "linear": 5.004}
+    assert against_baselines(best) == ("the model beats persistence (-16.7%); ties linear; "
+                                       "is behind seasonal_naive (+25.0%)")
+    assert against_baselines({"model": 1.0}) == "the model has nothing to compare with"
+
+
+def test_learning_curves_mark_the_starting_weights_when_no_epoch_beat_them():
+    from lstm_utils.plots import learning_curves
+
+    history = {"loss": [0.5, 0.4, 0.3], "val_loss": [0.31, 0.32, 0.33]}
+    fig = learning_curves(history, best_epoch=0, start=0.30)
+    kept = [line for line in fig.axes[0].lines if line.get_label() == "kept"][0]
+    assert list(kept.get_xdata()) == [0] and list(kept.get_ydata()) == [0.30]
+    fig = learning_curves(history, best_epoch=2, start=0.35)
+    kept = [line for line in fig.axes[0].lines if line.get_label() == "kept"][0]
+    assert list(kept.get_xdata()) == [2] and list(kept.get_ydata()) == [0.32]

@@ -409,6 +409,35 @@ def test_evaluate_matches_in_process_metrics(runs, trained, start):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("start", [EARLY, LATE])
+def test_evaluate_fits_the_linear_baseline_on_the_windows_before_start(runs, trained, start):
+    """A direct computation: every window that ends before --start, in the model's scaling; the
+    last val_fraction of them chose the penalty the command reports; a numpy ridge fit with it."""
+    from lstm_utils.linear import Design
+
+    got = evaluated(runs, start)["linear"]
+    model, data = trained[1], trained[2]
+    frame = ingest(data, TINY.data, 1).frame
+    when = pd.Timestamp(start, tz="UTC")
+    every = make_windows(frame, INPUTS, ["temp"], LOOKBACK, HORIZON)
+    before = every.subset(frame.index[every.starts + HORIZON - 1] < when)
+    scored = every.subset(every.target_times() >= when)
+    assert got["fitted_on"] == len(before) > 1000
+    assert got["penalty"] in TINY.baselines.linear_penalties
+    design = Design.of(assign_splits(ingest(data, TINY.data, TINY.split.base_batches), TINY.split), TINY)
+    x, y = before.subset(slice(0, int(round(len(before) * (1 - TINY.split.val_fraction))))).arrays()
+    a, b = design.inputs(x), design.targets(x, y)
+    n, d = a.shape
+    coef = np.linalg.lstsq(np.vstack([np.hstack([a, np.ones((n, 1))]),
+                                      np.hstack([np.sqrt(got["penalty"]) * np.eye(d), np.zeros((d, 1))])]),
+                           np.vstack([b, np.zeros((d, b.shape[1]))]), rcond=None)[0]
+    xs, ys = scored.arrays()
+    forecast = design.forecast(xs, design.inputs(xs) @ coef[:d] + coef[d])
+    assert got["rmse"]["temp"] == pytest.approx(errors(ys, forecast, ["temp"])["rmse"]["temp"], abs=1e-6)
+    assert got["windows"] == len(scored)
+
+
+@pytest.mark.slow
 def test_evaluate_start_after_the_data(runs):
     err = assert_clean_error(runs["evaluate 2014-01-01"][0])
     assert "no complete window" in err and "2014-01-01" in err

@@ -181,7 +181,7 @@ def test_narrative_names_the_champion_and_the_gain_over_none():
     baselines = {"persistence": {"new_rmse": 2.5, "new_mae": 2.0, "old_rmse": 2.0}}
     text = compare.narrative(summaries, baselines, "retrain", "because")
     assert text.startswith("**Champion: retrain**: because.")
-    assert "is 60.0% below the best naive forecast (persistence, 2.500)" in text
+    assert "is 60.0% below the best baseline (persistence, 2.500)" in text
     assert "| replay | the usual winner in continual learning | 2 of 3 | +50.0% | 20% | +0.250 |" in text
     assert "| none | nothing changed in the data | 3 of 3 | +200.0% | 10% | +0.000 |" in text
     assert "never updating (none) is +200.0% behind the best strategy; the new periods did drift" in text
@@ -194,3 +194,30 @@ def test_champion_is_one_of_the_given_strategies(rank_by):
     results = six_results()
     best, _ = champion({s: r["summary"] for s, r in results.items()}, CompareParams(rank_by, 10.0))
     assert best == "none"  # offset 0 gives every error its lowest value; ties broken by name don't apply
+
+
+@pytest.mark.parametrize("linear, words", [
+    (3.5, "Every strategy beats the linear baseline (a ridge regression on the same windows, refit at every step: "
+          "3.500) on the new periods, the champion by 71.4%"),
+    (2.5, "Behind the linear baseline (a ridge regression on the same windows, refit at every step: 2.500) on the "
+          "new periods: none (+20.0%); the other strategies beat it."),
+    (0.5, "**The LSTM does not beat the linear baseline (a ridge regression on the same windows, refit at every "
+          "step: 0.500) on your data**: no compared strategy does better on the new periods (retrain (+100.0%), "
+          "replay (+200.0%), none (+500.0%))."),
+])
+def test_the_verdict_says_whether_the_lstm_beats_the_linear_baseline(linear, words):
+    summaries = {"none": summary(3.0, 0.0), "retrain": summary(1.0, 0.0, windows_seen=100),
+                 "replay": summary(1.5, 0.25, windows_seen=20)}
+    baselines = {"linear": {"new_rmse": linear, "new_mae": 1.0, "old_rmse": 2.0}}
+    text = compare.narrative(summaries, baselines, "retrain", "because")
+    assert words in text
+
+
+def test_the_verdict_says_when_the_champion_is_behind_the_linear_baseline_but_another_strategy_is_not():
+    summaries = {"none": summary(3.0, 0.0), "retrain": summary(1.0, 0.0, windows_seen=100),
+                 "replay": summary(1.5, 0.25, windows_seen=20)}
+    baselines = {"linear": {"new_rmse": 1.2, "new_mae": 1.0, "old_rmse": 2.0}}
+    text = compare.narrative(summaries, baselines, "replay", "because")
+    assert ("**The champion does not beat the linear baseline (a ridge regression on the same windows, refit at "
+            "every step: 1.200) on your data** (replay (+25.0%), none (+150.0%) behind it); retrain does better on "
+            "the new periods") in text

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from conftest import SAMPLE_DATA, hourly, series_csv, write_csv
+from conftest import ROOT, SAMPLE_DATA, hourly, series_csv, write_csv
+from lstm_utils.config import parse_params
 from lstm_utils.errors import DataError, ParamsError
 from lstm_utils.ingest import ingest
 from lstm_utils.splits import BATCH
@@ -366,3 +369,25 @@ def test_sample_data_with_shipped_params(params):
     assert r.gap_steps > 0 and r.filled["pressure"] > r.gap_steps  # gaps and blank cells were both filled
     table = r.columns_table()
     assert table.loc["pressure", "missing_in_files"] == sum(f.missing["pressure"] for f in r.files)
+
+
+def test_the_flights_example_reads_as_bench_linear_reads_it(tmp_path):
+    """The second dataset of bench/linear.py and bench/sweep.py: 12 monthly files in, Jan-Jun as
+    the base period, one hourly series in New York time with its daylight-saving changes."""
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["data"].update({"targets": ["departures"], "features": ["departures", "dep_delay", "cancelled"],
+                        "timezone": "America/New_York"})
+    files = sorted((ROOT / "examples" / "flights").glob("*.csv"))
+    assert [f.stem for f in files] == [f"2013-{m:02d}" for m in range(1, 13)]
+    for f in files:
+        shutil.copy(f, tmp_path / f.name)
+    ds = ingest(tmp_path, parse_params(raw).data, base_batches=6)
+    frame = ds.frame
+    assert sorted(frame[BATCH].unique().tolist()) == list(range(7))
+    assert str(frame.index.tz) == "America/New_York" and frame.index.freqstr == "h"
+    assert frame.index[0].month == 1 and frame.index[-1].month == 12
+    assert frame.loc[frame.index.month == 7, BATCH].eq(1).all()  # July is the first step
+    assert frame["departures"].sum() == 336776  # every flight of 2013 counted once
+    assert frame["departures"].min() == 0 and frame["cancelled"].le(frame["departures"]).all()
+    for f in files:  # nothing the user gave is changed
+        assert (tmp_path / f.name).read_bytes() == f.read_bytes()

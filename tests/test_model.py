@@ -40,7 +40,7 @@ def forecast(model, x: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("units, dropout", [((4,), 0.0), ((5, 3), 0.2)])
 def test_untrained_season_model_is_the_seasonal_naive_forecast(units, dropout):
     w = random_windows(targets=("b", "a"))
-    model = build_forecaster(ModelParams(units, dropout, "season", True, 0.01), LOOKBACK, HORIZON, 3, w.target_idx,
+    model = build_forecaster(ModelParams(units, dropout, "season", True, True), LOOKBACK, HORIZON, 3, w.target_idx,
                              scaler_for(), season=SEASON)
     x, _ = w.arrays()
     out = forecast(model, x)
@@ -53,7 +53,7 @@ def test_untrained_season_model_is_the_seasonal_naive_forecast(units, dropout):
 
 def test_untrained_last_model_is_persistence():
     w = random_windows()
-    model = build_forecaster(ModelParams((4,), 0.0, "last", True, 0.01), LOOKBACK, HORIZON, 3, w.target_idx, scaler_for(),
+    model = build_forecaster(ModelParams((4,), 0.0, "last", True, True), LOOKBACK, HORIZON, 3, w.target_idx, scaler_for(),
                              season=SEASON)
     x, _ = w.arrays()
     out = forecast(model, x)
@@ -63,7 +63,7 @@ def test_untrained_last_model_is_persistence():
 
 def test_untrained_none_model_forecasts_the_target_mean():
     w = random_windows()
-    model = build_forecaster(ModelParams((4,), 0.0, "none", True, 0.01), LOOKBACK, HORIZON, 3, w.target_idx, scaler_for(),
+    model = build_forecaster(ModelParams((4,), 0.0, "none", True, True), LOOKBACK, HORIZON, 3, w.target_idx, scaler_for(),
                              season=SEASON)
     x, _ = w.arrays()
     np.testing.assert_allclose(forecast(model, x), np.full((len(w), HORIZON, 1), 45.0), rtol=1e-6)
@@ -72,7 +72,7 @@ def test_untrained_none_model_forecasts_the_target_mean():
 
 def test_season_longer_than_lookback_is_refused():
     with pytest.raises(ValueError, match="lookback"):
-        build_forecaster(ModelParams((4,), 0.0, "season", True, 0.01), 3, 2, 3, [1], scaler_for(), season=4)
+        build_forecaster(ModelParams((4,), 0.0, "season", True, True), 3, 2, 3, [1], scaler_for(), season=4)
 
 
 def test_scaler_comes_from_the_base_train_tail_only():
@@ -99,7 +99,7 @@ def test_scaler_comes_from_the_base_train_tail_only():
 
 def test_saved_model_loads_in_safe_mode_without_the_package(tmp_path):
     w = random_windows(targets=("b", "c"))
-    model = build_forecaster(ModelParams((4,), 0.1, "season", True, 0.01), LOOKBACK, HORIZON, 3, w.target_idx,
+    model = build_forecaster(ModelParams((4,), 0.1, "season", True, True), LOOKBACK, HORIZON, 3, w.target_idx,
                              scaler_for(), season=SEASON, seed=3)
     head = model.get_layer("head")
     kernel, bias = head.get_weights()

@@ -43,7 +43,7 @@ def test_repro_produces_model_reports_and_metrics(project):
     assert sorted(p.name for p in (root / "prepared").glob("*.csv")) == ["00-base.csv", "01-part-02.csv"]
     metrics = json.loads((root / "reports/base_metrics.json").read_text())
     test = metrics["test"]
-    assert set(test) == {"model", "persistence", "seasonal_naive"}
+    assert set(test) == {"model", "persistence", "seasonal_naive", "linear"}
     assert metrics["windows"]["test"] > 0
     for name in test:
         assert 0 < test[name]["rmse"]["temp"] < 30
@@ -81,7 +81,18 @@ def test_strategies_champion_metrics_and_forecast(project):
         assert summary["new_rmse"] == pytest.approx(steps["rmse"][1][1])  # one update step: E[1][1]
         assert summary["old_rmse"] == pytest.approx(steps["rmse"][1][0])
     assert metrics["strategies"]["none"]["forgetting"] == 0 and metrics["strategies"]["none"]["windows_seen"] == 0
-    assert set(metrics["baselines"]) == {"persistence", "seasonal_naive"}
+    assert set(metrics["baselines"]) == {"persistence", "seasonal_naive", "linear"}
+    # the linear baseline's numbers are a ridge refit per step on the prepared data, computed here again
+    from lstm_utils.config import load_params
+    from lstm_utils.linear import baseline
+    from lstm_utils.stages import load_batches
+
+    params = load_params(root / "params.yaml")
+    frame, names, _ = load_batches(root / "prepared", params)
+    record = baseline(frame, params, [names[b] for b in sorted(names)])
+    assert metrics["baselines"]["linear"] == pytest.approx(
+        {k: record["summary"][k] for k in ("new_rmse", "old_rmse", "forgetting", "forward_rmse")}, abs=1e-9)
+    assert metrics["baselines"]["linear"]["new_rmse"] == pytest.approx(record["rmse"][1, 1])
     champion = json.loads((root / "models/champion.json").read_text())
     assert champion["strategy"] == metrics["champion"]
     assert (root / "models/champion.keras").read_bytes() == (root / f"models/{metrics['champion']}.keras").read_bytes()

@@ -6,13 +6,14 @@ checks, the data stage) never starts TensorFlow; the training code is imported w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from lstm_utils.config import Params, raw_value
+from lstm_utils.linear import BatchSums, Ridge
 from lstm_utils.windows import Windows, split_windows
 
 if TYPE_CHECKING:
@@ -24,12 +25,21 @@ COMMON_KEYS = ("data.targets", "data.features", "data.freq", "data.timezone", "w
 
 @dataclass
 class Step:
-    """One update step: the prepared frame (batches 0..t at least) and the new batch `t`."""
+    """One update step: the prepared frame (batches 0..t at least) and the new batch `t`; the
+    linear part's sums of each batch (kept across the steps of a chain, so a refit on all
+    history costs the new batch alone)."""
 
     frame: pd.DataFrame
     params: Params
     t: int
     verbose: int = 0
+    sums: BatchSums | None = None
+
+    def linear(self, batches: Sequence[int] | None = None) -> Ridge:
+        """The ridge fit on some batches' windows (default: all so far, 0..t)."""
+        if self.sums is None:
+            self.sums = BatchSums(self.frame, self.params)
+        return self.sums.fit(list(range(self.t + 1)) if batches is None else batches)
 
     @property
     def seed(self) -> int:
@@ -111,7 +121,7 @@ class Strategy:
 
 
 def tune(previous: keras.Model, step: Step, train: Windows, *, learning_rate: float, epochs: int,
-         patience: int, trainable: str = "all") -> Update:
+         patience: int, trainable: str = "all", refit_linear: bool = True) -> Update:
     """Continue training a copy of `previous` on `train`, early-stopped on the new batch's
     validation tail (best weights restored).
 
@@ -127,17 +137,21 @@ def tune(previous: keras.Model, step: Step, train: Windows, *, learning_rate: fl
         The strategy's own settings.
     trainable
         "all" layers, or "head": the LSTM layers stay frozen for this step.
+    refit_linear
+        Set the linear path to the ridge fit on all batches so far (exact, from kept sums)
+        before training; the linear path is never changed by gradient steps.
     """
-    from lstm_utils.model import copy_model
+    from lstm_utils.model import LINEAR, copy_model, has_linear, set_linear
     from lstm_utils.train import fit
 
     model = copy_model(previous)
-    frozen = [layer for layer in model.layers if trainable == "head" and layer.name.startswith("lstm_")]
-    for layer in frozen:
-        layer.trainable = False
+    linear = has_linear(model)
+    if linear and refit_linear:
+        ridge = step.linear()
+        set_linear(model, ridge.w, ridge.b)
+    frozen = [layer.name for layer in model.layers if trainable == "head" and layer.name.startswith("lstm_")]
     result = fit(model, train, step.new("val"), epochs=epochs, batch_size=step.params.train.batch_size,
-                 learning_rate=learning_rate, patience=patience, seed=step.seed, verbose=step.verbose)
-    for layer in frozen:  # frozen for this step only; the saved model stays trainable
-        layer.trainable = True
+                 learning_rate=learning_rate, patience=patience, seed=step.seed, verbose=step.verbose,
+                 frozen=frozen + ([LINEAR] if linear else []))
     return Update(model, result.windows_seen, result.history, {"epochs": result.epochs_run,
                                                                 "best_epoch": result.best_epoch})

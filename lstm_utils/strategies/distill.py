@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DistillParams:
-    units: tuple[int, ...] = setting((8,), ge=1, hint="e.g. [8]; equal to model.units, it starts from the teacher")
+    units: tuple[int, ...] = setting((16,), ge=1, hint="e.g. [16]; equal to model.units, it starts from the teacher")
     alpha: float = setting(0.5, ge=0, le=1, hint="1 ignores the teacher")
     old_windows: int = setting(1000, ge=0)
     learning_rate: float = setting(0.0003, gt=0, hint="e.g. 3e-4")
@@ -52,16 +52,23 @@ def student(teacher: keras.Model, step: Step) -> keras.Model:
 
 
 def update(previous: keras.Model, step: Step) -> Update:
-    """Train a student on the new windows + a seeded sample of old ones, against blended targets."""
+    """Train a student on the new windows + a seeded sample of old ones, against blended targets;
+    its linear part is the ridge fit on all batches so far, kept through training."""
     from lstm_utils.train import fit
+
+    from lstm_utils.model import LINEAR, has_linear, set_linear
 
     p: DistillParams = step.params.distill
     train = step.new("train").concat(step.old("train").sample(p.old_windows, seed=step.seed))
     targets = blended_targets(previous, train, p.alpha)
     model = student(previous, step)
+    linear = has_linear(model)
+    if linear:  # the truth's linear part on all history (measured: better than a fit to the blend)
+        ridge = step.linear()
+        set_linear(model, ridge.w, ridge.b)
     result = fit(model, train, step.new("val"), epochs=p.epochs, batch_size=step.params.train.batch_size,
                  learning_rate=p.learning_rate, patience=p.patience, seed=step.seed, verbose=step.verbose,
-                 targets=targets)
+                 targets=targets, frozen=[LINEAR] if linear else [])
     return Update(model, result.windows_seen, result.history, {"epochs": result.epochs_run, "windows": len(train)})
 
 
@@ -72,7 +79,8 @@ STRATEGY = Strategy(
          "`distill.old_windows` old windows, against a blend of the true targets and the frozen previous "
          "model's forecasts (`distill.alpha` on the truth). The teacher's forecasts are targets, never inputs; "
          "for squared error, the blended target is equivalent to the weighted sum of the two losses. A student "
-         "the teacher's size starts from the teacher's weights.",
+         "the teacher's size starts from the teacher's weights; its linear part is the ridge fit on all batches "
+         "so far (true targets), so the LSTM learns what that misses.",
     fits="larger or non-contiguous new data",
     cost="The old windows revisited per step are bounded by `distill.old_windows`, so the cost per step stays "
          "flat as history grows; the teacher's forecasts on them cost one prediction pass.",

@@ -26,12 +26,15 @@ def update(previous, step: Step) -> Update:
 STRATEGY = Strategy(
     name="finetune",
     title="Fine-tuning",
-    what="Each step continues from the previous weights on the new batch's training windows only, at a much "
-         "lower learning rate (`finetune.learning_rate`), with early stopping on the new batch's validation "
-         "tail. `finetune.trainable: head` keeps the LSTM frozen.",
+    what="Each step first sets the linear part to the ridge fit on all batches so far (exact, from sums kept "
+         "per batch), then continues from the previous LSTM weights on the new batch's training windows only, at "
+         "a much lower learning rate (`finetune.learning_rate`), with early stopping on the new batch's "
+         "validation tail (a step that would make it worse there keeps the previous weights). "
+         "`finetune.trainable: head` keeps the LSTM frozen.",
     fits="small, contiguous new data",
-    cost="Cost grows with the size of the new batch only, never with history. The risk is forgetting: nothing "
-         "reminds the model of the old periods.",
+    cost="Cost grows with the size of the new batch only, never with history: the linear part's refit on all "
+         "history adds the new batch's sums to the kept ones. The risk is forgetting: nothing reminds the LSTM of "
+         "the old periods (the linear part remembers them all).",
     params=FinetuneParams,
     update=update,
     reads=("train.batch_size", "train.seed"),

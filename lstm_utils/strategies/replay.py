@@ -35,8 +35,9 @@ def update(previous, step: Step) -> Update:
 STRATEGY = Strategy(
     name="replay",
     title="Replay",
-    what="Each step fine-tunes the previous weights on the new batch plus a bounded, seeded sample of "
-         "`replay.buffer` old training windows, at `replay.learning_rate`.",
+    what="Each step sets the linear part to the ridge fit on all batches so far, then fine-tunes the previous "
+         "LSTM weights on the new batch plus a bounded, seeded sample of `replay.buffer` old training windows, at "
+         "`replay.learning_rate`.",
     fits="the usual winner in continual learning",
     cost="The replay buffer bounds the old data seen per step, so the cost per step stays flat as history grows.",
     params=ReplayParams,

@@ -23,8 +23,9 @@ def update(previous, step: Step) -> Update:
 STRATEGY = Strategy(
     name="retrain",
     title="Full retrain",
-    what="Each step trains a new model from scratch on every batch so far, with the `train` settings: the "
-         "accuracy and cost reference.",
+    what="Each step trains a new model from scratch on every batch so far, with the `train` settings (its "
+         "linear part the ridge fit on the same windows, the LSTM learning what that misses): the accuracy and "
+         "cost reference.",
     fits="the accuracy and cost reference",
     cost="Its cost grows with every batch: step t trains on t+1 batches, so the whole chain grows with the "
          "square of the number of batches. This is the cost the other strategies avoid.",
