@@ -69,11 +69,8 @@ def learning_curves(history: dict[str, list[float]], best_epoch: int | None = No
     if val and start is not None:
         ax.plot([0, 1], [start, val[0]], marker=".", color=colors["val_loss"], ls=":", label="val_loss at the start")
     if val:
-        best = best_epoch if best_epoch is not None else int(np.argmin(val)) + 1
-        if best == 0 and start is None:
-            best = int(np.argmin(val)) + 1
-        y = start if best == 0 else val[best - 1]
-        ax.plot(best, y, "o", ms=10, mfc="none", color="black", label="kept")
+        best = int(np.argmin(val)) + 1 if best_epoch is None or (best_epoch == 0 and start is None) else best_epoch
+        ax.plot(best, start if best == 0 else val[best - 1], "o", ms=10, mfc="none", color="black", label="kept")
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE (per-target scaled)")
     ax.legend()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -61,10 +61,7 @@ def train_base(frame: pd.DataFrame, params: Params, base_csv: str | Path, state_
         run = Run(cache.model(key), TrainResult(**hit[0]), train, val)
     else:
         run = train_new(frame, params, [0], verbose=verbose)
-        r = run.result
-        cache.save(key, run.model, {"history": r.history, "seconds": r.seconds, "windows_seen": r.windows_seen,
-                                    "epochs_run": r.epochs_run, "best_epoch": r.best_epoch,
-                                    "start_loss": r.start_loss})
+        cache.save(key, run.model, asdict(run.result))
     cache.prune()
     return BaseRun(run, hit is not None, cache.folder / f"{key}.keras")
 

@@ -54,9 +54,8 @@ def student(teacher: keras.Model, step: Step) -> keras.Model:
 def update(previous: keras.Model, step: Step) -> Update:
     """Train a student on the new windows + a seeded sample of old ones, against blended targets;
     its linear part is the ridge fit on all batches so far, kept through training."""
-    from lstm_utils.train import fit
-
     from lstm_utils.model import LINEAR, has_linear, set_linear
+    from lstm_utils.train import fit
 
     p: DistillParams = step.params.distill
     train = step.new("train").concat(step.old("train").sample(p.old_windows, seed=step.seed))
