@@ -13,14 +13,13 @@ Where each verb lives:
     stages          stages        what the notebooks do (save the base, run a strategy, crown the champion)
     notebooks       notebooks     run a stage's notebook with papermill, render its report
     using a model   forecast, evaluate (the commands of the same names); artifacts: .keras + sidecar
+    backend         backend: the Keras backend from `train.backend`, seeded and deterministic
     the rest        cli, files (atomic writes, hashes), stepcache (steps kept between runs), plots, errors
 """
 
-import os
+from lstm_utils.backend import select_for_project
 
-# Quiet and repeatable TensorFlow unless the user chose otherwise: no start-up log lines in
-# notebook outputs, and no oneDNN graph rewrites (they may reorder floating-point sums).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# Keras starts on the backend params.yaml names (`train.backend`), made deterministic.
+select_for_project()
 
 __version__ = "0.1.0"

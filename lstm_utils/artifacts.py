@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import keras
+from lstm_utils._keras import keras
 
 from lstm_utils.files import atomic_path, write_json
 from lstm_utils.config import Params

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import keras
+from lstm_utils._keras import keras
 import numpy as np
 import pandas as pd
 

@@ -125,6 +125,9 @@ class TrainParams:
     learning_rate: float = setting(0.001, gt=0)
     patience: int = setting(5, ge=1)
     seed: int = setting(42, ge=0, hint="any whole number")
+    backend: str = setting("jax", choices=("jax", "tensorflow"),
+                           hint="jax is the default (measured faster); tensorflow is fully supported")
+    data_parallel: bool = setting(False, hint="true splits each batch across all GPUs (JAX backend)")
 
 
 @dataclass(frozen=True)
@@ -378,4 +381,8 @@ def load_params(path: str | Path = PARAMS_FILE) -> Params:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ParamsError(f"{path}: not valid YAML ({exc})", hint="fix the indentation or quoting there") from None
-    return parse_params(raw)
+    params = parse_params(raw)
+    from lstm_utils.backend import use
+
+    use(params.train.backend, source=str(path))
+    return params

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import keras
+from lstm_utils._keras import keras
 import numpy as np
 import pandas as pd
 

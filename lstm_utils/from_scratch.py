@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-import keras
+from lstm_utils._keras import keras
 import numpy as np
 import pandas as pd
 

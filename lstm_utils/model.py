@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import keras
+from lstm_utils._keras import keras
 import numpy as np
 from keras import layers
 
@@ -167,10 +167,48 @@ def scaled_view(model: keras.Model) -> keras.Model:
     return keras.Model(model.input, layers.Rescaling(inv, name="per_target_scale")(model.output))
 
 
+_PREDICTORS: dict[str, object] = {}
+
+
+def _jax_predictor(model: keras.Model):
+    """One compiled forecast function per architecture, the weights passed in (JAX backend).
+
+    A direct model call on JAX runs op by op and re-traces the LSTM's loop on every call;
+    `model.predict` compiles again for every new model. This compiles once per architecture
+    and batch shape and serves every model of it (each step of a chain, each strategy).
+    """
+    key = model.to_json()
+    fn = _PREDICTORS.get(key)
+    if fn is None:
+        import jax
+
+        template = keras.models.clone_model(model)
+        trainable = {id(v) for v in template.trainable_variables}
+        mask = [id(v) in trainable for v in template.variables]
+
+        def call(values, x):
+            tv = [v for v, m in zip(values, mask) if m]
+            ntv = [v for v, m in zip(values, mask) if not m]
+            return template.stateless_call(tv, ntv, x, training=False)[0]
+
+        fn = _PREDICTORS[key] = jax.jit(call)
+    return fn
+
+
 def predict(model: keras.Model, windows: Windows, batch_size: int = 512) -> np.ndarray:
     """Forecasts (n, horizon, targets) in the data's units for every window."""
     if len(windows) == 0:
         return np.zeros((0, windows.horizon, len(windows.target_idx)), dtype=np.float32)
+    if keras.backend.backend() == "jax":
+        fn, values = _jax_predictor(model), [v.value for v in model.variables]
+        parts = []
+        for i in range(0, len(windows), batch_size):
+            x = windows.arrays(slice(i, i + batch_size))[0]
+            n = len(x)
+            if n < batch_size:  # one batch shape: pad the last batch, drop the padding's forecasts
+                x = np.concatenate([x, np.zeros((batch_size - n, *x.shape[1:]), dtype=x.dtype)])
+            parts.append(np.asarray(fn(values, x))[:n])
+        return np.concatenate(parts)
     # A direct call per batch, not `model.predict`: predict traces a graph for every model it
     # meets (a fifth of a second), which dominated scoring many models on small test tails.
     parts = [keras.ops.convert_to_numpy(model(windows.arrays(slice(i, i + batch_size))[0], training=False))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import keras
+from lstm_utils._keras import keras
 import numpy as np
 import pandas as pd
 

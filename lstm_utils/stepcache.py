@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import keras
+from lstm_utils._keras import keras
 
 from lstm_utils.artifacts import save_keras
 from lstm_utils.files import sha256_file, write_json
@@ -58,8 +58,9 @@ def code_version(strategy: str | None = None) -> str:
 
 
 def _identity(code: str, **parts) -> str:
-    """A short hex SHA-256 of `parts` and of the code version."""
-    text = json.dumps(parts | {"code": code}, sort_keys=True)
+    """A short hex SHA-256 of `parts`, of the code version and of the Keras backend (a step
+    computed on one backend is not reused on another)."""
+    text = json.dumps(parts | {"code": code, "backend": keras.backend.backend()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -7,10 +7,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import keras
+from lstm_utils._keras import keras
 import numpy as np
 
-from lstm_utils.model import scaled_view, target_std
+from lstm_utils import backend
+from lstm_utils.model import predict, scaled_view, target_std
 from lstm_utils.windows import Windows
 
 
@@ -26,25 +27,10 @@ class TrainResult:
     start_loss: float | None = None  # the watched loss before the first epoch (epoch 0)
 
 
-VAL_BATCH = 4096  # validation windows scored per batch (memory: VAL_BATCH x lookback x inputs floats)
-
-
-def _quiet_tensorflow() -> None:
-    """Drop TensorFlow's Python-side retracing warnings (many predict calls of odd sizes)."""
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")
-
-
-_quiet_tensorflow()
-
 
 def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and the backend, and ask TensorFlow for deterministic ops."""
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    """Seed Python, NumPy and the backend, with deterministic ops (see :mod:`lstm_utils.backend`)."""
+    backend.seed(seed)
 
 
 class WindowBatches(keras.utils.PyDataset):
@@ -99,6 +85,29 @@ class _ScaledTargets(keras.utils.PyDataset):
 
     def on_epoch_end(self) -> None:
         self.inner.on_epoch_end()
+
+
+class _Validation(keras.callbacks.Callback):
+    """The validation windows' loss after each epoch, as `val_loss` in the epoch's logs.
+
+    Computed with :func:`lstm_utils.model.predict` (one compiled function per architecture and
+    one batch shape, padded), not Keras's `evaluate`, which compiles again for every new
+    number of validation windows: every step of a chain has its own.
+    """
+
+    def __init__(self, model: keras.Model, val: Windows, inv_std: np.ndarray):
+        super().__init__()
+        self.forecaster, self.val, self.inv_std = model, val, inv_std.astype(np.float64)
+        self.actual = val.arrays()[1].astype(np.float64)
+
+    def loss(self) -> float:
+        """Per-target scaled MSE of the forecaster's current weights on the validation windows."""
+        error = (predict(self.forecaster, self.val).astype(np.float64) - self.actual)
+        return float(np.mean((error * self.inv_std) ** 2))
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:
+            logs["val_loss"] = self.loss()
 
 
 @dataclass
@@ -187,15 +196,14 @@ def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_
     view = trainer.view
     batches = WindowBatches(train, batch_size, shuffle=True, seed=seed, targets=targets, drop_last=True)
     train_data = _ScaledTargets(batches, inv_std)
-    # validation in one batch when it is small: one shape, one trace
-    val_data = _ScaledTargets(WindowBatches(val, max(batch_size, min(len(val), VAL_BATCH))), inv_std) if len(val) else None
-    monitor = "val_loss" if val_data is not None else "loss"
+    validation = _Validation(trainer.model, val, inv_std) if len(val) else None
+    monitor = "val_loss" if validation is not None else "loss"
     started = time.perf_counter()
-    start = float(view.evaluate(val_data, verbose=0)) if val_data is not None else None
+    start = validation.loss() if validation is not None else None
     stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True,
                                          baseline=start)
-    hist = view.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=[stop], verbose=verbose,
-                    shuffle=False)
+    hist = view.fit(train_data, epochs=epochs, callbacks=[c for c in (validation, stop) if c is not None],
+                    verbose=verbose, shuffle=False)
     seconds = time.perf_counter() - started
     losses = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     epochs_run = len(losses["loss"])

@@ -17,7 +17,7 @@ from lstm_utils.linear import BatchSums, Ridge
 from lstm_utils.windows import Windows, split_windows
 
 if TYPE_CHECKING:
-    import keras
+    from lstm_utils._keras import keras
 
 # The params keys every strategy reads (how its data is read and windowed).
 COMMON_KEYS = ("data.targets", "data.features", "data.freq", "data.timezone", "window")

@@ -17,7 +17,7 @@ from lstm_utils.strategies._common import Step, Strategy, Update
 from lstm_utils.windows import Windows
 
 if TYPE_CHECKING:
-    import keras
+    from lstm_utils._keras import keras
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from lstm_utils.config import setting
 from lstm_utils.strategies._common import Step, Strategy, Update
 
 if TYPE_CHECKING:
-    import keras
+    from lstm_utils._keras import keras
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class EnsembleParams:
 
 def members(model: keras.Model) -> list[keras.Model]:
     """The member models of an ensemble; a plain forecaster is a one-member ensemble."""
-    import keras
+    from lstm_utils._keras import keras
 
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     return nested or [model]
@@ -39,7 +39,7 @@ def members(model: keras.Model) -> list[keras.Model]:
 
 def combine(parts: list[keras.Model], weights: np.ndarray, name: str = "ensemble") -> keras.Model:
     """One model whose forecast is sum(weights[i] * parts[i](window))."""
-    import keras
+    from lstm_utils._keras import keras
     from keras import layers
 
     window = keras.Input(parts[0].input_shape[1:], name="window")
