@@ -79,6 +79,7 @@ def set_backend(work: Path, backend: str) -> None:
 def session(label: str, commit: str | None, backend: str | None, months: tuple[str, ...]) -> list:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "project"
+        os.environ["LSTM_UTILS_CACHE"] = str(Path(tmp) / "cache")  # compiled programs: cold at the start, as on a new machine
         sh(["git", "clone", "-q", str(ROOT), str(work)], Path(tmp))
         if commit:
             sh(["git", "checkout", "-q", commit], work)
