@@ -2,21 +2,24 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP = $(VENV)/.installed$(if $(filter 1,$(GPU)),-gpu,)
+# GPU=1: the NVIDIA (CUDA 12) builds of JAX and TensorFlow instead of the CPU ones (README "GPU").
+GPU ?= 0
+LOCK := $(if $(filter 1,$(GPU)),requirements-gpu.lock,requirements.lock)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 
-.PHONY: repro test venv data lab lock clean-venv
+.PHONY: repro test venv data lab lock clean-venv bench-gpu
 
 venv: $(STAMP)
 
 # The venv is rebuilt when the lock or the package metadata changes.
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): $(LOCK) pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' 2>/dev/null || \
 		{ echo "error: Python 3.11 is needed (found '$(PYTHON)'); install it or run make PYTHON=/path/to/python3.11"; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing the pinned dependencies into $(VENV) (first run: about 2 GB, a few minutes)"
-	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
@@ -38,6 +41,12 @@ test: $(STAMP)
 lock:
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes --no-header requirements.in -o requirements.lock
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+		--no-header requirements-gpu.in -o requirements-gpu.lock
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Windows/s on this machine's GPU and CPU, against a plain cuDNN LSTM where PyTorch is installed.
+bench-gpu: $(STAMP)
+	$(BIN)/python bench/throughput.py --backends jax tensorflow --units 16 64 --batch-sizes 64 1024 --epochs 5

@@ -13,8 +13,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from lstm_utils._keras import keras
 
+from lstm_utils._keras import keras
 from lstm_utils.files import atomic_path, write_json
 from lstm_utils.config import Params
 from lstm_utils.errors import ModelError

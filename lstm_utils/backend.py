@@ -76,6 +76,30 @@ def use(name: str, source: str = "params.yaml") -> None:
                           "or restart the kernel / process after changing train.backend", key="train.backend")
 
 
+def distribute(data_parallel: bool, batch_size: int, source: str = "params.yaml") -> int:
+    """With `data_parallel`, split each training batch across every accelerator of this machine
+    (Keras's DataParallel distribution, JAX backend); returns the number of devices used."""
+    if not data_parallel:
+        return 1
+    from lstm_utils.errors import ParamsError
+
+    if (running() or os.environ.get("KERAS_BACKEND")) != "jax":
+        raise ParamsError(f"{source}: train.data_parallel needs train.backend: jax", key="train.data_parallel",
+                          hint="set train.backend: jax, or train.data_parallel: false")
+    import jax
+
+    from lstm_utils._keras import keras
+
+    devices = jax.devices()
+    if len(devices) < 2:
+        return 1  # one device: nothing to split over
+    if batch_size % len(devices):
+        raise ParamsError(f"{source}: train.batch_size {batch_size} does not split evenly over {len(devices)} devices",
+                          key="train.batch_size", hint=f"use a multiple of {len(devices)}")
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    return len(devices)
+
+
 def from_project(start: str | Path | None = None) -> str | None:
     """`train.backend` of the nearest params.yaml at or above `start` (None: none readable)."""
     try:

@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lstm_utils._keras import keras
 import numpy as np
 import pandas as pd
 
 from lstm_utils import strategies
+from lstm_utils._keras import keras
 from lstm_utils.config import Params
 from lstm_utils.linear import BatchSums
 from lstm_utils.scoring import error_matrix

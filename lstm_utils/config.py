@@ -382,7 +382,8 @@ def load_params(path: str | Path = PARAMS_FILE) -> Params:
     except yaml.YAMLError as exc:
         raise ParamsError(f"{path}: not valid YAML ({exc})", hint="fix the indentation or quoting there") from None
     params = parse_params(raw)
-    from lstm_utils.backend import use
+    from lstm_utils.backend import distribute, use
 
     use(params.train.backend, source=str(path))
+    distribute(params.train.data_parallel, params.train.batch_size, source=str(path))
     return params

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lstm_utils._keras import keras
 import numpy as np
 import pandas as pd
 
+from lstm_utils._keras import keras
 from lstm_utils.config import BaselineParams
 from lstm_utils.errors import DataError, ModelError
 from lstm_utils.forecast import read_for_model

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from lstm_utils._keras import keras
 import numpy as np
 import pandas as pd
 
+from lstm_utils._keras import keras
 from lstm_utils.config import DataParams, parse_section
 from lstm_utils.errors import DataError, LstmUtilsError, ModelError
 from lstm_utils.ingest import Ingested, ingest

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from lstm_utils._keras import keras
 import numpy as np
 import pandas as pd
 
+from lstm_utils._keras import keras
 from lstm_utils.config import Params
 from lstm_utils.linear import BatchSums
 from lstm_utils.model import LINEAR, Scaler, build_forecaster, set_linear

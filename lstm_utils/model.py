@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lstm_utils._keras import keras
 import numpy as np
-from keras import layers
 
+from lstm_utils._keras import keras
 from lstm_utils.config import ModelParams
 from lstm_utils.windows import Windows
+
+layers = keras.layers
 
 UNSCALE = "unscale"  # the layer that maps scaled outputs back to the data's units
 LINEAR = "linear"  # the linear path's layer
@@ -170,18 +171,17 @@ def scaled_view(model: keras.Model) -> keras.Model:
 _PREDICTORS: dict[str, object] = {}
 
 
-def _jax_predictor(model: keras.Model):
-    """One compiled forecast function per architecture, the weights passed in (JAX backend).
+def _compiled_predictor(model: keras.Model):
+    """One compiled forecast function per architecture, the weights passed in.
 
-    A direct model call on JAX runs op by op and re-traces the LSTM's loop on every call;
-    `model.predict` compiles again for every new model. This compiles once per architecture
-    and batch shape and serves every model of it (each step of a chain, each strategy).
+    A direct model call runs op by op (on JAX it also re-traces the LSTM's loop every call), and
+    `model.predict` compiles again for every new model. This compiles once per architecture and
+    batch shape (`jax.jit` or `tf.function`) and serves every model of it: each step of a chain,
+    each strategy, and the validation pass after every training epoch.
     """
     key = model.to_json()
     fn = _PREDICTORS.get(key)
     if fn is None:
-        import jax
-
         template = keras.models.clone_model(model)
         trainable = {id(v) for v in template.trainable_variables}
         mask = [id(v) in trainable for v in template.variables]
@@ -191,7 +191,15 @@ def _jax_predictor(model: keras.Model):
             ntv = [v for v, m in zip(values, mask) if not m]
             return template.stateless_call(tv, ntv, x, training=False)[0]
 
-        fn = _PREDICTORS[key] = jax.jit(call)
+        if keras.backend.backend() == "jax":
+            import jax
+
+            fn = jax.jit(call)
+        else:
+            import tensorflow as tf
+
+            fn = tf.function(call, jit_compile=False)
+        fn = _PREDICTORS[key] = fn
     return fn
 
 
@@ -199,18 +207,12 @@ def predict(model: keras.Model, windows: Windows, batch_size: int = 512) -> np.n
     """Forecasts (n, horizon, targets) in the data's units for every window."""
     if len(windows) == 0:
         return np.zeros((0, windows.horizon, len(windows.target_idx)), dtype=np.float32)
-    if keras.backend.backend() == "jax":
-        fn, values = _jax_predictor(model), [v.value for v in model.variables]
-        parts = []
-        for i in range(0, len(windows), batch_size):
-            x = windows.arrays(slice(i, i + batch_size))[0]
-            n = len(x)
-            if n < batch_size:  # one batch shape: pad the last batch, drop the padding's forecasts
-                x = np.concatenate([x, np.zeros((batch_size - n, *x.shape[1:]), dtype=x.dtype)])
-            parts.append(np.asarray(fn(values, x))[:n])
-        return np.concatenate(parts)
-    # A direct call per batch, not `model.predict`: predict traces a graph for every model it
-    # meets (a fifth of a second), which dominated scoring many models on small test tails.
-    parts = [keras.ops.convert_to_numpy(model(windows.arrays(slice(i, i + batch_size))[0], training=False))
-             for i in range(0, len(windows), batch_size)]
+    fn, values = _compiled_predictor(model), [v.value for v in model.variables]
+    parts = []
+    for i in range(0, len(windows), batch_size):
+        x = windows.arrays(slice(i, i + batch_size))[0]
+        n = len(x)
+        if n < batch_size:  # one batch shape: pad the last batch, drop the padding's forecasts
+            x = np.concatenate([x, np.zeros((batch_size - n, *x.shape[1:]), dtype=x.dtype)])
+        parts.append(keras.ops.convert_to_numpy(fn(values, x))[:n])
     return np.concatenate(parts)

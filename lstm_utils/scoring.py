@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lstm_utils._keras import keras
 import numpy as np
 import pandas as pd
 
+from lstm_utils._keras import keras
 from lstm_utils.baselines import naive_forecasts
 from lstm_utils.linear import Ridge
 from lstm_utils.metrics import errors, mean_over_targets

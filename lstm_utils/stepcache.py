@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lstm_utils._keras import keras
 
+from lstm_utils._keras import keras
 from lstm_utils.artifacts import save_keras
 from lstm_utils.files import sha256_file, write_json
 

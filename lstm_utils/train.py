@@ -7,10 +7,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lstm_utils._keras import keras
 import numpy as np
 
 from lstm_utils import backend
+from lstm_utils._keras import keras
 from lstm_utils.model import predict, scaled_view, target_std
 from lstm_utils.windows import Windows
 
@@ -25,7 +25,6 @@ class TrainResult:
     epochs_run: int
     best_epoch: int  # 1-based; its weights are the ones kept (0: no epoch beat the weights it started from)
     start_loss: float | None = None  # the watched loss before the first epoch (epoch 0)
-
 
 
 def set_seed(seed: int) -> None:

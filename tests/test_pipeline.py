@@ -255,3 +255,25 @@ def test_repro_killed_mid_training_resumes_to_the_same_result(project, tmp_path_
     assert {"models/base.keras", "models/base.json", "prepared", "reports/base_metrics.json"} <= set(redone)
     assert redone == {path: FIRST_RUN["lock"][path] for path in redone}
     assert not [p for p in root.rglob(".*.tmp-*") if ".dvc" not in p.parts]  # no half-written file left
+
+
+def test_tensorflow_backend_runs_the_pipeline_and_reproduces_its_own_lock(tmp_path_factory):
+    """The same pipeline on `train.backend: tensorflow` (one strategy, to keep it short): it runs
+    end to end, every stage's Keras is TensorFlow, and a forced run with no kept steps gives
+    the same models and metrics byte for byte."""
+    root = make_project(tmp_path_factory.mktemp("tf") / "project", parts=3, with_dvc=False)
+    raw = yaml.safe_load((root / "params.yaml").read_text())
+    raw["train"]["backend"] = "tensorflow"
+    raw["compare"]["strategies"] = ["finetune"]
+    (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    for cmd in (["git", "init", "-q"], ["dvc", "init", "-q", "--no-scm"]):
+        run(cmd, root)
+    first = run(["dvc", "repro"], root)
+    assert ran_stages(first.stdout) == {"data", "base", "strategy@finetune", "compare"}
+    sidecar = json.loads((root / "models/base.json").read_text())
+    assert sidecar["params"]["train"]["backend"] == "tensorflow"
+    before = locked(root)
+    shutil.rmtree(root / "state")
+    again = run(["dvc", "repro", "-f"], root)
+    assert "finetune: step 1/1 (part-02): trained" in again.stdout + again.stderr
+    assert locked(root) == before
