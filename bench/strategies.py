@@ -32,7 +32,8 @@ from lstm_utils.stages import cost, run_strategy, save_strategy
 params = load_params("params.yaml")
 chain, sources = run_strategy(sys.argv[1], params, "prepared", "models/base.keras")
 summary = save_strategy(chain, params, sources, sys.argv[2], sys.argv[2])
-print(json.dumps(summary | {"train_seconds": cost(chain)["train_seconds"]}))
+spent = cost(chain)
+print(json.dumps(summary | {"train_seconds": spent["train_seconds"], "compile_seconds": spent["compile_seconds"]}))
 """
 
 
@@ -63,12 +64,14 @@ def main() -> int:
             for s in names:  # interleaved, so load on the machine hits every strategy alike
                 runs[s].append(run_once(s, scratch))
             print(f"repeat {r + 1}/{args.repeat} done", file=sys.stderr)
-    med = {s: {k: statistics.median(x[k] for x in v) for k in ("train_seconds", "new_rmse", "forgetting")}
+    med = {s: {k: statistics.median(x[k] for x in v) for k in ("train_seconds", "compile_seconds", "new_rmse", "forgetting")}
            for s, v in runs.items()}
     ref = med["retrain"]
-    print(f"{'strategy':10s} {'seconds':>9s} {'/retrain':>9s} {'new_rmse':>9s} {'vs retrain':>11s} {'forgetting':>11s}")
+    print(f"{'strategy':10s} {'seconds':>9s} {'/retrain':>9s} {'compile s':>9s} {'new_rmse':>9s} {'vs retrain':>11s} "
+          f"{'forgetting':>11s}")
     for s, m in med.items():
         print(f"{s:10s} {m['train_seconds']:9.2f} {m['train_seconds'] / ref['train_seconds']:9.2f} "
+              f"{m['compile_seconds']:9.2f} "
               f"{m['new_rmse']:9.3f} {m['new_rmse'] / ref['new_rmse'] - 1:+10.1%} {m['forgetting']:+11.3f}")
     for name, b in naive.items():
         print(f"{name:10s} {'':9s} {'':9s} {b['new_rmse']:9.3f}")
@@ -85,7 +88,8 @@ def main() -> int:
     print()
     for text, ok in bars.items():
         print(f"[{'pass' if ok else 'FAIL'}] {text}")
-    print(f"(medians of {args.repeat} runs, one fresh process per strategy and run)")
+    print(f"(medians of {args.repeat} runs, one fresh process per strategy and run; seconds: training, with the "
+          "one-off compiling of each process's training step and forecast function apart, in `compile s`)")
     return 0
 
 

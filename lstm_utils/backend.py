@@ -14,8 +14,10 @@ deterministic GPU reductions (its CPU code is deterministic as it is).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 
 BACKENDS = ("jax", "tensorflow")
@@ -128,6 +130,25 @@ def select_for_project() -> None:
         else:
             os.environ.setdefault("KERAS_BACKEND", DEFAULT)
         _environment(os.environ["KERAS_BACKEND"])
+
+
+_COMPILE = {"seconds": 0.0}
+
+
+@contextlib.contextmanager
+def compile_clock():
+    """Count the seconds inside as compiling (a training step or a forecast function, once per
+    architecture and shape in a process), kept apart from training seconds."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        _COMPILE["seconds"] += time.perf_counter() - started
+
+
+def compile_seconds() -> float:
+    """Seconds spent compiling in this process so far (see :func:`compile_clock`)."""
+    return _COMPILE["seconds"]
 
 
 def after_import() -> None:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from lstm_utils import strategies
 from lstm_utils._keras import keras
+from lstm_utils.backend import compile_seconds
 from lstm_utils.config import Params
 from lstm_utils.linear import BatchSums
 from lstm_utils.scoring import error_matrix
@@ -32,11 +33,12 @@ class StepRecord:
 
     step: int
     batch: str
-    train_seconds: float  # as measured when the step was computed (a reused step keeps them)
+    train_seconds: float  # as measured when the step was computed (a reused step keeps them), compiling aside
     windows_seen: int
     reused: bool = False
     info: dict = field(default_factory=dict)
     history: dict = field(default_factory=dict)
+    compile_seconds: float = 0.0  # compiling a training step or forecast function, first use in the process
 
 
 @dataclass
@@ -101,16 +103,20 @@ def advance(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Param
         if hit is not None:
             record, digest = hit
             model = None
-            rec = StepRecord(t, chain.batches[t], record["train_seconds"], record["windows_seen"], True, record["info"])
+            rec = StepRecord(t, chain.batches[t], record["train_seconds"], record["windows_seen"], True, record["info"],
+                             compile_seconds=record.get("compile_seconds", 0.0))
         else:
-            started = time.perf_counter()
+            started, compiled_before = time.perf_counter(), compile_seconds()
             result = spec.update(model_at(chain, t - 1, cache), strategies.Step(frame, params, t, verbose, sums))
-            seconds = time.perf_counter() - started
+            compiling = compile_seconds() - compiled_before
+            seconds = time.perf_counter() - started - compiling
             model, digest = result.model, ""
-            rec = StepRecord(t, chain.batches[t], seconds, result.windows_seen, False, result.info, result.history)
+            rec = StepRecord(t, chain.batches[t], seconds, result.windows_seen, False, result.info, result.history,
+                             compiling)
             if cache is not None:
                 digest = cache.save(key, model, {"step": t, "batch": rec.batch, "train_seconds": seconds,
-                                                 "windows_seen": rec.windows_seen, "info": rec.info})
+                                                 "compile_seconds": compiling, "windows_seen": rec.windows_seen,
+                                                 "info": rec.info})
                 # go on from the model as saved, as a later run that reuses this step will
                 model = cache.model(key)
         chain.models.append(model)
@@ -118,7 +124,8 @@ def advance(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Param
         chain.keys.append(key)
         chain.steps.append(rec)
         progress(f"{strategy}: step {t}/{n - 1} ({rec.batch}): {'reused' if rec.reused else 'trained'}, "
-                 f"{rec.train_seconds:.1f} s, {rec.windows_seen} windows seen")
+                 f"{rec.train_seconds:.1f} s, {rec.windows_seen} windows seen"
+                 + (f" ({rec.compile_seconds:.1f} s compiling)" if rec.compile_seconds >= 0.05 else ""))
     return chain
 
 

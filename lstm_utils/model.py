@@ -9,10 +9,12 @@ so a GPU runs them on the fused cuDNN kernel; dropout sits between layers instea
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
+from lstm_utils import backend
 from lstm_utils._keras import keras
 from lstm_utils.config import ModelParams
 from lstm_utils.windows import Windows
@@ -168,10 +170,11 @@ def scaled_view(model: keras.Model) -> keras.Model:
     return keras.Model(model.input, layers.Rescaling(inv, name="per_target_scale")(model.output))
 
 
-_PREDICTORS: dict[str, object] = {}
+_PREDICTORS: dict[str, object] = {}  # by batch size and architecture (the model's JSON)
+_BY_MODEL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {batch size: function}
 
 
-def _compiled_predictor(model: keras.Model):
+def _compiled_predictor(model: keras.Model, batch_size: int):
     """One compiled forecast function per architecture, the weights passed in.
 
     A direct model call runs op by op (on JAX it also re-traces the LSTM's loop every call), and
@@ -179,7 +182,10 @@ def _compiled_predictor(model: keras.Model):
     batch shape (`jax.jit` or `tf.function`) and serves every model of it: each step of a chain,
     each strategy, and the validation pass after every training epoch.
     """
-    key = model.to_json()
+    known = _BY_MODEL.setdefault(model, {})
+    if batch_size in known:  # describing the architecture (to_json) costs about 10 ms a call
+        return known[batch_size]
+    key = f"{batch_size}:{model.to_json()}"
     fn = _PREDICTORS.get(key)
     if fn is None:
         template = keras.models.clone_model(model)
@@ -199,7 +205,11 @@ def _compiled_predictor(model: keras.Model):
             import tensorflow as tf
 
             fn = tf.function(call, jit_compile=False)
-        fn = _PREDICTORS[key] = fn
+        with backend.compile_clock():  # compile now, on a batch of zeros: counted apart from the work
+            n_in = model.input_shape[-1]
+            fn([v.value for v in model.variables], np.zeros((batch_size, model.input_shape[1], n_in), np.float32))
+        _PREDICTORS[key] = fn
+    known[batch_size] = fn
     return fn
 
 
@@ -207,7 +217,7 @@ def predict(model: keras.Model, windows: Windows, batch_size: int = 512) -> np.n
     """Forecasts (n, horizon, targets) in the data's units for every window."""
     if len(windows) == 0:
         return np.zeros((0, windows.horizon, len(windows.target_idx)), dtype=np.float32)
-    fn, values = _compiled_predictor(model), [v.value for v in model.variables]
+    fn, values = _compiled_predictor(model, batch_size), [v.value for v in model.variables]
     parts = []
     for i in range(0, len(windows), batch_size):
         x = windows.arrays(slice(i, i + batch_size))[0]

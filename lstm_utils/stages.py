@@ -93,7 +93,8 @@ def save_base(base: BaseRun, test: Windows, scores: dict[str, dict], params: Par
     save_model(run.model, path, make_sidecar("base", None, params, sources, metrics), copy_of=base.kept)
     write_json(Path(reports_dir) / "base_metrics.json", metrics)
     r = run.result
-    write_json(Path(reports_dir) / "cost" / "base.json", {"train_seconds": r.seconds, "epochs": r.epochs_run,
+    write_json(Path(reports_dir) / "cost" / "base.json", {"train_seconds": r.seconds, "compile_seconds": r.compile_seconds,
+                                                          "epochs": r.epochs_run,
                                                           "windows_seen": r.windows_seen})
     return path
 
@@ -210,6 +211,7 @@ def cost(chain: Chain) -> dict:
     """Training seconds of a strategy, in all and per step (as measured when each step was
     computed), and which steps this run reused from the step state."""
     return {"train_seconds": float(sum(r.train_seconds for r in chain.steps)),
+            "compile_seconds": float(sum(r.compile_seconds for r in chain.steps)),
             "windows_seen": int(sum(r.windows_seen for r in chain.steps)),
             "steps": {r.batch: round(r.train_seconds, 3) for r in chain.steps},
             "reused": [r.batch for r in chain.steps if r.reused]}

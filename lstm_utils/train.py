@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +25,7 @@ class TrainResult:
     epochs_run: int
     best_epoch: int  # 1-based; its weights are the ones kept (0: no epoch beat the weights it started from)
     start_loss: float | None = None  # the watched loss before the first epoch (epoch 0)
+    compile_seconds: float = 0.0  # compiling the training step and forecast function (first fit of a shape)
 
 
 def set_seed(seed: int) -> None:
@@ -116,19 +117,36 @@ class _Trainer:
     model: keras.Model
     view: keras.Model
     seeds: list  # (seed generator, its initial state)
+    compiled: set = field(default_factory=set)  # batch sizes whose training step is compiled
 
 
 _TRAINERS: dict[str, _Trainer] = {}
 
 
-def _trainer_for(model: keras.Model, learning_rate: float) -> _Trainer:
+class _OneBatch(keras.utils.PyDataset):
+    """One batch of zeros shaped like the real ones: compiles the training step (see _trainer_for)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.x, self.y = x, y
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.x, self.y
+
+
+def _trainer_for(model: keras.Model, learning_rate: float, batch_size: int) -> _Trainer:
     """The trainer for `model`'s architecture, reset as if new and loaded with its weights.
 
-    TensorFlow traces a training step once per compiled model (about a second here). Models of
-    one architecture (every step of a chain, every retrain) share one trainer, so the trace is
-    paid once per process. Everything that carries state between fits is reset: weights,
-    optimizer moments and step count, learning rate, and dropout seed generators, so a fit
-    gives the same weights as on a brand-new model.
+    The backend compiles a training step once per compiled model and batch shape (seconds).
+    Models of one architecture (every step of a chain, every retrain) share one trainer, so
+    that is paid once per process; it is paid up front, on a batch of zeros, and counted as
+    compiling (:func:`lstm_utils.backend.compile_clock`), not as training. Everything that
+    carries state between fits is then reset: weights, optimizer moments and step count,
+    learning rate, and dropout seed generators, so a fit gives the same weights as on a
+    brand-new model.
     """
     key = model.to_json()
     trainer = _TRAINERS.get(key)
@@ -139,6 +157,12 @@ def _trainer_for(model: keras.Model, learning_rate: float) -> _Trainer:
         seeds = [(g, np.array(g.state.numpy())) for layer in copy._flatten_layers()
                  for g in getattr(layer, "_seed_generators", [])]
         trainer = _TRAINERS[key] = _Trainer(copy, view, seeds)
+    if batch_size not in trainer.compiled:
+        with backend.compile_clock():
+            (_, lookback, n_in), (_, horizon, n_out) = model.input_shape, model.output_shape
+            zeros = np.zeros((batch_size, lookback, n_in), np.float32), np.zeros((batch_size, horizon, n_out), np.float32)
+            trainer.view.fit(_OneBatch(*zeros), epochs=1, verbose=0, shuffle=False)
+        trainer.compiled.add(batch_size)
     trainer.model.set_weights(model.get_weights())
     optimizer = trainer.view.optimizer
     if optimizer.built:
@@ -184,11 +208,12 @@ def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_
         raise ValueError("no training windows: the batch is shorter than lookback + horizon, or gaps break "
                          "every window")
     set_seed(seed)
+    begun, compiled_before = time.perf_counter(), backend.compile_seconds()
     inv_std = 1.0 / target_std(model)
     for name in frozen:
         model.get_layer(name).trainable = False
     try:
-        trainer = _trainer_for(model, learning_rate)
+        trainer = _trainer_for(model, learning_rate, batch_size)
     finally:
         for name in frozen:
             model.get_layer(name).trainable = True
@@ -197,13 +222,13 @@ def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_
     train_data = _ScaledTargets(batches, inv_std)
     validation = _Validation(trainer.model, val, inv_std) if len(val) else None
     monitor = "val_loss" if validation is not None else "loss"
-    started = time.perf_counter()
     start = validation.loss() if validation is not None else None
     stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True,
                                          baseline=start)
     hist = view.fit(train_data, epochs=epochs, callbacks=[c for c in (validation, stop) if c is not None],
                     verbose=verbose, shuffle=False)
-    seconds = time.perf_counter() - started
+    compiling = backend.compile_seconds() - compiled_before
+    seconds = time.perf_counter() - begun - compiling
     losses = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     epochs_run = len(losses["loss"])
     best = int(np.argmin(losses[monitor])) + 1
@@ -212,4 +237,4 @@ def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_
     else:
         model.set_weights(trainer.model.get_weights())
     return TrainResult(losses, seconds, epochs_run * len(batches) * batch_size if batches.drop_last
-                       else epochs_run * len(train), epochs_run, best, start)
+                       else epochs_run * len(train), epochs_run, best, start, compiling)

@@ -11,7 +11,7 @@ from lstm_utils.strategies._common import Step, Strategy, Update, tune
 @dataclass(frozen=True)
 class FinetuneParams:
     learning_rate: float = setting(0.0001, gt=0, hint="e.g. 1e-4, a tenth of train.learning_rate")
-    epochs: int = setting(20, ge=1)
+    epochs: int = setting(8, ge=1, hint="e.g. 8 (bounds the cost of a step)")
     patience: int = setting(3, ge=1)
     trainable: str = setting("all", choices=("all", "head"), hint="head keeps the LSTM layers frozen")
 

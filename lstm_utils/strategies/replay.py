@@ -13,7 +13,7 @@ from lstm_utils.windows import Windows
 class ReplayParams:
     buffer: int = setting(500, ge=0, hint="e.g. 500 old windows")
     learning_rate: float = setting(0.0002, gt=0, hint="e.g. 2e-4")
-    epochs: int = setting(20, ge=1)
+    epochs: int = setting(8, ge=1, hint="e.g. 8 (bounds the cost of a step)")
     patience: int = setting(2, ge=1)
 
 
