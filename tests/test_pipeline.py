@@ -186,8 +186,12 @@ def test_params_change_of_one_strategy_reruns_only_it_and_compare(project):
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     status = run(["dvc", "status"], root).stdout
     assert "strategy@finetune:" in status and "strategy@distill:" not in status and "base:" not in status
+    before = (root / "reports/steps/finetune.json").read_bytes()
     stages = ran_stages(run(["dvc", "repro"], root).stdout)
-    assert stages == {"strategy@finetune", "compare"}
+    # compare runs again only if finetune's results changed (a step whose epochs all did worse
+    # than its start keeps the previous weights, whatever the learning rate)
+    changed = (root / "reports/steps/finetune.json").read_bytes() != before
+    assert stages == ({"strategy@finetune", "compare"} if changed else {"strategy@finetune"})
 
 
 def test_bad_csv_stops_repro_with_one_clear_message_and_keeps_the_last_results(project):
