@@ -39,7 +39,7 @@ class WindowBatches(keras.utils.PyDataset):
     With `shuffle`, the order is re-drawn every epoch from `seed`, so runs repeat exactly.
     `targets` (one per window) replaces the true targets, e.g. blended ones for distillation.
     With `drop_last`, a last partial batch is left out (another one each shuffled epoch): all
-    batches then have one shape, which spares TensorFlow a second trace of the training step.
+    batches then have one shape, which spares the backend a second compile of the training step.
     """
 
     def __init__(self, windows: Windows, batch_size: int, shuffle: bool = False, seed: int = 0,
