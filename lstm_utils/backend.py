@@ -27,7 +27,9 @@ DEFAULT = "jax"
 def cache_dir() -> Path:
     """Where JAX keeps compiled programs between processes (`LSTM_UTILS_CACHE`, default
     ~/.cache/lstm_utils): a pure cache of XLA's output, safe to delete."""
-    root = os.environ.get("LSTM_UTILS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lstm_utils"
+    root = os.environ.get("LSTM_UTILS_CACHE")
+    if not root:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lstm_utils"
     return Path(root) / "xla"
 
 
@@ -184,5 +186,5 @@ def seed(value: int) -> None:
     keras.utils.set_random_seed(value)
     import tensorflow as tf
 
-    tf.get_logger().setLevel("ERROR")  # retracing warnings for predict calls of odd sizes
+    tf.get_logger().setLevel("ERROR")  # TensorFlow's Python-side retracing warnings
     tf.config.experimental.enable_op_determinism()

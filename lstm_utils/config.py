@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from lstm_utils.backend import BACKENDS
+from lstm_utils.backend import DEFAULT as DEFAULT_BACKEND
 from lstm_utils.errors import ParamsError
 
 PARAMS_FILE = "params.yaml"
@@ -125,7 +127,7 @@ class TrainParams:
     learning_rate: float = setting(0.001, gt=0)
     patience: int = setting(5, ge=1)
     seed: int = setting(42, ge=0, hint="any whole number")
-    backend: str = setting("jax", choices=("jax", "tensorflow"),
+    backend: str = setting(DEFAULT_BACKEND, choices=BACKENDS,
                            hint="jax is the default (measured faster); tensorflow is fully supported")
     data_parallel: bool = setting(False, hint="true splits each batch across all GPUs (JAX backend)")
 

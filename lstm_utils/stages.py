@@ -93,9 +93,9 @@ def save_base(base: BaseRun, test: Windows, scores: dict[str, dict], params: Par
     save_model(run.model, path, make_sidecar("base", None, params, sources, metrics), copy_of=base.kept)
     write_json(Path(reports_dir) / "base_metrics.json", metrics)
     r = run.result
-    write_json(Path(reports_dir) / "cost" / "base.json", {"train_seconds": r.seconds, "compile_seconds": r.compile_seconds,
-                                                          "epochs": r.epochs_run,
-                                                          "windows_seen": r.windows_seen})
+    write_json(Path(reports_dir) / "cost" / "base.json",
+               {"train_seconds": r.seconds, "compile_seconds": r.compile_seconds, "epochs": r.epochs_run,
+                "windows_seen": r.windows_seen})
     return path
 
 

@@ -160,8 +160,9 @@ def _trainer_for(model: keras.Model, learning_rate: float, batch_size: int) -> _
     if batch_size not in trainer.compiled:
         with backend.compile_clock():
             (_, lookback, n_in), (_, horizon, n_out) = model.input_shape, model.output_shape
-            zeros = np.zeros((batch_size, lookback, n_in), np.float32), np.zeros((batch_size, horizon, n_out), np.float32)
-            trainer.view.fit(_OneBatch(*zeros), epochs=1, verbose=0, shuffle=False)
+            x = np.zeros((batch_size, lookback, n_in), np.float32)
+            y = np.zeros((batch_size, horizon, n_out), np.float32)
+            trainer.view.fit(_OneBatch(x, y), epochs=1, verbose=0, shuffle=False)
         trainer.compiled.add(batch_size)
     trainer.model.set_weights(model.get_weights())
     optimizer = trainer.view.optimizer
