@@ -305,6 +305,32 @@ def _check_grid(frame: pd.DataFrame, freq: str, name: str) -> None:
                         hint="resample the file to that frequency, or change data.freq", file=name)
 
 
+MAX_EMPTY_STEPS = 100  # grid steps per row read beyond which a stray time is refused (see _check_span)
+MIN_SPAN_CHECKED = 100_000  # grids of up to this many steps are always built
+
+
+def _check_span(times: pd.DatetimeIndex, parts: list[tuple[pd.DataFrame, FileSummary]], freq: str) -> None:
+    """Refuse a time that lies so far from the others that the regular grid would be almost
+    all gap: a mistyped year (9024 for 2024) would otherwise make ingest build and scan tens of
+    millions of empty steps, for minutes, and then accept the file."""
+    first, last = times[0], times[-1]
+    offset = pd.tseries.frequencies.to_offset(freq)
+    step = (first + offset) - first  # a month-like freq: the length of the first step
+    steps = int((last - first) / step) + 1
+    if steps <= max(MIN_SPAN_CHECKED, MAX_EMPTY_STEPS * len(times)):
+        return
+    k = int(np.argmax(np.diff(times.asi8)))  # the largest jump (asi8: whatever unit the index has)
+    # the stray side of the largest jump is the one with fewer rows; name its time nearest the jump
+    when = times[k] if k + 1 <= len(times) - k - 1 else times[k + 1]
+    days = (times[k + 1] - times[k]) / pd.Timedelta(days=1)
+    away = f"{days / 365.25:,.0f} years" if days >= 730 else f"{days:,.0f} days"
+    name = next((summary.name for frame, summary in parts if when in frame.index), parts[0][1].name)
+    raise DataError(f"{name}: the time {when.isoformat()} is {away} away from the other rows: the series "
+                    f"would span {steps:,} steps of {freq!r} for {len(times):,} rows",
+                    hint="correct that time if it is a typo; data that far apart belongs in separate folders",
+                    file=name)
+
+
 def _fill_short_gaps(values: np.ndarray, batch: np.ndarray, limit: int) -> np.ndarray:
     """Linear interpolation of NaN runs of length <= limit with known values on both
     sides in the same batch. Returns a boolean mask of the cells it filled."""
@@ -359,6 +385,7 @@ def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1) -
         combined = _merge(combined, frame, summary, data.on_conflict, summaries[:i])
     for (frame, summary) in parts:
         _check_grid(frame, data.freq, summary.name)
+    _check_span(combined.index, parts, data.freq)
 
     grid = pd.date_range(combined.index[0], combined.index[-1], freq=data.freq, name=data.time_column)
     # A later batch starts right after the rows before it (a gap between files is the newer

@@ -11,6 +11,13 @@ import pandas as pd
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Each xdist worker (and the processes it starts) keeps its own JAX compile cache: JAX writes an
+# entry in place, so a worker reading one that the other is still writing would warn and compile.
+if os.environ.get("PYTEST_XDIST_WORKER") and "LSTM_UTILS_CACHE" not in os.environ:
+    _home_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    os.environ["LSTM_UTILS_CACHE"] = str(_home_cache / "lstm_utils" / f"tests-{os.environ['PYTEST_XDIST_WORKER']}")
+    # the controlling process imported lstm_utils first and set JAX's variable to the shared one
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(Path(os.environ["LSTM_UTILS_CACHE"]) / "xla")
 
 from lstm_utils.config import DataParams, load_params  # noqa: E402
 from lstm_utils.splits import BATCH, SPLIT  # noqa: E402

@@ -10,7 +10,7 @@ import io
 import tempfile
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from lstm_utils import cli
@@ -53,8 +53,12 @@ def damaged(draw) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=300, deadline=None)
+# The same 300 damages in every run (derandomize), so that CI cannot draw a new case by chance; to
+# explore new damages, run it here with derandomize=False. Random damage can turn a year into one
+# millennia away, which ingest used to accept after minutes of building empty steps: the example.
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(content=damaged())
+@example(content=GOOD.replace(b'"2024-03-01T05', b'"9024-03-01T05', 1))
 def test_random_damage_is_read_or_refused_clearly(content):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "data"

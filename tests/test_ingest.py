@@ -257,6 +257,31 @@ def test_off_grid_time_is_refused(tmp_path, data_params):
         ingest(tmp_path, data_params)
 
 
+def test_a_mistyped_year_is_refused_at_once_naming_the_file_and_the_time(tmp_path, data_params):
+    rows = [[t, 1, 2] for t in hourly("2024-03-01", 48)]
+    rows[6][0] = "9024-03-01T06:00:00Z"  # 2024 mistyped: 61 million empty hours if it were accepted
+    write_csv(tmp_path / "x.csv", "t,a,b", rows)
+    with pytest.raises(DataError, match=r"x.csv: the time 9024-03-01T06:00:00\+00:00 is 7,000 years away from the "
+                       r"other rows: the series would span 61,360,\d+ steps of 'h' for 48 rows") as caught:
+        ingest(tmp_path, data_params)
+    assert caught.value.file == "x.csv"
+
+
+def test_a_file_dated_a_century_early_is_named(tmp_path, data_params):
+    series_csv(tmp_path / "a.csv", "2020-01-01", [1.0] * 30)
+    series_csv(tmp_path / "b.csv", "2020-01-03", [2.0] * 30)
+    series_csv(tmp_path / "old.csv", "1920-01-05", [3.0] * 30)
+    with pytest.raises(DataError, match=r"^old.csv: the time 1920-01-06T05:00:00\+00:00 is 100 years away"):
+        ingest(tmp_path, data_params)
+
+
+def test_a_long_real_gap_between_files_is_kept_as_a_gap(tmp_path, data_params):
+    series_csv(tmp_path / "a.csv", "2010-01-01", [1.0] * 30)
+    series_csv(tmp_path / "b.csv", "2020-01-01", [2.0] * 30)  # ten years later: 87,678 steps, within the limit
+    ds = ingest(tmp_path, data_params)
+    assert ds.report.rows == 87_678 and ds.report.gap_steps == 87_678 - 60 and ds.report.gap_runs == 1
+
+
 @pytest.mark.parametrize("content, message", [
     (b"", "x.csv: the file is empty"),
     (b"t,a,b\n", "has a header but no rows"),
