@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 
 import pytest
 import yaml
 
-from tiny_project import ROOT, STAGES, STRATEGIES, copy_project, env, ran_stages, readme_commands, run
+from tiny_project import ROOT, STAGES, STRATEGIES, capture, copy_project, ran_stages, readme_commands, run
 
 pytestmark = pytest.mark.slow
 SECTION = "## When new data arrives"
@@ -28,7 +27,7 @@ def walked(repro_project, tmp_path_factory):
     committed = {"metrics": (root / "reports/metrics.json").read_text()}
     outputs = {}
     for line in readme_commands(SECTION):
-        done = subprocess.run(["bash", "-c", line], cwd=root, env=env(), capture_output=True, text=True)
+        done = capture(["bash", "-c", line], root)
         assert done.returncode == 0, f"README command failed: {line}\n{done.stdout}\n{done.stderr}"
         outputs[line] = done.stdout + done.stderr
     return root, outputs, committed

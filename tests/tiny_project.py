@@ -3,6 +3,7 @@ that run the real notebooks and the real `dvc repro`."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -80,11 +81,39 @@ def make_project(dest: Path, parts: int = 3, with_dvc: bool = False) -> Path:
 
 
 def env() -> dict[str, str]:
-    """The environment for subprocesses: this venv's tools first on PATH."""
+    """The environment for subprocesses: this venv's tools first on PATH; a Python process that
+    gets SIGABRT prints every thread's stack (see :func:`capture`)."""
     e = dict(os.environ)
     e["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{e.get('PATH', '')}"
     e.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    e["PYTHONFAULTHANDLER"] = "1"
     return e
+
+
+STALLED_AFTER = 420  # seconds: no command of the tests takes half of this here
+
+
+def capture(cmd: list[str], cwd: Path, timeout: float = STALLED_AFTER) -> subprocess.CompletedProcess:
+    """`subprocess.run` with text output captured; a command still running after `timeout`
+    seconds is stopped with SIGABRT, it and every process under it (a notebook kernel runs in
+    its own session), so that each Python among them prints its threads' stacks, and the test
+    fails with that output instead of stalling the suite."""
+    import signal
+
+    import psutil
+
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        family = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        for pid in reversed(family):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGABRT)
+        out, err = proc.communicate(timeout=60)
+        raise AssertionError(f"{cmd} still ran after {timeout:.0f} s; the stacks of its processes:\n"
+                             f"{out[-5000:]}\n{err[-20000:]}") from None
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def tree_hash(path: Path) -> str:
@@ -104,7 +133,7 @@ def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedPr
     """
     data = cwd / "data"
     before = tree_hash(data) if data.is_dir() else None
-    done = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True)
+    done = capture(cmd, cwd)
     if before is not None:
         assert tree_hash(data) == before, f"{cmd} wrote into data/"
     if check and done.returncode != 0:
