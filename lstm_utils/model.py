@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -213,16 +214,28 @@ def _compiled_predictor(model: keras.Model, batch_size: int):
     return fn
 
 
-def predict(model: keras.Model, windows: Windows, batch_size: int = 512) -> np.ndarray:
-    """Forecasts (n, horizon, targets) in the data's units for every window."""
-    if len(windows) == 0:
-        return np.zeros((0, windows.horizon, len(windows.target_idx)), dtype=np.float32)
-    fn, values = _compiled_predictor(model, batch_size), [v.value for v in model.variables]
-    parts = []
+def input_batches(windows: Windows, batch_size: int = 512) -> list[tuple[Any, int]]:
+    """The windows' inputs cut into batches of one shape (the last one padded with zeros), as
+    backend tensors (on the GPU where there is one), each with its count of real windows: for
+    forecasting the same windows again and again, as validation does after every epoch."""
+    batches = []
     for i in range(0, len(windows), batch_size):
         x = windows.arrays(slice(i, i + batch_size))[0]
         n = len(x)
         if n < batch_size:  # one batch shape: pad the last batch, drop the padding's forecasts
             x = np.concatenate([x, np.zeros((batch_size - n, *x.shape[1:]), dtype=x.dtype)])
-        parts.append(keras.ops.convert_to_numpy(fn(values, x))[:n])
-    return np.concatenate(parts)
+        batches.append((keras.ops.convert_to_tensor(x), n))
+    return batches
+
+
+def predict_batches(model: keras.Model, batches: list[tuple[Any, int]], batch_size: int = 512) -> np.ndarray:
+    """Forecasts for batches made by :func:`input_batches` with the same `batch_size`."""
+    fn, values = _compiled_predictor(model, batch_size), [v.value for v in model.variables]
+    return np.concatenate([keras.ops.convert_to_numpy(fn(values, x))[:n] for x, n in batches])
+
+
+def predict(model: keras.Model, windows: Windows, batch_size: int = 512) -> np.ndarray:
+    """Forecasts (n, horizon, targets) in the data's units for every window."""
+    if len(windows) == 0:
+        return np.zeros((0, windows.horizon, len(windows.target_idx)), dtype=np.float32)
+    return predict_batches(model, input_batches(windows, batch_size), batch_size)

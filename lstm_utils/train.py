@@ -11,7 +11,7 @@ import numpy as np
 
 from lstm_utils import backend
 from lstm_utils._keras import keras
-from lstm_utils.model import predict, scaled_view, target_std
+from lstm_utils.model import input_batches, predict_batches, scaled_view, target_std
 from lstm_utils.windows import Windows
 
 
@@ -97,12 +97,13 @@ class _Validation(keras.callbacks.Callback):
 
     def __init__(self, model: keras.Model, val: Windows, inv_std: np.ndarray):
         super().__init__()
-        self.forecaster, self.val, self.inv_std = model, val, inv_std.astype(np.float64)
+        self.forecaster, self.inv_std = model, inv_std.astype(np.float64)
+        self.inputs = input_batches(val)  # cut and moved to the device once, not every epoch
         self.actual = val.arrays()[1].astype(np.float64)
 
     def loss(self) -> float:
         """Per-target scaled MSE of the forecaster's current weights on the validation windows."""
-        error = (predict(self.forecaster, self.val).astype(np.float64) - self.actual)
+        error = (predict_batches(self.forecaster, self.inputs).astype(np.float64) - self.actual)
         return float(np.mean((error * self.inv_std) ** 2))
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,11 +43,17 @@ class Windows:
     def __len__(self) -> int:
         return len(self.starts)
 
+    @cached_property
+    def _target_values(self) -> np.ndarray:
+        """(rows, targets): the target columns, contiguous, so Y is one gather."""
+        return np.ascontiguousarray(self.values[:, self.target_idx])
+
     def arrays(self, which: np.ndarray | slice | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(X, Y) for some windows: X (n, lookback, inputs), Y (n, horizon, targets)."""
         starts = self.starts if which is None else self.starts[which]
-        x = self.values[starts[:, None] + np.arange(-self.lookback, 0)]
-        y = self.values[starts[:, None] + np.arange(self.horizon)][:, :, self.target_idx]
+        # np.take along rows: several times faster than fancy indexing (training cuts every batch)
+        x = np.take(self.values, starts[:, None] + np.arange(-self.lookback, 0), axis=0)
+        y = np.take(self._target_values, starts[:, None] + np.arange(self.horizon), axis=0)
         return x, y
 
     def target_times(self) -> pd.DatetimeIndex:
