@@ -87,7 +87,8 @@ def test_coverage_width_and_interval_score_by_hand():
 
 def test_a_wider_interval_that_still_covers_scores_worse_and_a_missing_one_worse_still():
     actual = np.zeros(4)
-    tight, loose = interval_score(actual, actual - 1, actual + 1, 0.9), interval_score(actual, actual - 3, actual + 3, 0.9)
+    tight = interval_score(actual, actual - 1, actual + 1, 0.9)
+    loose = interval_score(actual, actual - 3, actual + 3, 0.9)
     miss = interval_score(actual, actual + 0.5, actual + 1.0, 0.9)  # narrow, but off by 0.5 each
     assert tight == 2.0 and loose == 6.0 and miss == pytest.approx(0.5 + 20 * 0.5)
 
