@@ -54,7 +54,7 @@ def damaged(draw) -> bytes:
 
 
 # The same 300 damages in every run (derandomize), so that CI cannot draw a new case by chance; to
-# explore new damages, run it here with derandomize=False. Random damage can turn a year into one
+# explore new damages, run it here with derandomize=False. Random damage can move a year
 # millennia away, which ingest used to accept after minutes of building empty steps: the example.
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(content=damaged())
