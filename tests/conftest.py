@@ -11,13 +11,15 @@ import pandas as pd
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from lstm_utils import backend  # noqa: E402
+
 # Each xdist worker (and the processes it starts) keeps its own JAX compile cache: JAX writes an
 # entry in place, so a worker reading one that the other is still writing would warn and compile.
 if os.environ.get("PYTEST_XDIST_WORKER") and "LSTM_UTILS_CACHE" not in os.environ:
-    _home_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    os.environ["LSTM_UTILS_CACHE"] = str(_home_cache / "lstm_utils" / f"tests-{os.environ['PYTEST_XDIST_WORKER']}")
-    # the controlling process imported lstm_utils first and set JAX's variable to the shared one
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(Path(os.environ["LSTM_UTILS_CACHE"]) / "xla")
+    os.environ["LSTM_UTILS_CACHE"] = str(backend.cache_dir().parent / f"tests-{os.environ['PYTEST_XDIST_WORKER']}")
+    # importing lstm_utils (here, and first in the controlling process) set JAX's own variable
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(backend.cache_dir())
 
 from lstm_utils.config import DataParams, load_params  # noqa: E402
 from lstm_utils.splits import BATCH, SPLIT  # noqa: E402
