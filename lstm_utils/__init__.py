@@ -10,7 +10,7 @@ Where each verb lives:
     updating        strategies/   one module per update strategy; chain: `advance` a chain, `score` it
     judging         scoring       model and baselines on the same windows, the error matrix;
                     baselines, metrics, compare (summaries, the champion rule, the verdict)
-    intervals       intervals     conformal half-widths, coverage, width and interval score (issue 13: not yet wired in)
+    intervals       intervals     conformal half-widths per level, horizon step and target; coverage, width, score
     stages          stages        what the notebooks do (save the base, run a strategy, crown the champion)
     notebooks       notebooks     run a stage's notebook with papermill, render its report
     using a model   forecast, evaluate (the commands of the same names); artifacts: .keras + sidecar

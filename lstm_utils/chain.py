@@ -21,10 +21,12 @@ from lstm_utils._keras import keras
 from lstm_utils.backend import compile_seconds
 from lstm_utils.config import Params
 from lstm_utils.linear import BatchSums
-from lstm_utils.scoring import error_matrix
+from lstm_utils.intervals import calibrate, calibration_batches, level_name
+from lstm_utils.model import predict
+from lstm_utils.scoring import cell_values, error_matrix
 from lstm_utils.splits import BATCH
 from lstm_utils.stepcache import StepCache
-from lstm_utils.windows import tail_windows
+from lstm_utils.windows import split_windows, tail_windows
 
 
 @dataclass
@@ -53,6 +55,9 @@ class Chain:
     keys: list[str] = field(default_factory=list)  # per model: its step's cache key ("" for the base)
     rmse: np.ndarray | None = None  # (steps + 1, batches): model after step t on batch k's test tail
     mae: np.ndarray | None = None
+    half_widths: list[dict[float, np.ndarray]] = field(default_factory=list)  # per model: {level: (horizon, targets)}
+    calibration_windows: list[int] = field(default_factory=list)  # per model: windows its intervals came from
+    intervals: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # level -> measure -> like rmse
 
     @property
     def final(self) -> keras.Model:
@@ -138,41 +143,69 @@ def model_at(chain: Chain, i: int, cache: StepCache | None) -> keras.Model:
 
 def score(chain: Chain, frame: pd.DataFrame, params: Params, cache: StepCache | None = None,
           data_hashes: list[str] | None = None) -> Chain:
-    """Fill the chain's error matrices: every model on every batch's test tail.
+    """Calibrate every model's intervals and fill the chain's error and coverage matrices: every
+    model on every batch's test tail.
 
     Parameters
     ----------
     chain
-        What :func:`advance` returned; its `rmse` and `mae` are set.
+        What :func:`advance` returned; its `rmse`, `mae`, `half_widths`, `calibration_windows`
+        and `intervals` are set.
     frame, params
         The prepared batches and every setting.
     cache, data_hashes
         The strategy's step state and the SHA-256 of each prepared batch file: cells kept from
-        an earlier run (identified by the model's hash, the prepared data up to the batch and
-        the window settings) are not computed again, so a new batch costs one new row and one
-        new column; the cells of this matrix are then kept, and the steps this run did not use
-        are deleted. The last model is always loaded.
+        an earlier run (identified by the model's hash, the prepared data up to the batch, the
+        window and `intervals` settings and the data the model's intervals were calibrated on)
+        are not computed again, so a new batch costs one new row and one new column; nor are
+        kept calibrations. The cells and calibrations of this chain are then kept, and the
+        steps this run did not use are deleted. The last model is always loaded.
     """
     n = len(chain.models)
     tests = tail_windows(frame, params, n)
-    known: dict[tuple[int, int], tuple[float, float]] = {}
+    levels = list(params.intervals.levels)
+    count = params.intervals.calibration_batches
+    known: dict[tuple[int, int], list[float]] = {}
     cells: dict[tuple[int, int], str] = {}
+    calib_keys: dict[int, str] = {}
+    widths: list[dict[float, np.ndarray] | None] = [None] * n
+    sizes = [0] * n
     if cache is not None:
         cache.prune()
+        data = data_hashes or []
         window = {"lookback": params.window.lookback, "horizon": params.window.horizon,
-                  "inputs": list(params.data.inputs), "targets": list(params.data.targets)}
-        cells = {(i, k): cache.score_key(chain.hashes[i], (data_hashes or [])[:k + 1], window)
+                  "inputs": list(params.data.inputs), "targets": list(params.data.targets),
+                  "intervals": {"levels": levels, "calibration_batches": count}}
+        cells = {(i, k): cache.score_key(chain.hashes[i], data[:k + 1], window | {"calibrated_on": data[:i + 1]})
                  for i in range(n) for k in range(n)}
         kept = cache.scores()
-        known = {cell: tuple(kept[key]) for cell, key in cells.items() if key in kept}
-    needed = {i for i in range(n) for k in range(n) if (i, k) not in known and len(tests[k])} | {n - 1}
+        known = {cell: [np.inf if v is None else v for v in kept[key]] for cell, key in cells.items() if key in kept}
+        calib_keys = {i: cache.score_key(chain.hashes[i], data[:i + 1], window | {"calibrates": True})
+                      for i in range(n)}
+        saved = cache.calibrations()
+        for i, key in calib_keys.items():
+            if key in saved:
+                widths[i] = {q: np.array(saved[key]["half_widths"][level_name(q)], dtype=float).reshape(
+                    params.window.horizon, -1) for q in levels}
+                widths[i] = {q: np.where(np.isnan(w), np.inf, w) for q, w in widths[i].items()}
+                sizes[i] = saved[key]["windows"]
+    needed = {i for i in range(n) for k in range(n) if (i, k) not in known and len(tests[k])}
+    needed |= {i for i in range(n) if widths[i] is None} | {n - 1}
     for i in sorted(needed):
         model_at(chain, i, cache)
-    scores = error_matrix(chain.models, tests, params.data.targets, known)
+        if widths[i] is None:
+            windows = split_windows(frame, params, "val", calibration_batches(i, count))
+            _, y = windows.arrays()
+            widths[i] = calibrate(y, predict(chain.models[i], windows), levels)
+            sizes[i] = len(windows)
+    scores = error_matrix(chain.models, tests, params.data.targets, known, widths)
     if cache is not None:
-        cache.save_scores({key: [float(scores["rmse"][cell]), float(scores["mae"][cell])]
-                           for cell, key in cells.items() if not np.isnan(scores["rmse"][cell])})
-    chain.rmse, chain.mae = scores["rmse"], scores["mae"]
+        cache.save_scores({key: cell_values(scores, cell) for cell, key in cells.items()
+                           if not np.isnan(scores["rmse"][cell])})
+        cache.save_calibrations({calib_keys[i]: {"windows": sizes[i], "half_widths": {
+            level_name(q): w.tolist() for q, w in widths[i].items()}} for i in range(n)})
+    chain.rmse, chain.mae, chain.intervals = scores["rmse"], scores["mae"], scores["intervals"]
+    chain.half_widths, chain.calibration_windows = widths, sizes
     return chain
 
 

@@ -40,7 +40,9 @@ def _forecast(args: argparse.Namespace) -> int:
     from lstm_utils.forecast import forecast_next
 
     model, sidecar = load_model(args.model)
-    table = forecast_next(model, sidecar, args.data)
+    table, missing = forecast_next(model, sidecar, args.data)
+    if missing:
+        print(f"{args.model}: {missing}", file=sys.stderr)
     text = table.to_csv(date_format="%Y-%m-%dT%H:%M:%S%z", lineterminator="\n")
     if args.out:
         with atomic_path(args.out) as tmp:

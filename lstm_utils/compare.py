@@ -22,12 +22,15 @@ def _mean(values) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def summarize(rmse: np.ndarray, mae: np.ndarray, windows: list[int]) -> dict:
+def summarize(rmse: np.ndarray, mae: np.ndarray, windows: list[int],
+              intervals: dict[str, dict[str, np.ndarray]] | None = None) -> dict:
     """One strategy's headline numbers from its error matrices (models x batches) and the
-    training windows seen per step (the cost measure that reproduces; seconds vary by machine)."""
+    training windows seen per step (the cost measure that reproduces; seconds vary by machine);
+    given its coverage matrices (level -> measure -> matrix), also `new_coverage_<level>`,
+    `new_width_<level>` and `new_interval_score_<level>`: means over the new periods, like new_rmse."""
     steps = rmse.shape[0] - 1
     last = steps
-    return {
+    out = {
         "new_rmse": _mean(rmse[t, t] for t in range(1, steps + 1)),
         "new_mae": _mean(mae[t, t] for t in range(1, steps + 1)),
         "old_rmse": float(rmse[last, 0]),
@@ -35,12 +38,19 @@ def summarize(rmse: np.ndarray, mae: np.ndarray, windows: list[int]) -> dict:
         "forward_rmse": _mean(rmse[t - 1, t] for t in range(1, steps + 1)),
         "windows_seen": int(sum(windows)),
     }
+    for level, measures in (intervals or {}).items():
+        out |= {f"new_{m}_{level}": _mean(v[t, t] for t in range(1, steps + 1)) for m, v in measures.items()}
+    return out
 
 
 def summarize_baseline(errors: dict) -> dict:
-    """A naive forecaster's new-period error (mean over batches 1..T) and base-period error."""
+    """A naive forecaster's new-period error (mean over batches 1..T) and base-period error, and
+    its intervals' new-period coverage, width and score per level when `errors` has them."""
     rmse, mae = errors["rmse"], errors["mae"]
-    return {"new_rmse": _mean(rmse[1:]), "new_mae": _mean(mae[1:]), "old_rmse": float(rmse[0])}
+    out = {"new_rmse": _mean(rmse[1:]), "new_mae": _mean(mae[1:]), "old_rmse": float(rmse[0])}
+    for level, measures in errors.get("intervals", {}).items():
+        out |= {f"new_{m}_{level}": _mean(v[1:]) for m, v in measures.items()}
+    return out
 
 
 def champion(summaries: dict[str, dict], rule: CompareParams) -> tuple[str, str]:
@@ -68,6 +78,67 @@ def table(summaries: dict[str, dict], baselines: dict[str, dict]) -> pd.DataFram
     frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
     frame = frame.astype({c: "float64" for c in columns[:-1]} | {"windows_seen": "Int64"})  # counts stay whole
     return frame.sort_values("new_rmse").rename_axis("forecaster")
+
+
+HELD = 0.05  # intervals "held" when their mean new-period coverage fell at most 5 points below nominal
+
+
+def interval_table(summaries: dict[str, dict], baselines: dict[str, dict]) -> pd.DataFrame:
+    """Every strategy and baseline, one row each: per level (columns `coverage 80`, `width 80`,
+    `interval_score 80`, ...) the means over the new periods; best interval score at the highest
+    level first."""
+    rows = {**summaries, **{f"{k} (baseline)": v for k, v in baselines.items()}}
+    found = levels(summaries)
+    columns = {f"new_{m}_{q}": f"{m} {q}" for q in found for m in ("coverage", "width", "interval_score")}
+    frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=list(columns)).astype("float64")
+    frame = frame.rename(columns=columns).rename_axis("forecaster")
+    return frame.sort_values(f"interval_score {found[-1]}") if found else frame
+
+
+def levels(summaries: dict[str, dict]) -> list[str]:
+    """The interval levels the summaries have (e.g. ["80", "95"]), lowest first."""
+    found = {k.removeprefix("new_coverage_") for v in summaries.values() for k in v if k.startswith("new_coverage_")}
+    return sorted(found, key=float)
+
+
+def interval_verdict(summaries: dict[str, dict], baselines: dict[str, dict]) -> str:
+    """In plain words, per level: whose intervals held (mean new-period coverage at most
+    :data:`HELD` below nominal), whose held but were wider than needed (more than :data:`HELD`
+    above), whose did not (too narrow), and whose interval score was best, against seasonal naive's."""
+    lines = []
+    for level in levels(summaries):
+        nominal = float(level) / 100
+        cov = {s: v.get(f"new_coverage_{level}") for s, v in summaries.items()}
+        cov = {s: c for s, c in cov.items() if c is not None}
+        if not cov:
+            continue
+
+        def listed(names: list[str]) -> str:
+            return ", ".join(f"{s} ({cov[s]:.0%})" for s in sorted(names, key=lambda s: abs(cov[s] - nominal)))
+
+        close = [s for s, c in cov.items() if abs(c - nominal) <= HELD]
+        wide = [s for s, c in cov.items() if c > nominal + HELD]
+        short = [s for s, c in cov.items() if c < nominal - HELD]
+        parts = [f"**{level}% intervals**:"]
+        if close:
+            parts.append(f"held for {listed(close)}, within {HELD:.0%} of nominal on the new periods.")
+        if wide:
+            parts.append(f"Held but wider than needed for {listed(wide)}: the new periods' errors were smaller "
+                         "than those they were calibrated on.")
+        if short:
+            parts.append(f"Did not hold for {listed(short)}: too narrow, the new periods' errors were larger than "
+                         "those they were calibrated on.")
+        if not close and not wide:
+            parts.append("No strategy's intervals held.")
+        scores = {s: v.get(f"new_interval_score_{level}") for s, v in summaries.items()}
+        scores = {s: x for s, x in scores.items() if x is not None}
+        naive = baselines.get("seasonal_naive", {}).get(f"new_interval_score_{level}")
+        if scores:
+            best = min(scores, key=scores.get)
+            parts.append(f"Best interval score: {best} ({scores[best]:.2f}"
+                         + (f"; seasonal naive {naive:.2f})." if naive is not None else ")."))
+        lines.append(" ".join(parts))
+    return "\n\n".join(lines) if lines else "No interval was calibrated (no update step, or too few windows)."
 
 
 def narrative(summaries: dict[str, dict], baselines: dict[str, dict], best: str, why: str) -> str:
@@ -103,6 +174,8 @@ def narrative(summaries: dict[str, dict], baselines: dict[str, dict], best: str,
                      f"{x['new_rmse'] / top - 1:+.1%} | {cost} | {x['forgetting']:+.3f} |")
     lines.append("")
     lines += _checks(summaries, ranked)
+    if levels(summaries):
+        lines += ["", interval_verdict(summaries, baselines)]
     return "\n".join(lines)
 
 

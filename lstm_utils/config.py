@@ -152,18 +152,41 @@ def _known_strategies(names: tuple[str, ...]) -> str | None:
     return None
 
 
+def _distinct_levels(levels: tuple[float, ...]) -> str | None:
+    if len(set(levels)) < len(levels):
+        return "lists a level twice"
+    return None
+
+
+@dataclass(frozen=True)
+class IntervalParams:
+    levels: tuple[float, ...] = setting((0.8, 0.95), gt=0, lt=1, check=_distinct_levels,
+                                        hint="nominal coverages strictly between 0 and 1, e.g. [0.8, 0.95]")
+    calibration_batches: int = setting(1, ge=1, hint="1 calibrates on the newest batch's validation tail")
+
+
+RANK_BY = ("new_rmse", "forward_rmse")  # or new_interval_score_<level>, for a level of intervals.levels
+
+
+def _rank_by(value: str) -> str | None:
+    if value in RANK_BY or re.fullmatch(r"new_interval_score_\d+(\.\d+)?", value):
+        return None
+    return f"is {value!r}; allowed: {', '.join(RANK_BY)}, or new_interval_score_<level> (e.g. new_interval_score_95)"
+
+
 @dataclass(frozen=True)
 class CompareParams:
     strategies: tuple[str, ...] = setting(("none", "finetune", "distill", "ensemble", "retrain", "replay"),
                                           check=_known_strategies)
-    rank_by: str = setting("new_rmse", choices=("new_rmse", "forward_rmse"),
-                           hint="new_rmse ranks by the newest period's error")
+    rank_by: str = setting("new_rmse", check=_rank_by,
+                           hint="new_rmse ranks by the newest period's error; new_interval_score_95 by the "
+                                "95% intervals' score")
     max_forgetting: float = setting(0.5, ge=0, hint="in the target's units of RMSE, e.g. 0.5")
 
 
 CORE: dict[str, type] = {
     "data": DataParams, "split": SplitParams, "window": WindowParams, "model": ModelParams,
-    "train": TrainParams, "baselines": BaselineParams, "compare": CompareParams,
+    "train": TrainParams, "baselines": BaselineParams, "intervals": IntervalParams, "compare": CompareParams,
 }
 
 
@@ -177,6 +200,7 @@ class Params:
     model: ModelParams
     train: TrainParams
     baselines: BaselineParams
+    intervals: IntervalParams
     compare: CompareParams
     strategies: dict[str, Any] = dataclasses.field(default_factory=dict)  # a strategy's section name -> its dataclass
     raw: dict = dataclasses.field(default=None, compare=False)  # type: ignore[assignment]  # the YAML as read
@@ -329,6 +353,12 @@ def _check(params: Params) -> None:
          f"({w.lookback}) must be >= `baselines.season` ({b.season}): the seasonal naive forecast reads its "
          "values from the window", f"raise window.lookback to at least {b.season}"),
     ]
+    levels = [f"{100 * q:g}" for q in params.intervals.levels]  # as intervals.level_name writes them
+    rank = params.compare.rank_by
+    if rank.startswith("new_interval_score_"):
+        rules.append((rank.removeprefix("new_interval_score_") in levels, "compare.rank_by",
+                      f"({rank}) names a level that `intervals.levels` does not list",
+                      f"use one of {', '.join('new_interval_score_' + n for n in levels)}"))
     for ok, key, message, hint in rules:
         if not ok:
             _fail(key, message, hint)

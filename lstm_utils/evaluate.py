@@ -8,22 +8,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lstm_utils import intervals
 from lstm_utils._keras import keras
 from lstm_utils.config import BaselineParams
 from lstm_utils.errors import DataError, ModelError
 from lstm_utils.forecast import read_for_model
 from lstm_utils.linear import Design, Ridge, Sums, fit
-from lstm_utils.scoring import score
+from lstm_utils.scoring import forecasts, score
 from lstm_utils.windows import Windows, make_windows
 
 
 def evaluate_since(model: keras.Model, sidecar: dict, source: str | Path, start: str | None = None) -> dict:
     """RMSE and MAE of every forecast whose first target time is at or after `start`
     (earlier rows are look-back context only), next to persistence, seasonal naive and the
-    linear baseline. The linear baseline is a ridge regression fitted on the windows that end
-    before `start` (the last `split.val_fraction` of them choose its penalty), in the model's
-    own scaling; without `start`, or with too little data before it, it is left out and
-    `linear` says why."""
+    linear baseline, with each one's intervals' coverage, width and score per level, overall
+    and per horizon step (:func:`interval_widths`). The linear baseline is a ridge regression
+    fitted on the windows that end before `start` (the last `split.val_fraction` of them choose
+    its penalty), in the model's own scaling; without `start`, or with too little data before
+    it, it is left out and `linear` says why."""
     ds = read_for_model(model, sidecar, source)
     window = sidecar["window"]
     every = make_windows(ds.frame, ds.inputs, ds.targets, int(window["lookback"]), int(window["horizon"]))
@@ -47,14 +49,40 @@ def evaluate_since(model: keras.Model, sidecar: dict, source: str | Path, start:
         raise ModelError(f"the model's sidecar has no usable baselines.season ({exc})",
                          hint="re-run the stage that saved the model") from None
     ridge, why = linear_before(model, sidecar, before)
-    scores = score(model, windows, ds.targets, season, ridge)
+    widths, notes = interval_widths(model, sidecar, before, ds.targets, season, ridge)
+    scores = score(model, windows, ds.targets, season, ridge, widths)
     if ridge is None:
         scores["linear"] = {"left out": why}
     else:
         scores["linear"] |= {"fitted_on": len(before), "penalty": ridge.penalty}
     times = windows.target_times()
     return {"windows": len(windows), "first_target": times[0].isoformat(), "last_target": times[-1].isoformat(),
-            **scores}
+            **scores, **({"intervals": notes} if notes else {})}
+
+
+def interval_widths(model: keras.Model, sidecar: dict, before: Windows, targets: list[str], season: int,
+                    ridge: Ridge | None) -> tuple[dict[str, dict], dict[str, str]]:
+    """Half-widths per forecaster for :func:`evaluate_since`: the model's from its sidecar; the
+    baselines' calibrated on the last `split.val_fraction` of the windows that end before
+    `--start` (the linear baseline's validation part), at the model's levels. Also, in words,
+    whose intervals are left out and why."""
+    model_widths = intervals.from_record(sidecar.get("intervals"), targets)
+    params = sidecar.get("params") or {}
+    levels = list(model_widths) if model_widths else list((params.get("intervals") or {}).get("levels") or [])
+    widths: dict[str, dict] = {"model": model_widths} if model_widths else {}
+    notes = {} if model_widths else {"model": "this model has no prediction intervals (saved before they were "
+                                              "added); re-run `dvc repro` to calibrate them"}
+    cut = int(round(len(before) * (1 - float((params.get("split") or {}).get("val_fraction", 0.15)))))
+    calibration = before.subset(slice(cut, None))
+    if not levels or len(calibration) == 0:
+        notes["baselines"] = ("no window ends before --start to calibrate the baselines' intervals on "
+                              "(give --start and data before it)") if levels else "no interval levels known"
+        return widths, notes
+    _, y = calibration.arrays()
+    for name, pred in forecasts(model, calibration, season, ridge).items():
+        if name != "model":
+            widths[name] = intervals.calibrate(y, pred, levels)
+    return widths, notes
 
 
 def linear_before(model: keras.Model, sidecar: dict, before: Windows) -> tuple[Ridge | None, str]:

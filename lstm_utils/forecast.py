@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lstm_utils import intervals
 from lstm_utils._keras import keras
 from lstm_utils.config import DataParams, parse_section
 from lstm_utils.errors import DataError, LstmUtilsError, ModelError
@@ -35,11 +36,32 @@ def read_for_model(model: keras.Model, sidecar: dict, source: str | Path) -> Ing
     return ingest(source, data, base_batches=None)  # one series: gaps filled as within a batch
 
 
-def forecast_next(model: keras.Model, sidecar: dict, source: str | Path) -> pd.DataFrame:
-    """The next `horizon` steps after the last timestamp: one column per target."""
+def forecast_next(model: keras.Model, sidecar: dict, source: str | Path) -> tuple[pd.DataFrame, str | None]:
+    """The next `horizon` steps after the last timestamp: one column per target, and the bounds
+    of its intervals (:func:`with_bands`); also the line to show when the model has none."""
     ds = read_for_model(model, sidecar, source)
     lookback, horizon = int(sidecar["window"]["lookback"]), int(sidecar["window"]["horizon"])
-    return forecast_frame(model, ds.frame, ds.inputs, ds.targets, lookback, horizon, str(source))
+    return with_bands(forecast_frame(model, ds.frame, ds.inputs, ds.targets, lookback, horizon, str(source)), sidecar)
+
+
+def with_bands(table: pd.DataFrame, sidecar: dict) -> tuple[pd.DataFrame, str | None]:
+    """A point forecast (one column per target) with its interval bounds beside it,
+    `<target>_lower_<level>` and `<target>_upper_<level>` per target and level (level in percent,
+    e.g. `temp_lower_80`; infinite where the model had too few calibration windows), from the
+    half-widths in the model's sidecar. A model saved without them keeps its point forecast
+    alone, and the second value says so in one line."""
+    targets = list(table.columns)
+    widths = intervals.from_record(sidecar.get("intervals"), targets)
+    if widths is None:
+        return table, ("this model has no prediction intervals (saved before they were added); "
+                       "re-run `dvc repro` to calibrate them")
+    out = table.copy()
+    for q, half in widths.items():
+        name = intervals.level_name(q)
+        for j, t in enumerate(targets):
+            out[f"{t}_lower_{name}"] = table[t].to_numpy() - half[: len(table), j]
+            out[f"{t}_upper_{name}"] = table[t].to_numpy() + half[: len(table), j]
+    return out, None
 
 
 def forecast_frame(model: keras.Model, frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[str],

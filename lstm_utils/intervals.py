@@ -102,3 +102,69 @@ def interval_score(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, lev
     above = np.clip(actual - upper, 0.0, None)
     score = (upper - lower) + (2.0 / alpha) * (below + above)
     return np.nanmean(np.where(np.isnan(actual), np.nan, score), axis=axis)
+
+
+MEASURES = ("coverage", "width", "interval_score")  # what :func:`scores` gives per level, in this order
+
+
+def level_name(level: float) -> str:
+    """How a level is named in metric keys and columns: '80' for 0.8, '97.5' for 0.975."""
+    return f"{100 * float(level):g}"
+
+
+def calibration_batches(step: int, count: int) -> list[int]:
+    """The batches whose validation tails calibrate the model after `step` (0: the base model):
+    the newest `count` of batches 0..step."""
+    return list(range(max(0, step - count + 1), step + 1))
+
+
+def scores(actual: np.ndarray, forecast: np.ndarray, widths: dict[float, np.ndarray],
+           by_step: bool = False) -> dict[str, dict]:
+    """Coverage, mean width and interval score of forecasts (n, horizon, targets) with
+    half-widths per level, pooled over windows, steps and targets, keyed by :func:`level_name`;
+    with `by_step`, also per horizon step (`coverage_by_step`, ...). NaN without windows.
+
+    Examples
+    --------
+    >>> y = np.zeros((2, 1, 1)); f = np.array([0.5, 3.0]).reshape(2, 1, 1)
+    >>> scores(y, f, {0.8: np.ones((1, 1))})["80"]["coverage"]  # errors 0.5 (inside) and 3 (outside)
+    0.5
+    """
+    out: dict[str, dict] = {}
+    for level, half in widths.items():
+        if actual.shape[0] == 0:
+            out[level_name(level)] = {m: float("nan") for m in MEASURES}
+            continue
+        lower, upper = bounds(forecast.astype(np.float64), half)
+        values = {"coverage": coverage(actual, lower, upper), "width": width(lower, upper),
+                  "interval_score": interval_score(actual, lower, upper, level)}
+        entry = {m: float(values[m]) for m in MEASURES}
+        if by_step:
+            entry |= {f"{m}_by_step": [float(v) for v in fn(axis=(0, 2))] for m, fn in (
+                ("coverage", lambda axis: coverage(actual, lower, upper, axis)),
+                ("width", lambda axis: width(lower, upper, axis)),
+                ("interval_score", lambda axis: interval_score(actual, lower, upper, level, axis)))}
+        out[level_name(level)] = entry
+    return out
+
+
+def to_record(widths: dict[float, np.ndarray], targets: Sequence[str], windows: int, batches: Sequence[str]) -> dict:
+    """Half-widths as kept in a model's sidecar (infinite ones as null: too few windows):
+    ``{"levels": [...], "calibration_windows": n, "calibrated_on": [batch names],
+    "half_widths": {"80": {target: [per horizon step]}}}``."""
+    return {"levels": [float(q) for q in widths], "calibration_windows": int(windows),
+            "calibrated_on": [f"{name} (validation tail)" for name in batches],
+            "half_widths": {level_name(q): {t: [None if not np.isfinite(v) else float(v) for v in half[:, j]]
+                                            for j, t in enumerate(targets)} for q, half in widths.items()}}
+
+
+def from_record(record: dict | None, targets: Sequence[str]) -> dict[float, np.ndarray] | None:
+    """The half-widths (horizon, targets) per level of a sidecar's `intervals` entry (None: the
+    model has none, e.g. it was saved before intervals existed)."""
+    if not record or "half_widths" not in record:
+        return None
+    out = {}
+    for q in record["levels"]:
+        per_target = record["half_widths"][level_name(q)]
+        out[float(q)] = np.array([[np.inf if v is None else float(v) for v in per_target[t]] for t in targets]).T
+    return out

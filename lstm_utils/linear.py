@@ -207,7 +207,9 @@ class BatchSums:
 def baseline(frame: pd.DataFrame, params: Params, names: Sequence[str]) -> dict:
     """The `linear` baseline over the chain of batches, recorded like a strategy: row t of its
     error matrices is the ridge refit on batches 0..t (penalty chosen on their validation
-    tails), scored on every batch's test tail (mean over targets, in the data's units)."""
+    tails), scored on every batch's test tail (mean over targets, in the data's units); its
+    intervals are calibrated at every step as a strategy's are (`intervals`, like rmse)."""
+    from lstm_utils import intervals
     from lstm_utils.compare import summarize
     from lstm_utils.metrics import errors, mean_over_targets
     from lstm_utils.windows import tail_windows
@@ -217,13 +219,22 @@ def baseline(frame: pd.DataFrame, params: Params, names: Sequence[str]) -> dict:
     tests = tail_windows(frame, params, n)
     actual = [w.arrays()[1] for w in tests]
     rmse, mae = np.full((n, n), np.nan), np.full((n, n), np.nan)
+    levels = list(params.intervals.levels)
+    cover = {intervals.level_name(q): {m: np.full((n, n), np.nan) for m in intervals.MEASURES} for q in levels}
     penalties = []
     for t in range(n):
         ridge = sums.fit(range(t + 1))
         penalties.append(ridge.penalty)
+        calibration = split_windows(frame, params, "val",
+                                    intervals.calibration_batches(t, params.intervals.calibration_batches))
+        widths = intervals.calibrate(calibration.arrays()[1], ridge.predict(calibration), levels)
         for k, windows in enumerate(tests):
             if len(windows):
-                e = errors(actual[k], ridge.predict(windows), params.data.targets)
+                pred = ridge.predict(windows)
+                e = errors(actual[k], pred, params.data.targets)
                 rmse[t, k], mae[t, k] = mean_over_targets(e["rmse"]), mean_over_targets(e["mae"])
+                for level, got in intervals.scores(actual[k], pred, widths).items():
+                    for m, v in got.items():
+                        cover[level][m][t, k] = v
     return {"strategy": "linear", "batches": list(names), "rmse": rmse, "mae": mae, "penalties": penalties,
-            "summary": summarize(rmse, mae, [0] * (n - 1))}
+            "intervals": cover, "summary": summarize(rmse, mae, [0] * (n - 1), cover)}

@@ -123,7 +123,8 @@ def error_by_step(scores: dict[str, dict], target: str, metric: str = "rmse") ->
 
 
 def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=None,
-                 limits: tuple[float, float] | None = None) -> Figure | None:
+                 limits: tuple[float, float] | None = None, fmt: str = "{:.2f}", cmap: str = "viridis_r",
+                 what: str = "RMSE") -> Figure | None:
     """Heat map of E[t][k]: rows = model after step t, columns = test tail of batch k.
 
     Parameters
@@ -138,38 +139,98 @@ def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=N
         Draw into these axes (then nothing is returned), else into a new figure.
     limits
         The colour scale's (low, high), to share one scale between maps.
+    fmt, cmap, what
+        How a cell's value is written, the colour map, and what the values are (for a coverage
+        matrix: "{:.0%}", a diverging map centred on the nominal level by `limits`, "coverage").
     """
     fig = None
     if ax is None:
         fig = Figure(figsize=(1.1 * len(batches) + 2, 0.8 * len(rmse) + 1.2), layout="constrained")
         ax = fig.add_subplot()
     low, high = limits or (np.nanmin(rmse), np.nanmax(rmse))
-    image = ax.imshow(rmse, cmap="viridis_r", vmin=low, vmax=high)
+    image = ax.imshow(rmse, cmap=cmap, vmin=low, vmax=high)
     for (t, k), value in np.ndenumerate(rmse):
-        ax.text(k, t, f"{value:.2f}", ha="center", va="center", fontsize=8,
-                color="white" if value > (low + high) / 2 else "black", fontweight="bold" if t == k else None)
+        light = value > (low + high) / 2 if cmap == "viridis_r" else abs(value - (low + high) / 2) > (high - low) / 3
+        ax.text(k, t, fmt.format(value), ha="center", va="center", fontsize=8,
+                color="white" if light else "black", fontweight="bold" if t == k else None)
     ax.set_xticks(range(len(batches)), batches, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(rmse)), ["base"] + [f"after {b}" for b in batches[1:len(rmse)]], fontsize=8)
     ax.set_xlabel("test tail of batch")
-    ax.set_title(title or "RMSE: model after each step on every batch")
+    ax.set_title(title or f"{what}: model after each step on every batch")
     if fig is not None:
         fig.colorbar(image, ax=ax, shrink=0.8)
     return fig
 
 
-def error_matrices(results: dict[str, dict]) -> Figure:
-    """Every strategy's error matrix side by side, on one colour scale."""
-    names = list(results)
+def error_matrices(results: dict[str, dict], level: str | None = None) -> Figure:
+    """Every strategy's error matrix side by side, on one colour scale; with `level` (e.g. "80"),
+    its coverage matrix at that level instead, coloured by the distance from the nominal level."""
+    names = [n for n in results if level is None or level in results[n].get("intervals", {})]
     cols = min(3, len(names))
     rows = -(-len(names) // cols)
     fig = Figure(figsize=(4.2 * cols, 3.6 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    every = np.concatenate([np.ravel(results[name]["rmse"]) for name in names])
-    limits = (float(np.nanmin(every)), float(np.nanmax(every)))
+    matrix = {n: results[n]["rmse"] if level is None else results[n]["intervals"][level]["coverage"] for n in names}
+    if level is None:
+        every = np.concatenate([np.ravel(m) for m in matrix.values()])
+        style = {"limits": (float(np.nanmin(every)), float(np.nanmax(every)))}
+    else:
+        nominal = float(level) / 100
+        style = {"limits": (nominal - 0.25, nominal + 0.25), "fmt": "{:.0%}", "cmap": "RdBu", "what": "coverage"}
     for ax, name in zip(axes, names):
-        error_matrix(results[name]["rmse"], results[name]["batches"], title=name, ax=ax, limits=limits)
+        error_matrix(matrix[name], results[name]["batches"], title=name if level is None else f"{name}: {level}%",
+                     ax=ax, **style)
     for ax in axes[len(names):]:
         ax.set_visible(False)
+    return fig
+
+
+def coverage_over_time(results: dict[str, dict], baselines: dict[str, dict] | None = None,
+                       levels: Sequence[str] = ()) -> Figure:
+    """Per update step, each strategy's interval coverage on the new batch's test tail, one panel
+    per level (e.g. "80"), against the nominal level (dotted); baselines (per batch, as
+    :func:`steps_over_time` takes them) dashed."""
+    levels = list(levels) or list(next(iter(results.values()))["intervals"])
+    fig = Figure(figsize=(9.5, 3.2 * len(levels)), layout="constrained")
+    axes = fig.subplots(len(levels), 1, squeeze=False).ravel()
+    any_rec = next(iter(results.values()))
+    steps = list(range(1, len(any_rec["batches"])))
+    for ax, level in zip(axes, levels):
+        for name, rec in results.items():
+            c = rec["intervals"][level]["coverage"]
+            style = {"ls": "-.", "color": "tab:brown"} if name.endswith("(baseline)") else {"marker": "o"}
+            ax.plot(steps, [c[t, t] for t in steps], label=name, **style)
+        for name, b in (baselines or {}).items():
+            c = b["intervals"][level]["coverage"]
+            ax.plot(steps, c[1:], ls="--", color="grey" if name == "persistence" else "black", label=name)
+        ax.axhline(float(level) / 100, color="tab:red", ls=":", lw=1.5, label=f"nominal {level}%")
+        ax.set_xticks(steps, any_rec["batches"][1:])
+        ax.yaxis.set_major_formatter("{x:.0%}")
+        ax.set_ylabel(f"{level}% interval coverage")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    axes[0].set_title("coverage of each new batch's test tail, after learning it")
+    return fig
+
+
+def coverage_by_step(scores: dict[str, dict], level: str) -> Figure:
+    """Coverage and interval score per horizon step for each forecaster whose scores have
+    intervals at `level`."""
+    fig = Figure(figsize=(10, 3.5), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    for name, s in scores.items():
+        got = s.get("intervals", {}).get(level)
+        if got is None:
+            continue
+        steps = np.arange(1, len(got["coverage_by_step"]) + 1)
+        left.plot(steps, got["coverage_by_step"], marker=".", label=name)
+        right.plot(steps, got["interval_score_by_step"], marker=".", label=name)
+    left.axhline(float(level) / 100, color="tab:red", ls=":", lw=1.5, label="nominal")
+    left.yaxis.set_major_formatter("{x:.0%}")
+    left.set_ylabel(f"{level}% coverage")
+    right.set_ylabel(f"{level}% interval score (lower is better)")
+    for ax in (left, right):
+        ax.set_xlabel("horizon step")
+    left.legend(fontsize=8, ncols=2)
     return fig
 
 
@@ -211,9 +272,17 @@ def cost_vs_accuracy(summaries: dict[str, dict]) -> Figure:
 
 
 def forecast_ahead(history: pd.Series, forecast: pd.DataFrame, target: str) -> Figure:
-    """The last observed values of a target and the forecast past the last timestamp."""
+    """The last observed values of a target and the forecast past the last timestamp, with its
+    interval bands (columns `<target>_lower_<level>` / `_upper_<level>`, widest palest)."""
     fig = Figure(figsize=(9, 3.2), layout="constrained")
     ax = fig.add_subplot()
+    bands = sorted((float(c.rsplit("_", 1)[1]), c.rsplit("_", 1)[1]) for c in forecast.columns
+                   if c.startswith(f"{target}_lower_"))
+    for i, (_, level) in enumerate(reversed(bands)):
+        lower, upper = forecast[f"{target}_lower_{level}"].to_numpy(), forecast[f"{target}_upper_{level}"].to_numpy()
+        if np.isfinite(lower).all() and np.isfinite(upper).all():
+            ax.fill_between(forecast.index, lower, upper, color="tab:red", alpha=0.15 + 0.15 * i, lw=0,
+                            label=f"{level}% interval")
     ax.plot(history.index, history.to_numpy(), color="black", lw=1, label="observed")
     ax.plot(forecast.index, forecast[target].to_numpy(), color="tab:red", marker=".", label="forecast")
     ax.set_ylabel(target)

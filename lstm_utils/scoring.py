@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from lstm_utils import intervals
 from lstm_utils._keras import keras
 from lstm_utils.baselines import naive_forecasts
 from lstm_utils.linear import Ridge
@@ -16,15 +17,36 @@ from lstm_utils.model import predict
 from lstm_utils.windows import Windows
 
 
-def score(model: keras.Model, windows: Windows, targets: Sequence[str], season: int,
-          ridge: Ridge | None = None) -> dict[str, dict]:
-    """Errors of the model, persistence, seasonal naive and (given a fitted `ridge`) the linear
-    baseline on `windows`, keyed by name."""
-    _, y = windows.arrays()
-    forecasts = {"model": predict(model, windows)} | naive_forecasts(windows, season)
+def forecasts(model: keras.Model, windows: Windows, season: int, ridge: Ridge | None = None) -> dict[str, np.ndarray]:
+    """The forecasts of the model, persistence, seasonal naive and (given a fitted `ridge`) the
+    linear baseline on `windows`, keyed by name."""
+    out = {"model": predict(model, windows)} | naive_forecasts(windows, season)
     if ridge is not None:
-        forecasts["linear"] = ridge.predict(windows)
-    return {name: errors(y, pred, targets) for name, pred in forecasts.items()}
+        out["linear"] = ridge.predict(windows)
+    return out
+
+
+def calibrate_all(model: keras.Model, calibration: Windows, season: int, levels: Sequence[float],
+                  ridge: Ridge | None = None) -> dict[str, dict[float, np.ndarray]]:
+    """Conformal half-widths of every forecaster of :func:`forecasts`, calibrated on the same windows."""
+    _, y = calibration.arrays()
+    return {name: intervals.calibrate(y, pred, levels)
+            for name, pred in forecasts(model, calibration, season, ridge).items()}
+
+
+def score(model: keras.Model, windows: Windows, targets: Sequence[str], season: int,
+          ridge: Ridge | None = None, widths: dict[str, dict[float, np.ndarray]] | None = None) -> dict[str, dict]:
+    """Errors of the model, persistence, seasonal naive and (given a fitted `ridge`) the linear
+    baseline on `windows`, keyed by name; with half-widths per forecaster (`widths`, e.g. from
+    :func:`calibrate_all`), also their intervals' coverage, width and score per level, overall
+    and per horizon step (`intervals`)."""
+    _, y = windows.arrays()
+    out = {}
+    for name, pred in forecasts(model, windows, season, ridge).items():
+        out[name] = errors(y, pred, targets)
+        if widths and widths.get(name) is not None:
+            out[name]["intervals"] = intervals.scores(y, pred, widths[name], by_step=True)
+    return out
 
 
 def scores_table(scores: dict[str, dict]) -> pd.DataFrame:
@@ -34,6 +56,14 @@ def scores_table(scores: dict[str, dict]) -> pd.DataFrame:
         row = {f"rmse {t}": v for t, v in s["rmse"].items()} | {f"mae {t}": v for t, v in s["mae"].items()}
         rows[name] = row | {"windows": s["windows"]}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("forecaster")  # columns keep their types
+
+
+def intervals_table(scores: dict[str, dict]) -> pd.DataFrame:
+    """One row per forecaster whose scores have intervals: coverage, mean width and interval
+    score per level (columns `coverage 80`, `width 80`, `interval_score 80`, ...)."""
+    rows = {name: {f"{m} {level}": v[m] for level, v in s["intervals"].items() for m in intervals.MEASURES}
+            for name, s in scores.items() if "intervals" in s}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("forecaster")
 
 
 def headline(scores: dict[str, dict]) -> dict[str, float]:
@@ -59,34 +89,71 @@ def against_baselines(best: dict[str, float], name: str = "model") -> str:
 
 
 def error_matrix(models: Sequence[keras.Model], tests: Sequence[Windows], targets: Sequence[str],
-                 known: dict[tuple[int, int], tuple[float, float]] | None = None) -> dict:
-    """RMSE and MAE (mean over targets) of every model on every test set: arrays (models, tests).
+                 known: dict[tuple[int, int], Sequence[float]] | None = None,
+                 widths: Sequence[dict[float, np.ndarray]] | None = None) -> dict:
+    """RMSE and MAE (mean over targets) of every model on every test set: arrays (models, tests);
+    given each model's half-widths (`widths`, the same levels for all), also its intervals'
+    coverage, width and score per level: ``intervals[level_name][measure]``, arrays alike.
 
-    Cells in `known` ((model, test) -> (rmse, mae), kept from an earlier run) are not computed
-    again. Each cell is one forecast call on one test set, so its value does not depend on
-    which other cells are computed with it.
+    Cells in `known` ((model, test) -> the cell's :func:`cell_values`, kept from an earlier run)
+    are not computed again. Each cell is one forecast call on one test set, so its value does
+    not depend on which other cells are computed with it.
     """
     known = known or {}
-    rmse = np.full((len(models), len(tests)), np.nan)
-    mae = np.full_like(rmse, np.nan)
+    levels = list(widths[0]) if widths else []
+    names = [intervals.level_name(q) for q in levels]
+    shape = (len(models), len(tests))
+    rmse, mae = np.full(shape, np.nan), np.full(shape, np.nan)
+    cover = {n: {m: np.full(shape, np.nan) for m in intervals.MEASURES} for n in names}
     actual = [w.arrays()[1] for w in tests]
     for i, model in enumerate(models):
         for k, windows in enumerate(tests):
             if (i, k) in known:
-                rmse[i, k], mae[i, k] = known[i, k]
+                values = list(known[i, k])
             elif len(windows):
-                e = errors(actual[k], predict(model, windows), targets)
-                rmse[i, k], mae[i, k] = mean_over_targets(e["rmse"]), mean_over_targets(e["mae"])
-    return {"rmse": rmse, "mae": mae}
+                pred = predict(model, windows)
+                e = errors(actual[k], pred, targets)
+                values = [mean_over_targets(e["rmse"]), mean_over_targets(e["mae"])]
+                if levels:
+                    got = intervals.scores(actual[k], pred, widths[i])
+                    values += [got[n][m] for n in names for m in intervals.MEASURES]
+            else:
+                continue
+            rmse[i, k], mae[i, k] = values[0], values[1]
+            for j, (n, m) in enumerate((n, m) for n in names for m in intervals.MEASURES):
+                cover[n][m][i, k] = values[2 + j]
+    return {"rmse": rmse, "mae": mae, "intervals": cover}
 
 
-def baseline_errors(tests: Sequence[Windows], targets: Sequence[str], season: int) -> dict[str, dict]:
-    """Persistence and seasonal naive on every test set: {name: {"rmse": [..], "mae": [..]}}."""
+def cell_values(matrix: dict, cell: tuple[int, int]) -> list[float]:
+    """One cell of an :func:`error_matrix` result as kept in the step state: RMSE, MAE, then per
+    level coverage, width and interval score."""
+    out = [float(matrix["rmse"][cell]), float(matrix["mae"][cell])]
+    return out + [float(v[m][cell]) for v in matrix["intervals"].values() for m in intervals.MEASURES]
+
+
+def baseline_errors(tests: Sequence[Windows], targets: Sequence[str], season: int,
+                    calibrations: Sequence[Windows] | None = None, levels: Sequence[float] = ()) -> dict[str, dict]:
+    """Persistence and seasonal naive on every test set: {name: {"rmse": [..], "mae": [..]}};
+    with a calibration set per test set and `levels`, also their intervals (calibrated on
+    calibration set k, scored on test set k): ``intervals[level_name][measure]``, a list alike."""
     out: dict[str, dict] = {"persistence": {"rmse": [], "mae": []}, "seasonal_naive": {"rmse": [], "mae": []}}
-    for windows in tests:
+    names = [intervals.level_name(q) for q in levels]
+    for entry in out.values():
+        if calibrations is not None and names:
+            entry["intervals"] = {n: {m: [] for m in intervals.MEASURES} for n in names}
+    for k, windows in enumerate(tests):
         _, y = windows.arrays()
+        if calibrations is not None and names:
+            _, yc = calibrations[k].arrays()
+            calibration = naive_forecasts(calibrations[k], season)
         for name, pred in naive_forecasts(windows, season).items():
             e = errors(y, pred, targets)
             out[name]["rmse"].append(mean_over_targets(e["rmse"]) if len(windows) else float("nan"))
             out[name]["mae"].append(mean_over_targets(e["mae"]) if len(windows) else float("nan"))
+            if calibrations is not None and names:
+                got = intervals.scores(y, pred, intervals.calibrate(yc, calibration[name], levels))
+                for n in names:
+                    for m in intervals.MEASURES:
+                        out[name]["intervals"][n][m].append(got[n][m])
     return out

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from lstm_utils import linear, strategies
+from lstm_utils import intervals, linear, strategies
 from lstm_utils.artifacts import load_model, make_sidecar, save_model, sidecar_path
 from lstm_utils.baselines import naive_forecasts
 from lstm_utils.chain import Chain, run_chain
 from lstm_utils.compare import champion, summarize, summarize_baseline
 from lstm_utils.config import Params, raw_value
 from lstm_utils.files import atomic_path, sha256_file, write_json
-from lstm_utils.forecast import forecast_frame
+from lstm_utils.forecast import forecast_frame, with_bands
 from lstm_utils.from_scratch import Run, train_new
 from lstm_utils.metrics import errors
 from lstm_utils.model import predict
@@ -66,7 +66,8 @@ def train_base(frame: pd.DataFrame, params: Params, base_csv: str | Path, state_
     return BaseRun(run, hit is not None, cache.folder / f"{key}.keras")
 
 def save_base(base: BaseRun, test: Windows, scores: dict[str, dict], params: Params, base_csv: str | Path,
-              meta: dict, models_dir: str | Path = "models", reports_dir: str | Path = "reports") -> Path:
+              meta: dict, models_dir: str | Path = "models", reports_dir: str | Path = "reports",
+              widths: dict[float, np.ndarray] | None = None) -> Path:
     """Save the base model with its sidecar, `reports/base_metrics.json` (its errors and the
     baselines' on the base test tail, and the window counts) and `reports/cost/base.json`
     (training seconds: they vary, so no later stage reads them). Returns the model's path.
@@ -76,21 +77,30 @@ def save_base(base: BaseRun, test: Windows, scores: dict[str, dict], params: Par
     base
         The base model's training run (:func:`train_base`).
     test, scores
-        The base test tail's windows, and the scores on it (:func:`lstm_utils.scoring.score`).
+        The base test tail's windows, and the scores on it (:func:`lstm_utils.scoring.score`;
+        their intervals' coverage, width and score go to the metrics too).
     params
         Every setting (recorded in the sidecar).
     base_csv, meta
         The prepared base-period file and its batch entries (the data files it came from).
     models_dir, reports_dir
         Where the model and the metrics go.
+    widths
+        The model's interval half-widths per level, calibrated on its validation tail (kept in
+        its sidecar).
     """
     run = base.run
-    metrics = {"test": {name: {"rmse": s["rmse"], "mae": s["mae"]} for name, s in scores.items()},
+    metrics = {"test": {name: {"rmse": s["rmse"], "mae": s["mae"]}
+                        | ({"intervals": {q: {m: v[m] for m in intervals.MEASURES} for q, v in s["intervals"].items()}}
+                           if "intervals" in s else {}) for name, s in scores.items()},
                "windows": {"train": len(run.train), "val": len(run.val), "test": len(test)}}
     sources = {str(base_csv): sha256_file(base_csv)} | {f"data/{name}": sha for b in meta["batches"]
                                                         for name, sha in b["sources"].items()}
     path = Path(models_dir) / "base.keras"
-    save_model(run.model, path, make_sidecar("base", None, params, sources, metrics), copy_of=base.kept)
+    side = make_sidecar("base", None, params, sources, metrics)
+    if widths is not None:
+        side["intervals"] = intervals.to_record(widths, params.data.targets, len(run.val), [meta["batches"][0]["name"]])
+    save_model(run.model, path, side, copy_of=base.kept)
     write_json(Path(reports_dir) / "base_metrics.json", metrics)
     r = run.result
     write_json(Path(reports_dir) / "cost" / "base.json",
@@ -146,14 +156,28 @@ def run_strategy(strategy: str, params: Params, prepared_dir: str | Path = "prep
 def steps_table(chain: Chain) -> pd.DataFrame:
     """One row per update step: cost, and errors on the new batch, before and after, and on old ones."""
     rows = []
+    coverage = [f"new_coverage_{level}" for level in chain.intervals]
     for rec in chain.steps:
         t = rec.step
         rows.append({"step": t, "batch": rec.batch, "new_rmse": chain.rmse[t, t],
                      "forward_rmse": chain.rmse[t - 1, t], "retained_rmse": float(np.nanmean(chain.rmse[t, :t])),
-                     "base_rmse": chain.rmse[t, 0], "train_seconds": rec.train_seconds,
-                     "windows_seen": rec.windows_seen, "reused": rec.reused})
+                     "base_rmse": chain.rmse[t, 0]}
+                    | {f"new_coverage_{level}": m["coverage"][t, t] for level, m in chain.intervals.items()}
+                    | {"train_seconds": rec.train_seconds, "windows_seen": rec.windows_seen, "reused": rec.reused})
     return pd.DataFrame(rows, columns=["step", "batch", "new_rmse", "forward_rmse", "retained_rmse", "base_rmse",
-                                       "train_seconds", "windows_seen", "reused"])
+                                       *coverage, "train_seconds", "windows_seen", "reused"])
+
+
+def intervals_table(chain: Chain) -> pd.DataFrame:
+    """One row per update step and level: the intervals' coverage (against the nominal level),
+    mean width and interval score on the new batch's test tail, and the calibration windows."""
+    rows = [{"step": rec.step, "batch": rec.batch, "level": f"{level}%", "nominal": float(level) / 100,
+             "coverage": m["coverage"][rec.step, rec.step], "width": m["width"][rec.step, rec.step],
+             "interval_score": m["interval_score"][rec.step, rec.step],
+             "calibration_windows": chain.calibration_windows[rec.step]}
+            for level, m in chain.intervals.items() for rec in chain.steps]
+    return pd.DataFrame(rows, columns=["step", "batch", "level", "nominal", "coverage", "width", "interval_score",
+                                       "calibration_windows"]).set_index(["level", "step"])
 
 
 def settings_table(spec: strategies.Strategy, params: Params) -> pd.DataFrame:
@@ -166,8 +190,10 @@ def settings_table(spec: strategies.Strategy, params: Params) -> pd.DataFrame:
 
 
 def summary_row(strategy: str, summary: dict, spent: dict) -> pd.DataFrame:
-    """One strategy's headline numbers and its training seconds, as a one-row table."""
-    row = summary | {"train_seconds": spent["train_seconds"]}
+    """One strategy's headline numbers (of its intervals, the coverage per level) and its training
+    seconds, as a one-row table."""
+    row = {k: v for k, v in summary.items() if not k.startswith(("new_width_", "new_interval_score_"))}
+    row |= {"train_seconds": spent["train_seconds"]}
     return pd.DataFrame([row], index=pd.Index([strategy], name="strategy"))
 
 
@@ -191,12 +217,22 @@ def save_strategy(chain: Chain, params: Params, sources: dict[str, str], models_
         Where the model and the records go.
     """
     s = chain.strategy
-    summary = summarize(chain.rmse, chain.mae, [r.windows_seen for r in chain.steps])
+    summary = summarize(chain.rmse, chain.mae, [r.windows_seen for r in chain.steps], chain.intervals)
     parent = f"{models_dir}/base.keras" if len(chain.steps) <= 1 else f"{s} after step {len(chain.steps) - 1}"
     path = Path(models_dir) / f"{s}.keras"
-    save_model(chain.final, path, make_sidecar(s, parent, params, sources, summary))
+    last = len(chain.models) - 1
+    side = make_sidecar(s, parent, params, sources, summary)
+    calibrated_on = [chain.batches[b] for b in intervals.calibration_batches(last, params.intervals.calibration_batches)]
+    side["intervals"] = intervals.to_record(chain.half_widths[last], params.data.targets,
+                                            chain.calibration_windows[last], calibrated_on)
+    save_model(chain.final, path, side)
     record = {"strategy": s, "model_sha256": sha256_file(path), "batches": chain.batches,
               "rmse": chain.rmse.tolist(), "mae": chain.mae.tolist(),
+              "intervals": {level: {m: v.tolist() for m, v in measures.items()}
+                            for level, measures in chain.intervals.items()},
+              "half_widths": [{intervals.level_name(q): w.tolist() for q, w in widths.items()}
+                              for widths in chain.half_widths],
+              "calibration_windows": chain.calibration_windows,
               "summary": summary, "steps": [{"step": r.step, "batch": r.batch, "windows_seen": r.windows_seen,
                                              "info": r.info} for r in chain.steps]}
     steps = Path(reports_dir) / "steps"
@@ -227,6 +263,8 @@ def load_results(names: tuple[str, ...], reports_dir: str | Path = "reports") ->
         rec = json.loads(path.read_text(encoding="utf-8"))
         rec["rmse"] = np.array(rec["rmse"], dtype=float)
         rec["mae"] = np.array(rec["mae"], dtype=float)
+        rec["intervals"] = {level: {m: np.array(v, dtype=float) for m, v in measures.items()}
+                            for level, measures in rec.get("intervals", {}).items()}
         out[s] = rec
     return out
 
@@ -237,7 +275,7 @@ class Baselines:
     naive (fixed rules: one error per batch) and the linear baseline (a ridge refit at every
     step: an error matrix, recorded like a strategy's)."""
 
-    per_batch: dict[str, dict]  # persistence, seasonal_naive: {"rmse": [per batch], "mae": [...]}
+    per_batch: dict[str, dict]  # persistence, seasonal_naive: {"rmse": [per batch], "mae": [...], "intervals"}
     linear: dict  # the linear baseline's record (lstm_utils.linear.baseline)
     summaries: dict[str, dict]  # every baseline's headline numbers
 
@@ -245,7 +283,10 @@ class Baselines:
 def baselines(frame: pd.DataFrame, params: Params, names: dict[int, str]) -> Baselines:
     """Every baseline over the chain of batches (`names`: a name per batch number)."""
     n = int(frame[BATCH].max()) + 1
-    per_batch = baseline_errors(tail_windows(frame, params, n), params.data.targets, params.baselines.season)
+    count = params.intervals.calibration_batches
+    calibrations = [split_windows(frame, params, "val", intervals.calibration_batches(t, count)) for t in range(n)]
+    per_batch = baseline_errors(tail_windows(frame, params, n), params.data.targets, params.baselines.season,
+                                calibrations, params.intervals.levels)
     ridge = linear.baseline(frame, params, [names.get(b, str(b)) for b in range(n)])
     summaries = {name: summarize_baseline(e) for name, e in per_batch.items()}
     summaries["linear"] = {k: v for k, v in ridge["summary"].items() if k != "windows_seen"}
@@ -264,13 +305,18 @@ def crown(results: dict[str, dict], params: Params, models_dir: str | Path = "mo
     return best, why
 
 
+INTERVAL_KEYS = ("new_coverage_", "new_width_", "new_interval_score_")  # + level, in summaries and metrics.json
+
+
 def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], best: str) -> dict:
     """The content of reports/metrics.json: the champion, each strategy's summary, and each
     baseline's (persistence and seasonal naive: new_rmse, old_rmse; linear, refit at every
-    step: forgetting and forward_rmse too)."""
+    step: forgetting and forward_rmse too); with intervals, each one's `new_coverage_<level>`,
+    `new_width_<level>` and `new_interval_score_<level>` (level in percent, e.g. 80)."""
     keys = ("new_rmse", "old_rmse", "forgetting", "forward_rmse")
     return {"champion": best, "strategies": {s: r["summary"] for s, r in results.items()},
-            "baselines": {k: {key: v[key] for key in keys if key in v} for k, v in baseline_summaries.items()}}
+            "baselines": {k: {key: x for key, x in v.items() if key in keys or key.startswith(INTERVAL_KEYS)}
+                          for k, v in baseline_summaries.items()}}
 
 
 def write_metrics(content: dict, reports_dir: str | Path = "reports") -> Path:
@@ -292,25 +338,40 @@ class Newest:
 def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = "models") -> Newest:
     """Forecasts and errors (overall and per horizon step) of each compared strategy's final
     model and the baselines (the linear one fitted on every batch), on the test tail of the
-    newest batch."""
+    newest batch, with their intervals' coverage, width and score (`scores[name]["intervals"]`):
+    the models' half-widths from their sidecars, the baselines' calibrated like the last step's."""
     last = int(frame[BATCH].max())
     windows = tail_windows(frame, params, last + 1)[last]
     _, y = windows.arrays()
-    forecasts = {s: predict(load_model(Path(models_dir) / f"{s}.keras")[0], windows)
-                 for s in params.compare.strategies}
-    forecasts |= naive_forecasts(windows, params.baselines.season)
-    sums = linear.BatchSums(frame, params)
-    forecasts["linear"] = sums.fit(range(last + 1)).predict(windows)
-    scores = {name: errors(y, pred, params.data.targets) for name, pred in forecasts.items()}
+    calibration = split_windows(frame, params, "val",
+                                intervals.calibration_batches(last, params.intervals.calibration_batches))
+    forecasts, widths = {}, {}
+    for s in params.compare.strategies:
+        model, side = load_model(Path(models_dir) / f"{s}.keras")
+        forecasts[s], widths[s] = predict(model, windows), intervals.from_record(side.get("intervals"),
+                                                                                  params.data.targets)
+    ridge = linear.BatchSums(frame, params).fit(range(last + 1))
+    forecasts |= naive_forecasts(windows, params.baselines.season) | {"linear": ridge.predict(windows)}
+    _, yc = calibration.arrays()
+    for name, pred in (naive_forecasts(calibration, params.baselines.season)
+                       | {"linear": ridge.predict(calibration)}).items():
+        widths[name] = intervals.calibrate(yc, pred, params.intervals.levels)
+    scores = {}
+    for name, pred in forecasts.items():
+        scores[name] = errors(y, pred, params.data.targets)
+        if widths.get(name) is not None:
+            scores[name]["intervals"] = intervals.scores(y, pred, widths[name], by_step=True)
     return Newest(windows, forecasts, scores)
 
 
 def write_forecast(frame: pd.DataFrame, params: Params, models_dir: str | Path = "models",
                    reports_dir: str | Path = "reports") -> pd.DataFrame:
-    """The champion's forecast past the last timestamp, written to reports/forecast.csv."""
-    model, _ = load_model(Path(models_dir) / "champion.keras")
+    """The champion's forecast past the last timestamp, with its interval bounds per target and
+    level (`<target>_lower_<level>`, `<target>_upper_<level>`), written to reports/forecast.csv."""
+    model, side = load_model(Path(models_dir) / "champion.keras")
     table = forecast_frame(model, frame, params.data.inputs, params.data.targets, params.window.lookback,
                            params.window.horizon, "prepared data")
+    table, _ = with_bands(table, side)
     with atomic_path(Path(reports_dir) / "forecast.csv") as tmp:
         table.to_csv(tmp, date_format="%Y-%m-%dT%H:%M:%S%z", lineterminator="\n")
     return table

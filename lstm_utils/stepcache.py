@@ -13,7 +13,9 @@ adding or editing one strategy leaves every other strategy's steps, and the base
 
 The error-matrix cells are kept too (`scores.json`): a cell is identified by the model's hash,
 the prepared data up to its batch and the window settings, so a new batch costs one new row
-and one new column of forecasts, not the whole matrix.
+and one new column of forecasts, not the whole matrix. So are each model's interval
+half-widths (`intervals.json`), identified by the model's hash, the data it was calibrated on
+and the `intervals` settings: a reused step keeps them, byte for byte.
 """
 
 from __future__ import annotations
@@ -116,9 +118,21 @@ class StepCache:
         """Keep exactly these cells (those of the latest matrix)."""
         write_json(self.folder / self.SCORES, dict(sorted(cells.items())))
 
+    CALIBRATIONS = "intervals.json"
+
+    def calibrations(self) -> dict[str, dict]:
+        """The kept interval calibrations: {score_key: {"windows": n, "half_widths": {level: rows}}}."""
+        path = self.folder / self.CALIBRATIONS
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    def save_calibrations(self, kept: dict[str, dict]) -> None:
+        """Keep exactly these calibrations (those of the latest chain's models)."""
+        write_json(self.folder / self.CALIBRATIONS, dict(sorted(kept.items())))
+
     def prune(self) -> int:
         """Delete the steps this run did not use (other params or data); returns how many."""
-        stale = [p for p in self.folder.glob("*.*") if p.stem not in self.used and p.name != self.SCORES]
+        stale = [p for p in self.folder.glob("*.*") if p.stem not in self.used
+                 and p.name not in (self.SCORES, self.CALIBRATIONS)]
         for path in stale:
             path.unlink()
         return len({p.stem for p in stale})

@@ -14,10 +14,10 @@ from lstm_utils.splits import TRAIN
 from lstm_utils.windows import make_windows
 
 
-def row_index_windows(lookback: int, horizon: int, n: int = 20):
-    """Inputs a = i and b = 10 i in row i; the target is b."""
+def row_index_windows(lookback: int, horizon: int, n: int = 20, slope: float = 10.0):
+    """Inputs a = i and b = slope * i (default 10 i) in row i; the target is b."""
     i = np.arange(n, dtype="float64")
-    frame = make_frame(np.column_stack([i, 10 * i]), [0] * n, [TRAIN] * n)
+    frame = make_frame(np.column_stack([i, slope * i]), [0] * n, [TRAIN] * n)
     return make_windows(frame, ("a", "b"), ("b",), lookback, horizon)
 
 
@@ -67,6 +67,21 @@ def test_baseline_errors_on_a_linear_series():
     seasonal = errors(y, seasonal_naive(w, 4), ["b"])
     assert seasonal["mae_by_step"]["b"] == [40.0, 40.0, 40.0, 40.0, 80.0, 80.0]
     assert seasonal["rmse"]["b"] == pytest.approx(math.sqrt((4 * 1600 + 2 * 6400) / 6), rel=1e-12)
+
+
+def test_baseline_intervals_calibrated_on_one_set_and_scored_on_another():
+    """Persistence's error at step h is slope * (h + 1) on every window: calibrated on a series of
+    slope 5, its half-widths are 5 (h + 1); on slope 10 every value lies 5 (h + 1) outside."""
+    from lstm_utils.scoring import baseline_errors
+
+    test, calib = row_index_windows(6, 6), row_index_windows(6, 6, slope=5.0)
+    got = baseline_errors([test, test], ["b"], 4, [calib, test], [0.8])
+    p = got["persistence"]["intervals"]["80"]
+    assert p["coverage"] == [0.0, 1.0]  # too narrow; then calibrated on the same errors (ties count as inside)
+    assert p["width"] == [pytest.approx(35.0), pytest.approx(70.0)]  # mean of 2 * 5 (h + 1), of 2 * 10 (h + 1)
+    assert p["interval_score"] == [pytest.approx(35.0 + 2 / 0.2 * 17.5), pytest.approx(70.0)]
+    assert got["persistence"]["rmse"][0] == got["persistence"]["rmse"][1]  # errors themselves do not change
+    assert set(got["seasonal_naive"]["intervals"]["80"]) == {"coverage", "width", "interval_score"}
 
 
 def hand_made():

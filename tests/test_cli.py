@@ -32,10 +32,12 @@ from lstm_utils.artifacts import load_model, make_sidecar, save_model  # noqa: E
 from lstm_utils.from_scratch import train_new  # noqa: E402
 from lstm_utils.config import parse_params  # noqa: E402
 from lstm_utils.errors import DataError, ModelError  # noqa: E402
+from lstm_utils import intervals  # noqa: E402
 from lstm_utils.evaluate import evaluate_since  # noqa: E402
 from lstm_utils.forecast import forecast_next  # noqa: E402
 from lstm_utils.ingest import ingest  # noqa: E402
 from lstm_utils.metrics import errors  # noqa: E402
+from lstm_utils.scoring import calibrate_all  # noqa: E402
 from lstm_utils.splits import assign_splits  # noqa: E402
 from lstm_utils.windows import make_windows  # noqa: E402
 from tiny_project import tree_hash  # noqa: E402
@@ -124,7 +126,11 @@ def trained(tmp_path_factory):
     ds = ingest(data, TINY.data, TINY.split.base_batches)
     run = train_new(assign_splits(ds, TINY.split), TINY, [0], verbose=0)
     path = root / "models" / "base.keras"
-    save_model(run.model, path, make_sidecar("base", None, TINY, {}, {}))
+    save_model(run.model, path, make_sidecar("base", None, TINY, {}, {}))  # as saved before intervals existed
+    side = make_sidecar("base", None, TINY, {}, {})
+    widths = calibrate_all(run.model, run.val, SEASON, TINY.intervals.levels)["model"]  # on its validation tail
+    side["intervals"] = intervals.to_record(widths, ["temp"], len(run.val), ["base"])
+    save_model(run.model, root / "models" / "banded.keras", side)
     return path, run.model, data
 
 
@@ -184,6 +190,10 @@ def runs(trained, tmp_path_factory):
     jobs["forecast_out"] = (["forecast", "--model", path, "--data", data, "--out", "out/next.csv"],
                             folder("forecast_out"))
     jobs["forecast_file"] = (["forecast", "--model", path, "--data", data / "2013-03.csv"], folder("forecast_file"))
+    banded = path.with_name("banded.keras")
+    jobs["forecast_banded"] = (["forecast", "--model", banded, "--data", data], folder("forecast_banded"))
+    jobs["evaluate_banded"] = (["evaluate", "--model", banded, "--data", data, "--start", EARLY],
+                               folder("evaluate_banded"))
     cwd = folder("forecast_gap")
     edit_csv(copy_months(cwd / "gappy") / "2013-03.csv", GAP_HOURS, "dewp", "")
     jobs["forecast_gap"] = (["forecast", "--model", path, "--data", "gappy"], cwd)
@@ -317,6 +327,80 @@ def test_forecast_writes_csv(runs, trained):
 
 
 @pytest.mark.slow
+def test_forecast_says_in_one_line_when_the_model_has_no_intervals(runs):
+    proc, _ = runs["forecast_out"]
+    said = [line for line in proc.stderr.splitlines() if "interval" in line]
+    assert len(said) == 1 and "has no prediction intervals" in said[0] and "dvc repro" in said[0]
+
+
+@pytest.mark.slow
+def test_forecast_writes_lower_and_upper_columns_per_level(runs, trained):
+    proc, _ = runs["forecast_banded"]
+    assert proc.returncode == 0, proc.stderr
+    assert "interval" not in proc.stderr
+    table = read_forecast(proc.stdout)
+    assert list(table.columns) == [TIME, "temp", "temp_lower_80", "temp_upper_80", "temp_lower_95", "temp_upper_95"]
+    plain = read_forecast((runs["forecast_out"][1] / "out" / "next.csv").read_text(encoding="utf-8"))
+    np.testing.assert_allclose(table["temp"], plain["temp"], atol=1e-6)  # the same point forecast
+    side = json.loads(trained[0].with_name("banded.json").read_text(encoding="utf-8"))
+    for level in ("80", "95"):
+        half = np.array(side["intervals"]["half_widths"][level]["temp"])
+        np.testing.assert_allclose(table[f"temp_upper_{level}"] - table["temp"], half, atol=1e-4)
+        np.testing.assert_allclose(table["temp"] - table[f"temp_lower_{level}"], half, atol=1e-4)
+    assert (table["temp_upper_95"] >= table["temp_upper_80"]).all()
+
+
+@pytest.mark.slow
+def test_intervals_widen_with_the_horizon_on_the_sample(trained):
+    """Calibrated on the sample's validation windows, a day-ahead error is wider than an hour-ahead one."""
+    side = json.loads(trained[0].with_name("banded.json").read_text(encoding="utf-8"))
+    for level in ("80", "95"):
+        half = side["intervals"]["half_widths"][level]["temp"]
+        assert half[-1] > 1.5 * half[0] > 0, (level, half)
+    assert side["intervals"]["calibration_windows"] > 100
+
+
+@pytest.mark.slow
+def test_evaluate_reports_coverage_width_and_interval_score(runs, trained):
+    """The model's intervals from its sidecar; the baselines' calibrated on the last val_fraction
+    of the windows that end before --start; each checked against a direct computation."""
+    got = json.loads(runs["evaluate_banded"][0].stdout)
+    assert "intervals" not in got  # nothing left out
+    model = trained[1]
+    before, scored = split_at(trained[2], EARLY)
+    calib = before.subset(slice(int(round(len(before) * (1 - TINY.split.val_fraction))), None))
+    xs, ys = (a.astype(np.float64) for a in scored.arrays())  # in float64, as the package: values on an
+    xc, yc = (a.astype(np.float64) for a in calib.arrays())  # interval's edge (ties) then fall on the same side
+    side = json.loads(trained[0].with_name("banded.json").read_text(encoding="utf-8"))
+    season = lambda x: x[:, LOOKBACK + np.arange(HORIZON) - SEASON][:, :, [INPUTS.index("temp")]]  # noqa: E731
+    for level, q in (("80", 0.8), ("95", 0.95)):
+        model_half = np.array(side["intervals"]["half_widths"][level]["temp"])[:, None]
+        errs = np.sort(np.abs(season(xc) - yc), axis=0)
+        naive_half = errs[int(np.ceil((len(calib) + 1) * q)) - 1]  # the conformal rank, by hand
+        for name, pred, half in (("model", model.predict(xs.astype(np.float32), verbose=0).astype(np.float64),
+                                  model_half),
+                                 ("seasonal_naive", season(xs), naive_half)):
+            lo, hi = pred - half, pred + half
+            inside = (ys >= lo) & (ys <= hi)
+            miss = np.clip(lo - ys, 0, None) + np.clip(ys - hi, 0, None)
+            want = {"coverage": inside.mean(), "width": (hi - lo).mean(),
+                    "interval_score": ((hi - lo) + 2 / (1 - q) * miss).mean()}
+            for measure, value in want.items():
+                assert got[name]["intervals"][level][measure] == pytest.approx(value, abs=1e-4), (name, level, measure)
+            assert len(got[name]["intervals"][level]["coverage_by_step"]) == HORIZON
+            np.testing.assert_allclose(got[name]["intervals"][level]["coverage_by_step"], inside.mean(axis=(0, 2)),
+                                       atol=1e-9)
+    assert set(got["linear"]["intervals"]) == set(got["persistence"]["intervals"]) == {"80", "95"}
+
+
+@pytest.mark.slow
+def test_evaluate_of_a_model_without_intervals_says_so(runs):
+    got = evaluated(runs, EARLY)
+    assert "no prediction intervals" in got["intervals"]["model"]
+    assert "intervals" not in got["model"] and set(got["seasonal_naive"]["intervals"]) == {"80", "95"}
+
+
+@pytest.mark.slow
 def test_forecast_from_one_csv_file_prints_csv_without_out(runs, trained):
     proc, cwd = runs["forecast_file"]
     assert proc.returncode == 0, proc.stderr
@@ -339,7 +423,8 @@ def test_forecast_fills_a_short_gap_in_the_last_rows(trained, tmp_path):
     path, model, _ = trained
     data = copy_months(tmp_path / "short", MONTHS[2:])
     edit_csv(data / "2013-03.csv", SHORT_GAP_HOURS, "dewp", "")
-    table = forecast_next(*load_model(path), data)
+    table, missing = forecast_next(*load_model(path), data)
+    assert "no prediction intervals" in missing  # this model's sidecar has none
     x = last_rows(data / "2013-03.csv")  # dewp at 10-12 h: interpolated in last_rows
     d = INPUTS.index("dewp")
     np.testing.assert_allclose(x[10:13, d], 30.02 + (33.98 - 30.02) * np.arange(1, 4) / 4)  # 09 h .. 13 h
@@ -370,6 +455,14 @@ def expected_scores(model, data: Path, start: str) -> dict:
             "model": errors(y, model.predict(x, batch_size=512, verbose=0), ["temp"]),
             "persistence": errors(y, persistence, ["temp"]),
             "seasonal_naive": errors(y, seasonal, ["temp"])}
+
+
+def split_at(data: Path, start: str):
+    """The windows that end before `start` and those whose first target is at or after it."""
+    frame = ingest(data, TINY.data, 1).frame
+    when = pd.Timestamp(start, tz="UTC")
+    every = make_windows(frame, INPUTS, ["temp"], LOOKBACK, HORIZON)
+    return every.subset(frame.index[every.starts + HORIZON - 1] < when), every.subset(every.target_times() >= when)
 
 
 def evaluated(runs, start: str) -> dict:
@@ -416,12 +509,8 @@ def test_evaluate_fits_the_linear_baseline_on_the_windows_before_start(runs, tra
     from lstm_utils.linear import Design
 
     got = evaluated(runs, start)["linear"]
-    model, data = trained[1], trained[2]
-    frame = ingest(data, TINY.data, 1).frame
-    when = pd.Timestamp(start, tz="UTC")
-    every = make_windows(frame, INPUTS, ["temp"], LOOKBACK, HORIZON)
-    before = every.subset(frame.index[every.starts + HORIZON - 1] < when)
-    scored = every.subset(every.target_times() >= when)
+    data = trained[2]
+    before, scored = split_at(data, start)
     assert got["fitted_on"] == len(before) > 1000
     assert got["penalty"] in TINY.baselines.linear_penalties
     design = Design.of(assign_splits(ingest(data, TINY.data, TINY.split.base_batches), TINY.split), TINY)

@@ -221,3 +221,57 @@ def test_the_verdict_says_when_the_champion_is_behind_the_linear_baseline_but_an
     assert ("**The champion does not beat the linear baseline (a ridge regression on the same windows, refit at "
             "every step: 1.200) on your data** (replay (+25.0%), none (+150.0%) behind it); retrain does better on "
             "the new periods") in text
+
+
+# --- intervals --------------------------------------------------------------------------------
+
+COVER = {"80": {"coverage": np.array([[0.8, 0.5, 0.2], [0.8, 0.7, 0.4], [0.9, 0.8, 0.6]]),
+                "width": np.full((3, 3), 2.0), "interval_score": RMSE * 3}}
+
+
+def test_summarize_adds_each_levels_new_period_coverage_width_and_score():
+    s = summarize(RMSE, MAE, WINDOWS, COVER)
+    assert set(s) == SUMMARY_KEYS | {"new_coverage_80", "new_width_80", "new_interval_score_80"}
+    assert s["new_coverage_80"] == pytest.approx((0.7 + 0.6) / 2)  # the diagonal, t >= 1, like new_rmse
+    assert s["new_width_80"] == 2.0 and s["new_interval_score_80"] == pytest.approx(3 * (2.0 + 3.0) / 2)
+
+
+def test_summarize_baseline_with_intervals():
+    s = summarize_baseline({"rmse": [1.0, 2.0, 4.0], "mae": [0.5, 1.0, 2.0],
+                            "intervals": {"95": {"coverage": [0.5, 0.9, 1.0], "width": [1.0, 2.0, 3.0],
+                                                 "interval_score": [9.0, 3.0, 5.0]}}})
+    assert s["new_coverage_95"] == pytest.approx(0.95) and s["new_width_95"] == 2.5 and s["new_interval_score_95"] == 4.0
+
+
+def test_metrics_keep_the_baselines_interval_keys():
+    from lstm_utils.stages import metrics
+
+    base = baseline_summaries() | {"seasonal_naive": baseline_summaries()["seasonal_naive"]
+                                   | {"new_coverage_80": 0.9, "new_width_80": 3.0, "new_interval_score_80": 4.0}}
+    content = metrics(six_results(), base, "none")
+    assert content["baselines"]["seasonal_naive"]["new_coverage_80"] == 0.9
+    assert content["baselines"]["seasonal_naive"]["new_interval_score_80"] == 4.0
+
+
+def test_champion_can_rank_by_an_interval_score():
+    summaries = {"finetune": summary(1.0, 0.0, new_interval_score_95=9.0),
+                 "replay": summary(2.0, 0.0, new_interval_score_95=7.0)}
+    best, why = champion(summaries, CompareParams(rank_by="new_interval_score_95", max_forgetting=0.5))
+    assert best == "replay" and "lowest new_interval_score_95 (7.000)" in why
+
+
+def test_interval_table_and_verdict_say_whose_intervals_held():
+    summaries = {"finetune": summary(1.0, 0.0, new_coverage_80=0.62, new_width_80=2.0, new_interval_score_80=9.0),
+                 "replay": summary(2.0, 0.0, new_coverage_80=0.83, new_width_80=3.0, new_interval_score_80=5.0),
+                 "retrain": summary(2.0, 0.0, new_coverage_80=0.97, new_width_80=6.0, new_interval_score_80=7.0)}
+    naive = {"seasonal_naive": {"new_coverage_80": 0.8, "new_width_80": 9.0, "new_interval_score_80": 12.0}}
+    frame = compare.interval_table(summaries, naive)
+    assert list(frame.columns) == ["coverage 80", "width 80", "interval_score 80"]
+    assert list(frame.index) == ["replay", "retrain", "finetune", "seasonal_naive (baseline)"]  # best score first
+    words = compare.interval_verdict(summaries, naive)
+    assert "held for replay (83%)" in words
+    assert "Did not hold for finetune (62%): too narrow" in words
+    assert "Held but wider than needed for retrain (97%)" in words
+    assert "Best interval score: replay (5.00; seasonal naive 12.00)" in words
+    assert words in compare.narrative(summaries, naive, "replay", "lowest new_rmse")
+    assert "No strategy's intervals held" in compare.interval_verdict({"finetune": summaries["finetune"]}, naive)

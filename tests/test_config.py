@@ -262,6 +262,34 @@ def test_compare_strategies_must_name_known_strategies_once(tmp_path, raw, names
     assert err.key == "compare.strategies" and words in err.message
 
 
+@pytest.mark.parametrize("levels, words", [([0.8, 1.0], "between 0 and 1"), ([0, 0.9], "between 0 and 1"),
+                                           ([0.9, 0.9], "lists a level twice"), ([], "must be a non-empty list"),
+                                           (["high"], "must be a number")])
+def test_interval_levels_lie_strictly_between_0_and_1_once_each(tmp_path, raw, levels, words):
+    raw["intervals"]["levels"] = levels
+    err = error_for(tmp_path, raw)
+    assert err.key.startswith("intervals.levels") and words in err.message
+
+
+def test_calibration_batches_at_least_one(tmp_path, raw):
+    raw["intervals"]["calibration_batches"] = 0
+    assert error_for(tmp_path, raw).key == "intervals.calibration_batches"
+
+
+@pytest.mark.parametrize("rank_by, words", [("new_interval_score_90", "names a level that `intervals.levels`"),
+                                            ("interval_score", "allowed: new_rmse, forward_rmse")])
+def test_rank_by_an_interval_score_needs_its_level(tmp_path, raw, rank_by, words):
+    raw["compare"]["rank_by"] = rank_by
+    err = error_for(tmp_path, raw)
+    assert err.key == "compare.rank_by" and words in err.message
+    assert "new_interval_score_80" in err.hint or "new_interval_score_95" in err.hint
+
+
+def test_rank_by_the_interval_score_of_a_listed_level_loads(tmp_path, raw):
+    raw["compare"]["rank_by"] = "new_interval_score_95"
+    assert load_params(write(tmp_path, raw)).compare.rank_by == "new_interval_score_95"
+
+
 def test_a_strategy_without_settings_takes_an_empty_section(tmp_path, raw):
     raw["none"] = None  # `none:` with nothing after it
     assert load_params(write(tmp_path, raw)).none == load_params(PARAMS_PATH).none

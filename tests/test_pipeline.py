@@ -8,6 +8,8 @@ import os
 import re
 import shutil
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -75,11 +77,22 @@ def test_strategies_champion_metrics_and_forecast(project):
     assert metrics["champion"] in STRATEGIES
     assert set(metrics["strategies"]) == set(STRATEGIES)
     keys = {"new_rmse", "new_mae", "old_rmse", "forgetting", "forward_rmse", "windows_seen"}
+    interval_keys = {f"new_{m}_{q}" for m in ("coverage", "width", "interval_score") for q in ("80", "95")}
     for name, summary in metrics["strategies"].items():
-        assert set(summary) == keys, name
+        assert set(summary) == keys | interval_keys, name
         steps = json.loads((root / f"reports/steps/{name}.json").read_text())
         assert summary["new_rmse"] == pytest.approx(steps["rmse"][1][1])  # one update step: E[1][1]
         assert summary["old_rmse"] == pytest.approx(steps["rmse"][1][0])
+        for q in ("80", "95"):  # C[1][1], like E[1][1]
+            assert summary[f"new_coverage_{q}"] == pytest.approx(steps["intervals"][q]["coverage"][1][1])
+            assert 0 < summary[f"new_coverage_{q}"] <= 1 and summary[f"new_width_{q}"] > 0
+        side = json.loads((root / f"models/{name}.json").read_text())  # the final model carries its half-widths
+        assert side["intervals"]["levels"] == [0.8, 0.95] and side["intervals"]["calibrated_on"] == [
+            "part-02 (validation tail)"]
+        assert side["intervals"]["half_widths"] == {q: {"temp": [row[0] for row in steps["half_widths"][-1][q]]}
+                                                    for q in ("80", "95")}
+    for name in ("persistence", "seasonal_naive", "linear"):
+        assert interval_keys <= set(metrics["baselines"][name]), name
     assert metrics["strategies"]["none"]["forgetting"] == 0 and metrics["strategies"]["none"]["windows_seen"] == 0
     assert set(metrics["baselines"]) == {"persistence", "seasonal_naive", "linear"}
     # the linear baseline's numbers are a ridge refit per step on the prepared data, computed here again
@@ -91,14 +104,26 @@ def test_strategies_champion_metrics_and_forecast(project):
     frame, names, _ = load_batches(root / "prepared", params)
     record = baseline(frame, params, [names[b] for b in sorted(names)])
     assert metrics["baselines"]["linear"] == pytest.approx(
-        {k: record["summary"][k] for k in ("new_rmse", "old_rmse", "forgetting", "forward_rmse")}, abs=1e-9)
+        {k: v for k, v in record["summary"].items() if k not in ("new_mae", "windows_seen")}, abs=1e-9)
     assert metrics["baselines"]["linear"]["new_rmse"] == pytest.approx(record["rmse"][1, 1])
     champion = json.loads((root / "models/champion.json").read_text())
     assert champion["strategy"] == metrics["champion"]
     assert (root / "models/champion.keras").read_bytes() == (root / f"models/{metrics['champion']}.keras").read_bytes()
     forecast = (root / "reports/forecast.csv").read_text().splitlines()
-    assert forecast[0] == "time_hour,temp" and len(forecast) == 1 + 6  # horizon 6
+    assert forecast[0] == "time_hour,temp,temp_lower_80,temp_upper_80,temp_lower_95,temp_upper_95"
+    assert len(forecast) == 1 + 6  # horizon 6
     assert forecast[1].startswith("2013-01-31T07:00:00")  # one hour after the last of 721 grid rows
+    table = pd.read_csv(root / "reports/forecast.csv")
+    for q in ("80", "95"):  # the champion's half-widths, from its sidecar, around its point forecast
+        half = [w if w is not None else np.inf for w in champion["intervals"]["half_widths"][q]["temp"]]
+        np.testing.assert_allclose(table[f"temp_upper_{q}"] - table["temp"], half, atol=1e-4)
+        np.testing.assert_allclose(table["temp"] - table[f"temp_lower_{q}"], half, atol=1e-4)
+    base = json.loads((root / "reports/base_metrics.json").read_text())
+    assert set(base["test"]["model"]["intervals"]) == {"80", "95"}
+    compare_page = (root / "reports/compare.html").read_text()
+    for words in ("Intervals", "Coverage matrices", "intervals</strong>:", "interval_score 95"):
+        assert words in compare_page, words
+    assert "Intervals: do they still cover after each update?" in (root / "reports/replay.html").read_text()
     shown = run(["dvc", "metrics", "show", "--json"], root).stdout
     assert metrics["champion"] in shown
     for name in STRATEGIES:  # seconds live apart from the metrics later stages read, since they vary

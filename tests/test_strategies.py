@@ -456,16 +456,18 @@ def test_copy_model_is_independent(base):
 
 
 def test_step_cache_reuses_a_step_only_for_the_same_inputs(tmp_path, base, frame, params, monkeypatch):
-    from lstm_utils import scoring
+    from lstm_utils import chain as chain_module, scoring
     from lstm_utils.chain import run_chain
     from lstm_utils.stepcache import StepCache
 
-    forecasts = []
+    forecasts, calibrations = [], []
     real_predict = scoring.predict
     monkeypatch.setattr(scoring, "predict", lambda m, w: forecasts.append(1) or real_predict(m, w))
+    monkeypatch.setattr(chain_module, "predict", lambda m, w: calibrations.append(1) or real_predict(m, w))
 
     def chain(cache, base_hash="b", data=("d0", "d1", "d2", "d3")):
         forecasts.clear()
+        calibrations.clear()
         return run_chain("finetune", base, frame, params, {}, progress=lines.append, cache=cache,
                          base_hash=base_hash, data_hashes=list(data))
 
@@ -480,6 +482,12 @@ def test_step_cache_reuses_a_step_only_for_the_same_inputs(tmp_path, base, frame
     assert [r.reused for r in second.steps] == [True] * len(second.steps)
     assert [r.reused for r in first.steps] == [False] * len(first.steps)
     assert forecasts == []  # every cell of the error matrix was kept
+    assert calibrations == []  # and every model's interval calibration
+    for level in first.intervals:  # a reused step keeps its intervals and their coverage, byte for byte
+        for measure in first.intervals[level]:
+            np.testing.assert_array_equal(first.intervals[level][measure], second.intervals[level][measure])
+    for a, b in zip(first.half_widths, second.half_widths):
+        assert a.keys() == b.keys() and all(np.array_equal(a[q], b[q]) for q in a)
     assert second.models[1:-1] == [None] * (n - 2)  # not needed, so not loaded (the final one is)
     assert_same_weights(first.final, second.final)
     np.testing.assert_array_equal(first.rmse, second.rmse)
@@ -488,8 +496,10 @@ def test_step_cache_reuses_a_step_only_for_the_same_inputs(tmp_path, base, frame
     third = chain(StepCache(tmp_path / "s", "finetune"), data=("d0", "d1", "CHANGED", "d3"))  # batch 2's data changed
     assert ["reused" in line for line in lines] == [True] + [False] * (len(lines) - 1)
     assert len(list((tmp_path / "s").glob("*.keras"))) == len(lines)  # the stale steps were pruned
-    # the retrained steps learned the same rows, so the same models: only the cells on batch 2 onwards are new
-    assert len(forecasts) == n * (n - 2)
+    # the retrained steps learned the same rows, so the same models: only the cells on batch 2 onwards are new,
+    # and the other cells of the models calibrated on batch 2 (their intervals may differ)
+    assert len(forecasts) == n * (n - 2) + (n - 2) * 2
+    assert len(calibrations) == n - 2
     np.testing.assert_array_equal(third.rmse, first.rmse)
 
 
@@ -509,3 +519,44 @@ def test_step_cache_does_not_reuse_steps_made_by_other_code(tmp_path, base, fram
     run_chain("none", base, frame, params, {}, progress=lines.append, cache=StepCache(tmp_path / "s", "none"),
               base_hash="b", data_hashes=["d0", "d1", "d2", "d3"])
     assert lines and all("trained" in x for x in lines)
+
+
+# --- intervals ------------------------------------------------------------------------------
+
+def test_each_model_is_calibrated_on_its_steps_validation_tail_and_scored_on_every_test_tail(chains, frame, params):
+    """The model after step t: half-widths from its own errors on batch t's validation tail
+    (the conformal rank by hand), and coverage / score of every test tail with them."""
+    chain = chains("finetune")
+    tests = tail_windows(frame, params, len(chain.models))
+    for t, model in enumerate(chain.models):
+        x, y = split_windows(frame, params, "val", [t]).arrays()
+        errs = np.sort(np.abs(predict(model, split_windows(frame, params, "val", [t])).astype(np.float64) - y), axis=0)
+        assert chain.calibration_windows[t] == len(x)
+        for q in params.intervals.levels:
+            rank = int(np.ceil((len(x) + 1) * q - 1e-9))
+            np.testing.assert_array_equal(chain.half_widths[t][q], errs[rank - 1])
+            name = f"{100 * q:g}"
+            for k, windows in enumerate(tests):
+                _, yk = windows.arrays()
+                pred = predict(model, windows).astype(np.float64)
+                lo, hi = pred - chain.half_widths[t][q], pred + chain.half_widths[t][q]
+                assert chain.intervals[name]["coverage"][t, k] == pytest.approx(((yk >= lo) & (yk <= hi)).mean())
+                assert chain.intervals[name]["width"][t, k] == pytest.approx(2 * chain.half_widths[t][q].mean())
+    # the 95% interval is never narrower than the 80% one
+    assert all((w[0.95] >= w[0.8]).all() for w in chain.half_widths)
+    from lstm_utils.stages import intervals_table
+
+    table = intervals_table(chain)  # what the strategy report shows: one row per level and step
+    assert list(table.index) == [(f"{q}%", t) for q in ("80", "95") for t in range(1, len(chain.models))]
+    assert table.loc[("95%", 2), "coverage"] == chain.intervals["95"]["coverage"][2, 2]
+    assert table.loc[("80%", 1), "calibration_windows"] == chain.calibration_windows[1]
+
+
+def test_a_wider_calibration_window_takes_the_newest_batches(base, frame, params):
+    wide = params.replace("intervals", calibration_batches=2)
+    chain = run_chain("none", base, frame, wide, {}, progress=quiet)
+    val = [len(split_windows(frame, params, "val", [k])) for k in range(3)]
+    assert chain.calibration_windows == [val[0], val[0] + val[1], val[1] + val[2]]
+    x, y = split_windows(frame, params, "val", [1, 2]).arrays()
+    errs = np.sort(np.abs(predict(base, split_windows(frame, params, "val", [1, 2])).astype(np.float64) - y), axis=0)
+    np.testing.assert_array_equal(chain.half_widths[2][0.8], errs[int(np.ceil((len(x) + 1) * 0.8 - 1e-9)) - 1])

@@ -92,7 +92,8 @@ def test_each_strategy_stage_reads_its_section_and_the_rest_through_the_base_mod
     assert {"models/base.keras", "models/base.json"} <= set(stage["do"]["deps"])
     assert {"state/${item}": {"persist": True}} in stage["do"]["outs"]
     base_keys = stages["base"]["params"]
-    assert tuple(base_keys) == BASE_KEYS  # what the base model's kept state is keyed on
+    # what the base model's kept state is keyed on, and the intervals it calibrates (not part of its training)
+    assert tuple(base_keys) == BASE_KEYS + ("intervals",)
     for name, spec in STRATEGIES.items():
         assert spec.keys == COMMON_KEYS + (name,) + spec.reads
         for key in spec.reads:
