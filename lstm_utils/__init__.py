@@ -3,7 +3,7 @@
 Where each verb lives:
 
     settings        config        params.yaml into typed, checked dataclasses (`setting` declares a key)
-    reading data    ingest        CSV files into one regular series; splits: batches, tails, prepared/
+    reading data    ingest        CSV files into regular series (one, or one per name); splits: batches, tails, prepared/
     windows         windows       lookback -> horizon windows as row indices (NumPy, no Keras)
     the model       model         the forecaster (scaling inside), `predict`
     training        train         the one training loop and its batches; from_scratch: a new model
@@ -11,6 +11,7 @@ Where each verb lives:
     judging         scoring       model and baselines on the same windows, the error matrix;
                     baselines, metrics, compare (summaries, the champion rule, the verdict)
     intervals       intervals     conformal half-widths per level, horizon step and target; coverage, width, score
+    known ahead     calendar      hour, weekday, month, day-of-year encodings and holiday flags from timestamps
     stages          stages        what the notebooks do (save the base, run a strategy, crown the champion)
     notebooks       notebooks     run a stage's notebook with papermill, render its report
     using a model   forecast, evaluate (the commands of the same names); artifacts: .keras + sidecar

@@ -33,6 +33,7 @@ class DataError(LstmUtilsError):
     file: str = ""
     row: int | None = None
     column: str | None = None
+    series: str | None = None  # when the data holds several series
 
 
 @dataclass(eq=False)

@@ -22,7 +22,7 @@ import pandas as pd
 from lstm_utils.config import DataParams
 from lstm_utils.errors import DataError, ParamsError
 from lstm_utils.files import sha256_file
-from lstm_utils.splits import BATCH
+from lstm_utils.splits import BATCH, SERIES
 
 
 @dataclass
@@ -42,6 +42,22 @@ class FileSummary:
 
 
 @dataclass
+class SeriesSummary:
+    """One series on its regular grid: what ingest did to it."""
+
+    name: str
+    rows: int
+    first: pd.Timestamp
+    last: pd.Timestamp
+    gap_steps: int  # grid steps no file had a row for
+    gap_runs: int
+    filled: dict[str, int]  # values interpolated per column
+    unfilled: dict[str, int]  # values left missing per column
+    usable_rows: int  # rows with every input present
+    files: int = 0  # files with rows of this series
+
+
+@dataclass
 class IngestReport:
     """Counts of what ingest did, per file and per column."""
 
@@ -52,6 +68,16 @@ class IngestReport:
     filled: dict[str, int] = field(default_factory=dict)  # values interpolated per column
     unfilled: dict[str, int] = field(default_factory=dict)  # values left missing per column
     usable_rows: int = 0  # rows with every input present
+    series: list[SeriesSummary] = field(default_factory=list)  # one per series, when there are several
+
+    def series_table(self) -> pd.DataFrame:
+        """One row per series (empty for data holding one series)."""
+        return pd.DataFrame([{"series": r.name, "files": r.files, "rows": r.rows, "first": r.first, "last": r.last,
+                              "gap_steps": r.gap_steps, "interpolated": sum(r.filled.values()),
+                              "still_missing": sum(r.unfilled.values()), "usable_rows": r.usable_rows}
+                             for r in self.series], columns=["series", "files", "rows", "first", "last", "gap_steps",
+                                                             "interpolated", "still_missing",
+                                                             "usable_rows"]).set_index("series")
 
     def files_table(self) -> pd.DataFrame:
         """One row per file, in batch order."""
@@ -70,10 +96,12 @@ class IngestReport:
 
     def __str__(self) -> str:
         lines = [f"{len(self.files)} files, {self.rows} rows on the grid "
-                 f"({self.usable_rows} with every input), {self.gap_steps} missing time steps "
+                 + (f"of {len(self.series)} series " if self.series else "")
+                 + f"({self.usable_rows} with every input), {self.gap_steps} missing time steps "
                  f"in {self.gap_runs} gaps"]
         with pd.option_context("display.width", 120, "display.max_columns", 20):
             lines += ["", str(self.files_table()), "", str(self.columns_table())]
+            lines += ["", str(self.series_table())] if self.series else []
         return "\n".join(lines)
 
 
@@ -122,7 +150,7 @@ def _header(path: Path, sep: str) -> list[str]:
     return [c.strip() for c in row]
 
 
-def _check_columns(path: Path, header: list[str], data: DataParams) -> None:
+def _check_columns(path: Path, header: list[str], data: DataParams, series: str | None = None) -> None:
     seen = set()
     for name in header:
         if name in seen:
@@ -131,6 +159,7 @@ def _check_columns(path: Path, header: list[str], data: DataParams) -> None:
         seen.add(name)
     wanted = [(data.time_column, "data.time_column")] + [(c, "data.targets" if c in data.targets else
                                                         "data.features") for c in data.inputs]
+    wanted += [(series, "data.series_column")] if series is not None else []
     for name, key in wanted:
         if name not in seen:
             shown = ", ".join(c if c.isprintable() else repr(c) for c in header)
@@ -236,16 +265,19 @@ def _unreadable(file: str, message: str, fields: int) -> DataError:
                      file=file)
 
 
-def read_csv(path: Path, data: DataParams) -> tuple[pd.DataFrame, FileSummary]:
-    """Read one CSV: the time index and the input columns as float64, checked.
+def read_csv(path: Path, data: DataParams, series: str | None = None) -> tuple[pd.DataFrame, FileSummary]:
+    """Read one CSV: the time index and the input columns as float64, checked; with `series`
+    (the column naming each row's series), also that name as text in column :data:`SERIES`,
+    and exact repeats are left for :func:`ingest` to drop per series.
 
     The file is parsed `CHUNK_ROWS` rows at a time, each chunk turned into numbers before the
     next is read, so memory holds the numbers and one chunk of text, not the whole file as text.
     """
     header = _header(path, data.separator)
-    _check_columns(path, header, data)
+    _check_columns(path, header, data, series)
     times: list[pd.DatetimeIndex] = []
     columns: dict[str, list[np.ndarray]] = {c: [] for c in data.inputs}
+    names: list[np.ndarray] = []
     missing = dict.fromkeys(data.inputs, 0)
     zoned, first_row = None, 2  # row numbers as a person counts them: the header is row 1
     try:
@@ -263,6 +295,8 @@ def read_csv(path: Path, data: DataParams) -> tuple[pd.DataFrame, FileSummary]:
                 numbers, blank = _numbers(raw[col], path.name, col, first_row)
                 columns[col].append(numbers)
                 missing[col] += blank
+            if series is not None:
+                names.append(_series_names(raw[series], path.name, series, first_row))
             first_row += len(raw)
     except UnicodeDecodeError as exc:  # bad bytes past the part _header decoded
         raise DataError(f"{path.name}: not UTF-8 text ({exc.reason})",
@@ -275,12 +309,27 @@ def read_csv(path: Path, data: DataParams) -> tuple[pd.DataFrame, FileSummary]:
     frame = pd.DataFrame({c: np.concatenate(parts) for c, parts in columns.items()}, index=times[0].append(times[1:]))
     summary = FileSummary(name=path.name, sha256=sha256_file(path), rows=len(frame),
                           first=frame.index.min(), last=frame.index.max(), missing=missing)
+    if series is not None:
+        frame[SERIES] = np.concatenate(names)
+        return frame, summary
     frame = _drop_duplicates(frame, summary)
     return frame, summary
 
 
+def _series_names(text: pd.Series, file: str, column: str, first_row: int) -> np.ndarray:
+    """The series column's cells, stripped; a blank one is refused (its rows belong nowhere)."""
+    names = text.str.strip()
+    blank = names.isin(MISSING).to_numpy()
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0])
+        raise DataError(f"{file}: row {row + first_row}, column {column!r}: no series name",
+                        hint="give every row the name of its series", file=file, row=row + first_row, column=column)
+    return names.to_numpy(dtype=object)
+
+
 def _drop_duplicates(frame: pd.DataFrame, summary: FileSummary) -> pd.DataFrame:
-    """Sort by time; drop exact repeats, refuse one time with two different rows."""
+    """Sort by time; drop exact repeats (added to the file's count), refuse one time with two
+    different rows."""
     frame = frame.sort_index(kind="stable")
     dup_time = frame.index.duplicated(keep="first")
     if dup_time.any():
@@ -289,7 +338,7 @@ def _drop_duplicates(frame: pd.DataFrame, summary: FileSummary) -> pd.DataFrame:
             when = frame.index[np.flatnonzero(dup_time & ~exact)[0]]
             raise DataError(f"{summary.name}: two rows for the time {when.isoformat()} with different values",
                             hint="keep one of them", file=summary.name, column=None)
-        summary.duplicates = int(dup_time.sum())
+        summary.duplicates += int(dup_time.sum())
         frame = frame[~dup_time]
     return frame
 
@@ -354,12 +403,19 @@ def _fill_short_gaps(values: np.ndarray, batch: np.ndarray, limit: int) -> np.nd
     return filled
 
 
-def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1) -> Ingested:
-    """Read every CSV of `source` into one regular series with batch numbers.
+def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1, series: str | None = None) -> Ingested:
+    """Read every CSV of `source` into one regular series with batch numbers, or, with
+    `series` (the column naming each row's series), into one regular series per name.
 
     The first `base_batches` files by time form batch 0 (the base period); each later file
     is one more batch; `base_batches=None` makes every file part of one series (batch 0),
-    as when a saved model is applied to data. Raises :class:`DataError` naming the file, row or column.
+    as when a saved model is applied to data. Raises :class:`DataError` naming the file, row or
+    column (and the series).
+
+    With several series, every rule holds per series (duplicates, overlaps between files,
+    `data.on_conflict`, the grid, gap filling), the batches are the files' for all series
+    alike, and the frame holds the series one after another (by name), each on its own grid,
+    with its name in column :data:`SERIES`; the report has a row per series.
 
     Examples
     --------
@@ -368,7 +424,7 @@ def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1) -
     ['temp', 'dewp', 'batch']
     """
     paths = list_csv_files(source)
-    parts = [read_csv(p, data) for p in paths]
+    parts = [read_csv(p, data, series) for p in paths]
     parts.sort(key=lambda part: (part[1].first, part[1].name))
     if base_batches is None:
         base_batches = len(parts)
@@ -379,14 +435,10 @@ def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1) -
     summaries = [s for _, s in parts]
     for i, s in enumerate(summaries):
         s.batch = max(0, i - base_batches + 1)
+    if series is not None:
+        return _several(parts, data, base_batches)
 
-    combined = parts[0][0]
-    for i, (frame, summary) in enumerate(parts[1:], start=1):
-        combined = _merge(combined, frame, summary, data.on_conflict, summaries[:i])
-    for (frame, summary) in parts:
-        _check_grid(frame, data.freq, summary.name)
-    _check_span(combined.index, parts, data.freq)
-
+    combined = _combined(parts, data)
     grid = pd.date_range(combined.index[0], combined.index[-1], freq=data.freq, name=data.time_column)
     # A later batch starts right after the rows before it (a gap between files is the newer
     # batch's leading gap), so adding a file never changes the rows of earlier batches.
@@ -394,7 +446,28 @@ def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1) -
     for i in range(base_batches, len(summaries)):
         after_earlier = grid.searchsorted(max(s.last for s in summaries[:i]), side="right")
         starts.append(min(summaries[i].first, grid[min(after_earlier, len(grid) - 1)]))
-    later_starts = pd.DatetimeIndex(starts)
+    frame, row = _regular(combined, grid, pd.DatetimeIndex(starts), data)
+    report = IngestReport(files=summaries, rows=row.rows, gap_steps=row.gap_steps, gap_runs=row.gap_runs,
+                          filled=row.filled, unfilled=row.unfilled, usable_rows=row.usable_rows)
+    return Ingested(frame=frame, inputs=data.inputs, targets=data.targets, report=report)
+
+
+def _combined(parts: list[tuple[pd.DataFrame, FileSummary]], data: DataParams) -> pd.DataFrame:
+    """One series' rows from every file (in time order), overlaps resolved, grid and span checked."""
+    summaries = [s for _, s in parts]
+    combined = parts[0][0]
+    for i, (frame, summary) in enumerate(parts[1:], start=1):
+        combined = _merge(combined, frame, summary, data.on_conflict, summaries[:i])
+    for (frame, summary) in parts:
+        _check_grid(frame, data.freq, summary.name)
+    _check_span(combined.index, parts, data.freq)
+    return combined
+
+
+def _regular(combined: pd.DataFrame, grid: pd.DatetimeIndex, later_starts: pd.DatetimeIndex,
+             data: DataParams) -> tuple[pd.DataFrame, SeriesSummary]:
+    """One series on its regular grid, with batch numbers (`later_starts`: where batches 1, 2, ...
+    begin) and short gaps filled, and what was done to it."""
     batch = np.searchsorted(later_starts, grid, side="right").astype(np.int64)  # 0 = base period
     present = grid.isin(combined.index)
     frame = combined.reindex(grid)
@@ -403,15 +476,55 @@ def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1) -
     filled = _fill_short_gaps(values, batch, data.max_fill)
     frame = pd.DataFrame(values, index=grid, columns=list(data.inputs))
     frame[BATCH] = batch
-
     edges = np.diff(np.concatenate([[1], present.astype(np.int8), [1]]))
-    report = IngestReport(
-        files=summaries, rows=len(grid), gap_steps=int((~present).sum()), gap_runs=int((edges == -1).sum()),
-        filled={c: int(filled[:, j].sum()) for j, c in enumerate(data.inputs)},
+    row = SeriesSummary(
+        name="", rows=len(grid), first=grid[0], last=grid[-1], gap_steps=int((~present).sum()),
+        gap_runs=int((edges == -1).sum()), filled={c: int(filled[:, j].sum()) for j, c in enumerate(data.inputs)},
         unfilled={c: int(before[j] - filled[:, j].sum()) for j, c in enumerate(data.inputs)},
-        usable_rows=int((~np.isnan(values)).all(axis=1).sum()),
-    )
-    return Ingested(frame=frame, inputs=data.inputs, targets=data.targets, report=report)
+        usable_rows=int((~np.isnan(values)).all(axis=1).sum()))
+    return frame, row
+
+
+def _several(parts: list[tuple[pd.DataFrame, FileSummary]], data: DataParams, base_batches: int) -> Ingested:
+    """:func:`ingest` for files holding several series (column :data:`SERIES`)."""
+    summaries = [s for _, s in parts]
+    offset = pd.tseries.frequencies.to_offset(data.freq)
+    # batch k starts at its file's first time, or right after every earlier file's last one
+    starts = pd.DatetimeIndex([min(summaries[i].first, max(s.last for s in summaries[:i]) + offset)
+                               for i in range(base_batches, len(summaries))])
+    blocks: dict[str, list[tuple[pd.DataFrame, FileSummary]]] = {}
+    for frame, summary in parts:  # each file split once by series (its files in time order)
+        for name, block in frame.groupby(SERIES, sort=False):
+            blocks.setdefault(name, []).append((block.drop(columns=SERIES), summary))
+    frames, rows = [], []
+    for name in sorted(blocks):
+        try:
+            mine = [(_drop_duplicates(block, summary), summary) for block, summary in blocks[name]]
+            combined = _combined(mine, data)
+        except DataError as exc:
+            raise _in_series(exc, name) from None
+        grid = pd.date_range(combined.index[0], combined.index[-1], freq=data.freq, name=data.time_column)
+        frame, row = _regular(combined, grid, starts, data)
+        frame[SERIES] = name
+        row.name, row.files = name, len(mine)
+        frames.append(frame)
+        rows.append(row)
+    report = IngestReport(files=summaries, rows=sum(r.rows for r in rows), gap_steps=sum(r.gap_steps for r in rows),
+                          gap_runs=sum(r.gap_runs for r in rows),
+                          filled={c: sum(r.filled[c] for r in rows) for c in data.inputs},
+                          unfilled={c: sum(r.unfilled[c] for r in rows) for c in data.inputs},
+                          usable_rows=sum(r.usable_rows for r in rows), series=rows)
+    return Ingested(frame=pd.concat(frames), inputs=data.inputs, targets=data.targets, report=report)
+
+
+def _in_series(exc: DataError, name: str) -> DataError:
+    """The same error, saying which series it is about: 'f.csv: ...' -> "f.csv, series 'EWR': ..."."""
+    message = exc.message
+    if exc.file and message.startswith(f"{exc.file}: "):
+        message = f"{exc.file}, series {name!r}: " + message[len(exc.file) + 2:]
+    else:
+        message = f"series {name!r}: {message}"
+    return DataError(message, hint=exc.hint, file=exc.file, row=exc.row, column=exc.column, series=name)
 
 
 def _merge(old: pd.DataFrame, new: pd.DataFrame, summary: FileSummary, rule: str,
@@ -423,14 +536,15 @@ def _merge(old: pd.DataFrame, new: pd.DataFrame, summary: FileSummary, rule: str
         return pd.concat([old, new]).sort_index(kind="stable")
     a, b = old.loc[shared].to_numpy(), new.loc[shared].to_numpy()
     same = ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
-    summary.overlap_identical = int(same.sum())
-    summary.conflicts = int((~same).sum())
-    if summary.conflicts and rule == "refuse":
+    summary.overlap_identical += int(same.sum())
+    summary.conflicts += int((~same).sum())
+    conflicts = int((~same).sum())
+    if conflicts and rule == "refuse":
         i = int(np.flatnonzero(~same)[0])
         j = int(np.flatnonzero(~((a[i] == b[i]) | (np.isnan(a[i]) & np.isnan(b[i]))))[0])
         when, column = shared[i], new.columns[j]
         other = next((f.name for f in reversed(earlier) if f.first <= when <= f.last), "an earlier file")
-        raise DataError(f"{summary.name}: {summary.conflicts} row(s) give times {other} already has other values; "
+        raise DataError(f"{summary.name}: {conflicts} row(s) give times {other} already has other values; "
                         f"first at {when.isoformat()}, column {column!r}: {b[i, j]:g} here, {a[i, j]:g} in {other}",
                         hint="remove the overlap from one of the files, or set `data.on_conflict: newer` "
                              "(or older) in params.yaml to let one file win", file=summary.name, column=column)

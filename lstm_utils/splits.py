@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from lstm_utils.ingest import Ingested
 
 BATCH, SPLIT = "batch", "split"  # bookkeeping columns of a frame: batch number, split code
+SERIES = "series"  # and, when the data holds several series, each row's series name
 SPLITS = ("train", "val", "test")
 TRAIN, VAL, TEST = range(3)
 

@@ -4,7 +4,8 @@ A window is named by the row of its first target, `i`: inputs are rows [i - look
 targets rows [i, i + horizon). A :class:`Windows` holds only those start rows and the
 series itself, so memory grows with rows, not rows x lookback; arrays are cut per batch.
 
-Rules: every row a window touches has every input present (long gaps break windows);
+Rules: every row a window touches has every input present (long gaps break windows) and
+belongs to one series (when the frame holds several, one after another, in column `series`);
 its targets lie inside one split of one batch; a training window's inputs are training
 rows of its own batch too, so no value of a val or test tail ever reaches training. Val and
 test windows may look back across a batch boundary (that history is known by then).
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lstm_utils.splits import BATCH, SPLIT, SPLITS, TRAIN
+from lstm_utils.splits import BATCH, SERIES, SPLIT, SPLITS, TRAIN
 
 if TYPE_CHECKING:
     from lstm_utils.config import Params
@@ -126,6 +127,9 @@ def make_windows(frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[s
         target_ok = valid & chosen & (frame[SPLIT].to_numpy() == code)
         input_ok = target_ok if code == TRAIN else valid
     ok = _all_true(target_ok, i, i + horizon) & _all_true(input_ok, i - lookback, i)
+    if SERIES in frame.columns:  # several series, one block each: a window's first and last rows in one
+        codes = pd.factorize(frame[SERIES])[0]
+        ok &= codes[np.clip(i - lookback, 0, n - 1)] == codes[np.clip(i + horizon - 1, 0, n - 1)]
     if split is not None:  # targets in one batch: first and last target row share it
         batch = frame[BATCH].to_numpy()
         last = np.clip(i + horizon - 1, 0, n - 1)

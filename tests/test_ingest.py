@@ -416,3 +416,91 @@ def test_the_flights_example_reads_as_bench_linear_reads_it(tmp_path):
     assert frame["departures"].min() == 0 and frame["cancelled"].le(frame["departures"]).all()
     for f in files:  # nothing the user gave is changed
         assert (tmp_path / f.name).read_bytes() == f.read_bytes()
+
+
+# --- several series in one folder (long form: time, series name, columns) -----------------------
+
+def panel_csv(path, rows: list[tuple[str, str, object, object]]):
+    """A `t,site,a,b` file from (time, site, a, b) rows; None values are written as empty cells."""
+    cell = lambda v: "" if v is None else repr(v)  # noqa: E731
+    return write_csv(path, "t,site,a,b", [[t, s, cell(a), cell(b)] for t, s, a, b in rows])
+
+
+def test_several_series_each_on_its_own_grid_with_the_files_batches(tmp_path, data_params):
+    t = hourly("2020-01-01", 6)
+    panel_csv(tmp_path / "1.csv", [(t[0], "B", 1.0, 1.0), (t[0], "A", 10.0, 10.0), (t[1], "A", 11.0, 11.0),
+                                   (t[2], "A", 12.0, 12.0), (t[1], "B", 2.0, 2.0), (t[1], "B", 2.0, 2.0)])
+    panel_csv(tmp_path / "2.csv", [(t[3], "A", 13.0, 13.0), (t[5], "A", 15.0, 15.0),  # A: one hour missing
+                                   (t[2], "B", 3.0, 3.0), (t[3], "B", 4.0, 4.0),
+                                   (t[4], "C", 100.0, 100.0), (t[5], "C", 101.0, 101.0)])  # C starts late
+    ds = ingest(tmp_path, data_params, base_batches=1, series="site")
+    f = ds.frame
+    assert f["series"].tolist() == ["A"] * 6 + ["B"] * 4 + ["C"] * 2  # by name, one block each
+    assert column(ds, "a") == [10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 1.0, 2.0, 3.0, 4.0, 100.0, 101.0]  # A's gap filled
+    assert list(f.index[:6]) == [ts(x) for x in t] and f.index[6] == ts(t[0]) and f.index[10] == ts(t[4])
+    # batch 1 starts at file 2's first time (t[2], B's row), for every series alike
+    assert f[BATCH].tolist() == [0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1]
+    rows = {r.name: r for r in ds.report.series}
+    assert (rows["A"].rows, rows["A"].gap_steps, rows["A"].files, rows["C"].files) == (6, 1, 2, 1)
+    assert ds.report.files[0].duplicates == 1  # B's repeated row; the same time in A and B is no duplicate
+    assert ds.report.rows == 12 and ds.report.filled["a"] == 1
+    assert list(ds.report.series_table().index) == ["A", "B", "C"]
+    assert "of 3 series" in str(ds.report)
+
+
+def test_a_gap_is_filled_within_one_series_never_from_the_next(tmp_path, data_params):
+    t = hourly("2020-01-01", 4)
+    panel_csv(tmp_path / "1.csv", [(t[0], "A", 1.0, 1.0), (t[1], "A", None, 1.0), (t[0], "B", 100.0, 1.0),
+                                   (t[1], "B", 200.0, 1.0)])
+    ds = ingest(tmp_path, data_params, series="site")
+    assert column(ds, "a") == [1.0, None, 100.0, 200.0]  # A's last value has no right neighbour in A
+
+
+@pytest.mark.parametrize("rule", ["refuse", "newer", "older"])
+def test_overlaps_between_files_are_resolved_per_series(tmp_path, data_params, rule):
+    t = hourly("2020-01-01", 3)
+    panel_csv(tmp_path / "1.csv", [(t[0], "A", 1.0, 1.0), (t[1], "A", 2.0, 2.0), (t[1], "B", 5.0, 5.0)])
+    panel_csv(tmp_path / "2.csv", [(t[1], "A", 2.0, 2.0), (t[1], "B", 6.0, 6.0), (t[2], "B", 7.0, 7.0)])
+    data = dataclasses.replace(data_params, on_conflict=rule)
+    if rule == "refuse":
+        with pytest.raises(DataError, match=r"^2\.csv, series 'B': 1 row\(s\) give times 1\.csv already has") as err:
+            ingest(tmp_path, data, series="site")
+        assert err.value.series == "B" and err.value.file == "2.csv" and err.value.column == "a"
+        return
+    ds = ingest(tmp_path, data, series="site")
+    assert column(ds, "a") == [1.0, 2.0, 6.0 if rule == "newer" else 5.0, 7.0]
+    second = ds.report.files[1]
+    assert (second.overlap_identical, second.conflicts) == (1, 1)  # A's identical row, B's conflicting one
+
+
+def test_one_time_twice_in_one_series_names_the_file_and_series(tmp_path, data_params):
+    t = hourly("2020-01-01", 2)
+    panel_csv(tmp_path / "1.csv", [(t[0], "A", 1.0, 1.0), (t[0], "B", 1.0, 1.0), (t[0], "B", 9.0, 1.0)])
+    with pytest.raises(DataError, match=r"^1\.csv, series 'B': two rows for the time 2020-01-01T00:00:00"):
+        ingest(tmp_path, data_params, series="site")
+
+
+def test_a_series_off_the_grid_or_without_a_name_or_column_is_named(tmp_path, data_params):
+    panel_csv(tmp_path / "1.csv", [("2020-01-01T00:00:00Z", "A", 1.0, 1.0), ("2020-01-01T00:30:00Z", "Z", 1.0, 1.0)])
+    with pytest.raises(DataError, match=r"^1\.csv, series 'Z': the time 2020-01-01T00:30:00\+00:00 is not on"):
+        ingest(tmp_path, data_params, series="site")
+    panel_csv(tmp_path / "1.csv", [("2020-01-01T00:00:00Z", "A", 1.0, 1.0), ("2020-01-01T01:00:00Z", " ", 1.0, 1.0)])
+    with pytest.raises(DataError, match=r"^1\.csv: row 3, column 'site': no series name") as err:
+        ingest(tmp_path, data_params, series="site")
+    assert err.value.row == 3
+    with pytest.raises(DataError, match=r"no column 'station' \(named by `data.series_column`\)"):
+        ingest(tmp_path, data_params, series="station")
+
+
+def test_windows_never_cross_from_one_series_into_the_next(tmp_path, data_params):
+    from lstm_utils.windows import make_windows
+
+    t = hourly("2020-01-01", 10)
+    panel_csv(tmp_path / "1.csv", [(x, s, float(i), float(i)) for s in ("A", "B") for i, x in enumerate(t)])
+    frame = ingest(tmp_path, data_params, series="site").frame
+    w = make_windows(frame, ("a", "b"), ("a",), 3, 2)
+    per_series = 10 - 3 - 2 + 1
+    assert len(w) == 2 * per_series
+    x, y = w.arrays()
+    assert (np.diff(x[:, :, 0], axis=1) == 1).all() and (np.diff(y[:, :, 0], axis=1) == 1).all()  # no jump back
+    assert len(make_windows(frame.iloc[:10], ("a", "b"), ("a",), 3, 2)) == per_series  # series A alone

@@ -1,0 +1,82 @@
+"""Inputs known ahead: calendar encodings computed from the timestamps alone, so their values
+are known for the forecast horizon as well as for the look-back.
+
+Cyclic quantities are encoded as a sine and cosine pair, so that 23 h sits next to 0 h and
+31 December next to 1 January: ``hour`` (of the day, minutes included), ``weekday`` (Monday 0),
+``month`` (of the year) and ``yearday`` (day of the year, over 365 or 366 days). A holiday
+calendar gives a 0/1 flag for every step whose local date is a public holiday: pandas ships
+the US federal one (``us_federal_holidays``). Times are read in their own zone (the data's
+`data.timezone`), so a local holiday is the local date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.holiday import USFederalHolidayCalendar
+
+CYCLES = ("hour", "weekday", "month", "yearday")  # each gives <name>_sin and <name>_cos
+HOLIDAYS = {"us_federal_holidays": USFederalHolidayCalendar}  # each gives one 0/1 column of its name
+NAMES = CYCLES + tuple(HOLIDAYS)
+
+
+def columns(names: Sequence[str]) -> list[str]:
+    """The columns :func:`encode` gives for `names`, in its order.
+
+    Examples
+    --------
+    >>> columns(["hour", "us_federal_holidays"])
+    ['hour_sin', 'hour_cos', 'us_federal_holidays']
+    """
+    unknown = [n for n in names if n not in NAMES]
+    if unknown:
+        raise ValueError(f"unknown calendar input {unknown[0]!r}; known: {', '.join(NAMES)}")
+    return [c for n in names for c in ((f"{n}_sin", f"{n}_cos") if n in CYCLES else (n,))]
+
+
+def _phase(times: pd.DatetimeIndex, name: str) -> np.ndarray:
+    """Where in its cycle each time lies, as a fraction in [0, 1)."""
+    if name == "hour":
+        return (times.hour + times.minute / 60) / 24
+    if name == "weekday":
+        return times.dayofweek / 7
+    if name == "month":
+        return (times.month - 1) / 12
+    days = np.where(times.is_leap_year, 366, 365)
+    return (times.dayofyear - 1 + (times.hour + times.minute / 60) / 24) / days
+
+
+def encode(times: pd.DatetimeIndex, names: Sequence[str]) -> pd.DataFrame:
+    """Calendar inputs for `times`: a sine and cosine per cycle, a 0/1 flag per holiday calendar
+    (float64 columns named by :func:`columns`, indexed by `times`).
+
+    Examples
+    --------
+    >>> t = pd.DatetimeIndex(["2013-07-04 06:00", "2013-07-05 18:00"], tz="America/New_York")
+    >>> encode(t, ["hour", "us_federal_holidays"]).round(3).to_dict("list")
+    {'hour_sin': [1.0, -1.0], 'hour_cos': [0.0, -0.0], 'us_federal_holidays': [1.0, 0.0]}
+    """
+    out = {}
+    for name in names:
+        if name in CYCLES:
+            angle = 2 * np.pi * np.asarray(_phase(times, name), dtype=np.float64)
+            out[f"{name}_sin"], out[f"{name}_cos"] = np.sin(angle), np.cos(angle)
+        elif name in HOLIDAYS:
+            local = times.tz_localize(None) if times.tz is not None else times
+            days = local.normalize()
+            if len(days):
+                holidays = HOLIDAYS[name]().holidays(start=days.min(), end=days.max())
+                out[name] = days.isin(holidays).astype(np.float64)
+            else:
+                out[name] = np.zeros(0)
+        else:
+            columns([name])  # raises, naming the known ones
+    return pd.DataFrame(out, index=times, columns=columns(names))
+
+
+def ahead(last: pd.Timestamp, horizon: int, freq: str, names: Sequence[str]) -> pd.DataFrame:
+    """The calendar inputs of the `horizon` steps after `last` (known before they happen)."""
+    times = pd.date_range(last, periods=horizon + 1, freq=freq)[1:]
+    return encode(times, names)
