@@ -56,14 +56,19 @@ def assign_splits(data: Ingested, split: SplitParams) -> pd.DataFrame:
     """The ingested frame with a `split` column (0 train, 1 val, 2 test) per batch.
 
     Each batch is cut in time order; the tails' sizes count only rows with every input
-    present, and missing rows stay with the tail they fall in.
+    present, and missing rows stay with the tail they fall in. With several series (column
+    :data:`SERIES`), each series' part of a batch is cut so.
     """
     frame = data.frame.copy()
     codes = np.zeros(len(frame), dtype=np.int64)
     batch = frame[BATCH].to_numpy()
     usable = ~frame[list(data.inputs)].isna().any(axis=1).to_numpy()
-    for b in np.unique(batch):
-        rows = np.flatnonzero(batch == b)
+    if SERIES in frame.columns:  # one part per series and batch: a code that changes at either's edge
+        part = pd.factorize(frame[SERIES])[0].astype(np.int64) * (int(batch.max()) + 1) + batch
+    else:
+        part = batch
+    for b in np.unique(part):
+        rows = np.flatnonzero(part == b)
         pos = rows[usable[rows]]  # tails are sized by usable rows, so a long gap cannot eat a tail
         if len(pos) == 0:
             continue
@@ -148,11 +153,11 @@ def write_prepared(data: Ingested, split: SplitParams, out_dir: str | Path) -> l
     written, index = [], []
     for b in batches(frame, names):
         path = out_dir / f"{b.index:02d}-{b.name}.csv"
+        rows = frame.iloc[b.start:b.stop] if SERIES not in frame.columns else frame[frame[BATCH] == b.index]
         with atomic_path(path) as tmp:
-            frame.iloc[b.start:b.stop].to_csv(tmp, index_label=frame.index.name, lineterminator="\n",
-                                              date_format="%Y-%m-%dT%H:%M:%S%z")
+            rows.to_csv(tmp, index_label=frame.index.name, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S%z")
         files = [f for f in data.report.files if f.batch == b.index]
-        entry = {"batch": b.index, "name": b.name, "file": path.name, "rows": b.stop - b.start,
+        entry = {"batch": b.index, "name": b.name, "file": path.name, "rows": len(rows),
                  "sources": {f.name: f.sha256 for f in files}}
         with atomic_path(path.with_suffix(".json")) as tmp:  # what this batch alone came from
             tmp.write_text(json.dumps(entry, indent=2) + "\n", encoding="utf-8")
@@ -180,15 +185,24 @@ def read_prepared(paths: list[str | Path], data: DataParams | None = None) -> tu
         timezone, freq = meta["timezone"], meta["freq"]
     else:
         timezone, freq = data.timezone, data.freq
-    parts = [pd.read_csv(p, index_col=0, float_precision="round_trip") for p in paths]
+    parts = [pd.read_csv(p, index_col=0, float_precision="round_trip", dtype={SERIES: str}) for p in paths]
     frame = pd.concat(parts)
     # parse before sorting: as text, 02:00+0100 sorts before 02:00+0200 (the DST fall-back hour)
     frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index, format="ISO8601", utc=True)).tz_convert(timezone)
+    if SERIES in frame.columns:  # several series: one block each, by name, each in time order
+        name = frame.index.name
+        frame = frame.rename_axis("__time").sort_values([SERIES, "__time"], kind="stable").rename_axis(name)
+        frame.index = pd.DatetimeIndex(frame.index, name=parts[0].index.name)
+        return frame, {"timezone": timezone, "freq": freq, "batches": _entries(paths)}
     frame = frame.sort_index(kind="stable")
     frame.index = pd.DatetimeIndex(frame.index, freq=freq, name=parts[0].index.name)
-    entries = [json.loads(p.with_suffix(".json").read_text(encoding="utf-8")) for p in paths
-               if p.with_suffix(".json").is_file()]
-    return frame, {"timezone": timezone, "freq": freq, "batches": entries}
+    return frame, {"timezone": timezone, "freq": freq, "batches": _entries(paths)}
+
+
+def _entries(paths: list[Path]) -> list[dict]:
+    """The batch entries (`NN-<name>.json`) beside prepared batch files."""
+    return [json.loads(p.with_suffix(".json").read_text(encoding="utf-8")) for p in paths
+            if p.with_suffix(".json").is_file()]
 
 
 def split_table(frame: pd.DataFrame, names: dict[int, str] | None = None) -> pd.DataFrame:

@@ -143,3 +143,27 @@ def test_stale_batch_files_are_removed(tmp_path, data_params):
     write_prepared(ds, SPLIT_20_10, out)
     assert not (out / "05-old.csv").exists()
     assert (out / "00-base.csv").exists()
+
+
+def test_several_series_get_their_own_tails_and_survive_the_prepared_files(tmp_path, data_params):
+    """Each series' part of each batch is cut in time order; the prepared files hold every
+    series' rows of their batch and read back to the same frame."""
+    from conftest import hourly, write_csv
+    from lstm_utils.splits import SERIES
+
+    t = hourly("2020-01-01", 40)
+    rows = [[x, s, float(i) * k, 1.0] for s, k, n in (("A", 1, 40), ("B", 1000, 20)) for i, x in enumerate(t[:n])]
+    write_csv(tmp_path / "in" / "1.csv", "t,site,a,b", [r for r in rows if r[0] < t[20]])
+    write_csv(tmp_path / "in" / "2.csv", "t,site,a,b", [r for r in rows if r[0] >= t[20]])  # B has no rows here
+    data = ingest(tmp_path / "in", data_params, base_batches=1, series="site")
+    split = SplitParams(base_batches=1, val_fraction=0.2, test_fraction=0.2)
+    frame = assign_splits(data, split)
+    codes = {(s, b): frame[(frame[SERIES] == s) & (frame[BATCH] == b)][SPLIT].tolist()
+             for s in ("A", "B") for b in (0, 1)}
+    assert codes[("A", 0)] == codes[("B", 0)] == [TRAIN] * 12 + [VAL] * 4 + [TEST] * 4  # 20 rows each
+    assert codes[("A", 1)] == [TRAIN] * 12 + [VAL] * 4 + [TEST] * 4 and codes[("B", 1)] == []
+    written = write_prepared(data, split, tmp_path / "prepared")
+    assert [p.name for p in written] == ["00-base.csv", "01-2.csv"]
+    back, meta = read_prepared(written, data_params)
+    assert [b["rows"] for b in meta["batches"]] == [40, 20]
+    pd.testing.assert_frame_equal(back, frame, check_freq=False)
