@@ -75,8 +75,11 @@ def interval_widths(model: keras.Model, sidecar: dict, before: Windows, targets:
     cut = int(round(len(before) * (1 - float((params.get("split") or {}).get("val_fraction", 0.15)))))
     calibration = before.subset(slice(cut, None))
     if not levels or len(calibration) == 0:
-        notes["baselines"] = ("no window ends before --start to calibrate the baselines' intervals on "
-                              "(give --start and data before it)") if levels else "no interval levels known"
+        notes["baselines"] = ("no interval levels known" if not levels else
+                              "no window ends before --start to calibrate the baselines' intervals on (give "
+                              "--start and data before it)" if len(before) == 0 else
+                              f"only {len(before)} window(s) end before --start: too few to calibrate the "
+                              "baselines' intervals on (give more data before --start)")
         return widths, notes
     _, y = calibration.arrays()
     for name, pred in forecasts(model, calibration, season, ridge).items():
