@@ -8,7 +8,6 @@ earlier run), and :func:`score` fills the error matrix, every model on every bat
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,12 +20,12 @@ from lstm_utils._keras import keras
 from lstm_utils.backend import compile_seconds
 from lstm_utils.config import Params
 from lstm_utils.linear import BatchSums
-from lstm_utils.intervals import calibrate, calibration_batches, level_name
+from lstm_utils.intervals import calibrate, level_name
 from lstm_utils.model import predict
 from lstm_utils.scoring import cell_values, error_matrix
 from lstm_utils.splits import BATCH
 from lstm_utils.stepcache import StepCache
-from lstm_utils.windows import split_windows, tail_windows
+from lstm_utils.windows import calibration_windows, tail_windows
 
 
 @dataclass
@@ -184,17 +183,16 @@ def score(chain: Chain, frame: pd.DataFrame, params: Params, cache: StepCache | 
                       for i in range(n)}
         saved = cache.calibrations()
         for i, key in calib_keys.items():
-            if key in saved:
-                widths[i] = {q: np.array(saved[key]["half_widths"][level_name(q)], dtype=float).reshape(
-                    params.window.horizon, -1) for q in levels}
-                widths[i] = {q: np.where(np.isnan(w), np.inf, w) for q, w in widths[i].items()}
+            if key in saved:  # infinite half-widths were kept as null
+                widths[i] = {q: np.nan_to_num(np.array(saved[key]["half_widths"][level_name(q)], dtype=float),
+                                              nan=np.inf) for q in levels}
                 sizes[i] = saved[key]["windows"]
     needed = {i for i in range(n) for k in range(n) if (i, k) not in known and len(tests[k])}
     needed |= {i for i in range(n) if widths[i] is None} | {n - 1}
     for i in sorted(needed):
         model_at(chain, i, cache)
         if widths[i] is None:
-            windows = split_windows(frame, params, "val", calibration_batches(i, count))
+            windows = calibration_windows(frame, params, i)
             _, y = windows.arrays()
             widths[i] = calibrate(y, predict(chain.models[i], windows), levels)
             sizes[i] = len(windows)

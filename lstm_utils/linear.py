@@ -212,7 +212,7 @@ def baseline(frame: pd.DataFrame, params: Params, names: Sequence[str]) -> dict:
     from lstm_utils import intervals
     from lstm_utils.compare import summarize
     from lstm_utils.metrics import errors, mean_over_targets
-    from lstm_utils.windows import tail_windows
+    from lstm_utils.windows import calibration_windows, tail_windows
 
     n = len(names)
     sums = BatchSums(frame, params)
@@ -225,8 +225,7 @@ def baseline(frame: pd.DataFrame, params: Params, names: Sequence[str]) -> dict:
     for t in range(n):
         ridge = sums.fit(range(t + 1))
         penalties.append(ridge.penalty)
-        calibration = split_windows(frame, params, "val",
-                                    intervals.calibration_batches(t, params.intervals.calibration_batches))
+        calibration = calibration_windows(frame, params, t)
         widths = intervals.calibrate(calibration.arrays()[1], ridge.predict(calibration), levels)
         for k, windows in enumerate(tests):
             if len(windows):

@@ -27,7 +27,7 @@ from lstm_utils.scoring import baseline_errors
 from lstm_utils.splits import BATCH, read_prepared
 from lstm_utils.stepcache import StepCache
 from lstm_utils.train import TrainResult
-from lstm_utils.windows import Windows, split_windows, tail_windows
+from lstm_utils.windows import Windows, calibration_windows, split_windows, tail_windows
 
 # The params keys the base stage reads (dvc.yaml lists the same; a test checks).
 BASE_KEYS = ("data.targets", "data.features", "data.freq", "data.timezone", "window", "model", "train", "baselines")
@@ -283,8 +283,7 @@ class Baselines:
 def baselines(frame: pd.DataFrame, params: Params, names: dict[int, str]) -> Baselines:
     """Every baseline over the chain of batches (`names`: a name per batch number)."""
     n = int(frame[BATCH].max()) + 1
-    count = params.intervals.calibration_batches
-    calibrations = [split_windows(frame, params, "val", intervals.calibration_batches(t, count)) for t in range(n)]
+    calibrations = [calibration_windows(frame, params, t) for t in range(n)]
     per_batch = baseline_errors(tail_windows(frame, params, n), params.data.targets, params.baselines.season,
                                 calibrations, params.intervals.levels)
     ridge = linear.baseline(frame, params, [names.get(b, str(b)) for b in range(n)])
@@ -343,8 +342,7 @@ def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = 
     last = int(frame[BATCH].max())
     windows = tail_windows(frame, params, last + 1)[last]
     _, y = windows.arrays()
-    calibration = split_windows(frame, params, "val",
-                                intervals.calibration_batches(last, params.intervals.calibration_batches))
+    calibration = calibration_windows(frame, params, last)
     forecasts, widths = {}, {}
     for s in params.compare.strategies:
         model, side = load_model(Path(models_dir) / f"{s}.keras")

@@ -146,6 +146,14 @@ def split_windows(frame: pd.DataFrame, params: Params, split: str, batches: Sequ
                         params.window.horizon, split, batches)
 
 
+def calibration_windows(frame: pd.DataFrame, params: Params, step: int) -> Windows:
+    """The windows that calibrate the intervals of the model after `step` (0: the base model):
+    the validation tails of the newest `intervals.calibration_batches` batches up to it."""
+    from lstm_utils.intervals import calibration_batches
+
+    return split_windows(frame, params, "val", calibration_batches(step, params.intervals.calibration_batches))
+
+
 def tail_windows(frame: pd.DataFrame, params: Params, n_batches: int, split: str = "test") -> list[Windows]:
     """The windows of one tail (the test tail by default) of each batch 0..n_batches-1."""
     return [split_windows(frame, params, split, [k]) for k in range(n_batches)]
