@@ -84,7 +84,8 @@ def main() -> int:
             nominal, cov = float(q) / 100, summaries[best][f"new_coverage_{q}"]
             ok = abs(cov - nominal) <= BAR
             failed += not ok
-            print(f"{'PASS' if ok else 'FAIL'}  champion {best}: {q}% coverage {cov:.3f}, within {BAR:.0%} of {nominal}")
+            print(f"{'PASS' if ok else 'FAIL'}  champion {best}: {q}% coverage {cov:.3f}, "
+                  f"within {BAR:.0%} of {nominal}")
             mine, naive = (summaries[best][f"new_interval_score_{q}"],
                            summaries["seasonal_naive (baseline)"][f"new_interval_score_{q}"])
             ok = mine < naive

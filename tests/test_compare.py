@@ -240,7 +240,8 @@ def test_summarize_baseline_with_intervals():
     s = summarize_baseline({"rmse": [1.0, 2.0, 4.0], "mae": [0.5, 1.0, 2.0],
                             "intervals": {"95": {"coverage": [0.5, 0.9, 1.0], "width": [1.0, 2.0, 3.0],
                                                  "interval_score": [9.0, 3.0, 5.0]}}})
-    assert s["new_coverage_95"] == pytest.approx(0.95) and s["new_width_95"] == 2.5 and s["new_interval_score_95"] == 4.0
+    assert s["new_coverage_95"] == pytest.approx(0.95)
+    assert s["new_width_95"] == 2.5 and s["new_interval_score_95"] == 4.0
 
 
 def test_metrics_keep_the_baselines_interval_keys():
