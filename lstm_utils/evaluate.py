@@ -14,7 +14,8 @@ from lstm_utils.config import BaselineParams
 from lstm_utils.errors import DataError, ModelError
 from lstm_utils.forecast import read_for_model
 from lstm_utils.linear import Design, Ridge, Sums, fit
-from lstm_utils.scoring import forecasts, score
+from lstm_utils.baselines import naive_forecasts
+from lstm_utils.scoring import score
 from lstm_utils.windows import Windows, make_windows
 
 
@@ -70,10 +71,8 @@ def interval_widths(model: keras.Model, sidecar: dict, before: Windows, targets:
     params = sidecar.get("params") or {}
     levels = list(model_widths) if model_widths else list((params.get("intervals") or {}).get("levels") or [])
     widths: dict[str, dict] = {"model": model_widths} if model_widths else {}
-    notes = {} if model_widths else {"model": "this model has no prediction intervals (saved before they were "
-                                              "added); re-run `dvc repro` to calibrate them"}
-    cut = int(round(len(before) * (1 - float((params.get("split") or {}).get("val_fraction", 0.15)))))
-    calibration = before.subset(slice(cut, None))
+    notes = {} if model_widths else {"model": intervals.NONE_KEPT}
+    calibration = before.subset(slice(validation_cut(sidecar, before), None))
     if not levels or len(calibration) == 0:
         notes["baselines"] = ("no interval levels known" if not levels else
                               "no window ends before --start to calibrate the baselines' intervals on (give "
@@ -82,10 +81,16 @@ def interval_widths(model: keras.Model, sidecar: dict, before: Windows, targets:
                               "baselines' intervals on (give more data before --start)")
         return widths, notes
     _, y = calibration.arrays()
-    for name, pred in forecasts(model, calibration, season, ridge).items():
-        if name != "model":
-            widths[name] = intervals.calibrate(y, pred, levels)
+    baselines = naive_forecasts(calibration, season) | ({"linear": ridge.predict(calibration)} if ridge else {})
+    widths |= {name: intervals.calibrate(y, pred, levels) for name, pred in baselines.items()}
     return widths, notes
+
+
+def validation_cut(sidecar: dict, before: Windows) -> int:
+    """Where the last `split.val_fraction` of the windows before `--start` begins: the linear
+    baseline's penalty is chosen there, and the baselines' intervals are calibrated there."""
+    params = sidecar.get("params") or {}
+    return int(round(len(before) * (1 - float((params.get("split") or {}).get("val_fraction", 0.15)))))
 
 
 def linear_before(model: keras.Model, sidecar: dict, before: Windows) -> tuple[Ridge | None, str]:
@@ -96,9 +101,8 @@ def linear_before(model: keras.Model, sidecar: dict, before: Windows) -> tuple[R
         return None, "no window ends before --start (give --start and data before it)"
     design = Design.from_model(model, sidecar)
     params = sidecar.get("params") or {}
-    val_fraction = float((params.get("split") or {}).get("val_fraction", 0.15))
     penalties = (params.get("baselines") or {}).get("linear_penalties") or BaselineParams().linear_penalties
-    cut = int(round(len(before) * (1 - val_fraction)))
+    cut = validation_cut(sidecar, before)
     if cut < 2 * design.lookback:
         return None, f"only {len(before)} windows end before --start; give more data before it"
     train, val = before.subset(slice(0, cut)), before.subset(slice(cut, None))

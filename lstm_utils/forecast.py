@@ -53,8 +53,7 @@ def with_bands(table: pd.DataFrame, sidecar: dict) -> tuple[pd.DataFrame, str | 
     targets = list(table.columns)
     widths = intervals.from_record(sidecar.get("intervals"), targets)
     if widths is None:
-        return table, ("this model has no prediction intervals (saved before they were added); "
-                       "re-run `dvc repro` to calibrate them")
+        return table, intervals.NONE_KEPT
     out = table.copy()
     for q, half in widths.items():
         name = intervals.level_name(q)

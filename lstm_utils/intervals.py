@@ -105,6 +105,8 @@ def interval_score(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, lev
 
 
 MEASURES = ("coverage", "width", "interval_score")  # what :func:`scores` gives per level, in this order
+NONE_KEPT = ("this model has no prediction intervals (saved before they were added); "
+             "re-run `dvc repro` to calibrate them")  # what forecast and evaluate say of such a model
 
 
 def level_name(level: float) -> str:
