@@ -19,9 +19,11 @@ Where each verb lives:
     the rest        cli, files (atomic writes, hashes), stepcache (steps kept between runs), plots, errors
 """
 
-from lstm_utils.backend import select_for_project
+from lstm_utils.backend import register_layers_with_keras, select_for_project
 
 # Keras starts on the backend params.yaml names (`train.backend`), made deterministic.
 select_for_project()
+# The forecaster's own layers (window scaling) are known to Keras's loader once Keras is imported.
+register_layers_with_keras()
 
 __version__ = "0.1.0"

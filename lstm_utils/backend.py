@@ -15,6 +15,9 @@ deterministic GPU reductions (its CPU code is deterministic as it is).
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.abc
+import importlib.util
 import os
 import sys
 import time
@@ -188,3 +191,54 @@ def seed(value: int) -> None:
 
     tf.get_logger().setLevel("ERROR")  # TensorFlow's Python-side retracing warnings
     tf.config.experimental.enable_op_determinism()
+
+
+class _ThenLayers(importlib.abc.Loader):
+    """Keras's own loader, then :mod:`lstm_utils.layers` (which registers our layers)."""
+
+    def __init__(self, inner: importlib.abc.Loader):
+        self.inner = inner
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def create_module(self, spec):
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _WhenKerasImports)]
+        self.inner.exec_module(module)
+        try:
+            importlib.import_module("lstm_utils.layers")
+        except Exception as exc:  # noqa: BLE001 - Keras itself must still import
+            import warnings
+
+            warnings.warn(f"lstm_utils could not register its Keras layers: {exc}", stacklevel=2)
+
+
+class _WhenKerasImports(importlib.abc.MetaPathFinder):
+    """Finds Keras as the other finders do, and has it register our layers once it is imported
+    (a mere lookup, `importlib.util.find_spec("keras")`, imports nothing and keeps this finder)."""
+
+    def find_spec(self, fullname: str, path=None, target=None):
+        if fullname != "keras":
+            return None
+        sys.meta_path.remove(self)  # the other finders' answer
+        try:
+            spec = importlib.util.find_spec("keras")
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenLayers(spec.loader)
+        return spec
+
+
+def register_layers_with_keras() -> None:
+    """Make the forecaster's own layers (:mod:`lstm_utils.layers`) known to Keras, so that
+    ``keras.saving.load_model(path, safe_mode=True)`` loads a window-scaled model after
+    ``import lstm_utils``: at once if Keras is imported, else right after it is (importing
+    Keras now would cost every command seconds, also those that never touch a model)."""
+    if "keras" in sys.modules:
+        importlib.import_module("lstm_utils.layers")
+    elif not any(isinstance(f, _WhenKerasImports) for f in sys.meta_path):
+        sys.meta_path.insert(0, _WhenKerasImports())

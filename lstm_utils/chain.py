@@ -25,7 +25,7 @@ from lstm_utils.model import predict
 from lstm_utils.scoring import cell_values, error_matrix
 from lstm_utils.splits import BATCH
 from lstm_utils.stepcache import StepCache
-from lstm_utils.windows import calibration_windows, tail_windows
+from lstm_utils.windows import calibration_windows, split_windows, tail_windows
 
 
 @dataclass
@@ -57,6 +57,7 @@ class Chain:
     half_widths: list[dict[float, np.ndarray]] = field(default_factory=list)  # per model: {level: (horizon, targets)}
     calibration_windows: list[int] = field(default_factory=list)  # per model: windows its intervals came from
     intervals: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # level -> measure -> like rmse
+    series_scales: dict[str, list[float]] = field(default_factory=dict)  # several series: each one's scale
 
     @property
     def final(self) -> keras.Model:
@@ -194,7 +195,7 @@ def score(chain: Chain, frame: pd.DataFrame, params: Params, cache: StepCache | 
         if widths[i] is None:
             windows = calibration_windows(frame, params, i)
             _, y = windows.arrays()
-            widths[i] = calibrate(y, predict(chain.models[i], windows), levels)
+            widths[i] = calibrate(*windows.scaled(y, predict(chain.models[i], windows)), levels)
             sizes[i] = len(windows)
     scores = error_matrix(chain.models, tests, params.data.targets, known, widths)
     if cache is not None:
@@ -204,6 +205,7 @@ def score(chain: Chain, frame: pd.DataFrame, params: Params, cache: StepCache | 
             level_name(q): w.tolist() for q, w in widths[i].items()}} for i in range(n)})
     chain.rmse, chain.mae, chain.intervals = scores["rmse"], scores["mae"], scores["intervals"]
     chain.half_widths, chain.calibration_windows = widths, sizes
+    chain.series_scales = split_windows(frame, params, "train", range(n)).scale_table()
     return chain
 
 

@@ -1,6 +1,7 @@
 """Settings: params.yaml loaded into typed, validated, frozen dataclasses.
 
-params.yaml is the only place settings live. Every key must be present; an unknown,
+params.yaml is the only place settings live. Every key must be present, but for the few
+declared `optional` (a later capability whose absence keeps today's behaviour); an unknown,
 misspelled, mistyped or impossible key is a :class:`ParamsError` naming the key.
 
 Each key is declared once, with :func:`setting`: its type (the annotation), its default (shown
@@ -14,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -31,7 +33,7 @@ PARAMS_FILE = "params.yaml"
 
 def setting(default: Any = dataclasses.MISSING, *, ge: float | None = None, gt: float | None = None,
             le: float | None = None, lt: float | None = None, choices: tuple[str, ...] | None = None,
-            check: Callable[[Any], str | None] | None = None, hint: str = "") -> Any:
+            check: Callable[[Any], str | None] | None = None, hint: str = "", optional: bool = False) -> Any:
     """One params key of a section dataclass: its default and its limits.
 
     Parameters
@@ -46,6 +48,10 @@ def setting(default: Any = dataclasses.MISSING, *, ge: float | None = None, gt: 
         A function of the value that returns what is wrong with it, or None.
     hint
         What to tell a user whose value breaks a limit (default: "e.g. <default>").
+    optional
+        The key may be left out of params.yaml, meaning `default`. Only for keys whose default
+        is exactly the behaviour before they existed, so a params.yaml without them keeps its
+        results (and DVC its params hashes).
 
     Examples
     --------
@@ -53,7 +59,8 @@ def setting(default: Any = dataclasses.MISSING, *, ge: float | None = None, gt: 
     ... class P:
     ...     epochs: int = setting(20, ge=1)
     """
-    meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "check": check, "hint": hint}
+    meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "check": check, "hint": hint,
+            "optional": optional}
     if default is dataclasses.MISSING:
         return dataclasses.field(metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -79,6 +86,17 @@ def _time_zone(value: str) -> str | None:
     return None
 
 
+def _calendar_names(names: tuple[str, ...]) -> str | None:
+    from lstm_utils.calendar import NAMES
+
+    unknown = [n for n in names if n not in NAMES]
+    if unknown:
+        return f"names {unknown[0]!r}, which is not a calendar input (known: {', '.join(NAMES)})"
+    if len(set(names)) < len(names):
+        return "lists an input twice"
+    return None
+
+
 @dataclass(frozen=True)
 class DataParams:
     time_column: str = setting()
@@ -90,6 +108,10 @@ class DataParams:
     separator: str = setting(",")
     on_conflict: str = setting("newer", choices=("newer", "older", "refuse"),
                                hint="newer: the later file's values win")
+    series_column: str | None = setting(None, optional=True,
+                                        hint="the column naming each row's series (long form), or null for one series")
+    calendar: tuple[str, ...] = setting((), optional=True, check=_calendar_names,
+                                        hint="any of hour, weekday, month, yearday, us_federal_holidays; [] for none")
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -118,6 +140,9 @@ class ModelParams:
                             hint="season adds the learned change to the seasonal naive forecast")
     relative_inputs: bool = setting(True)
     linear: bool = setting(True, hint="true: a linear path beside the LSTM, fitted in closed form first")
+    scaling: str = setting("global", choices=("global", "window"), optional=True,
+                           hint="global: the base period's statistics; window: each window by its own spread "
+                                "(for series of different scales)")
 
 
 @dataclass(frozen=True)
@@ -239,12 +264,17 @@ def _fail(key: str, message: str, hint: str) -> typing.NoReturn:
     raise ParamsError(f"params.yaml: `{key}` {message}", hint=hint, key=key)
 
 
-def _coerce(key: str, value: Any, tp: Any) -> Any:
-    """Check `value` against the annotation `tp`; return it in the dataclass's type."""
+def _coerce(key: str, value: Any, tp: Any, empty: bool = False) -> Any:
+    """Check `value` against the annotation `tp` (a list may be empty with `empty`); return it in
+    the dataclass's type."""
     origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):  # X | None: null allowed
+        if value is None:
+            return None
+        return _coerce(key, value, next(a for a in typing.get_args(tp) if a is not type(None)))
     if origin is tuple:
         item = typing.get_args(tp)[0]
-        if not isinstance(value, list) or not value:
+        if not isinstance(value, list) or (not value and not empty):
             _fail(key, f"must be a non-empty list, got {value!r}", f"write e.g. `{key.split('.')[-1]}: [...]`")
         return tuple(_coerce(f"{key}[{i}]", v, item) for i, v in enumerate(value))
     if tp is bool:
@@ -293,7 +323,7 @@ def _interval(meta: dict) -> str:
 def _limits(key: str, value: Any, f: dataclasses.Field) -> None:
     """Check a coerced value against the limits its :func:`setting` declares."""
     meta = f.metadata
-    if not meta:
+    if not meta or value is None:
         return
     example = "" if f.default is dataclasses.MISSING else f"e.g. {_yaml(f.default)}"
     hint = meta["hint"] or example
@@ -330,10 +360,13 @@ def parse_section(name: str, raw: Any, cls: type) -> Any:
             _fail(f"{name}.{key}", "is not a known setting", hint)
     values = {}
     for f in fields(cls):
+        if f.name not in raw and (f.metadata or {}).get("optional"):
+            values[f.name] = f.default
+            continue
         if f.name not in raw:
             example = "" if f.default is dataclasses.MISSING else f" (default: {_yaml(f.default)})"
             _fail(f"{name}.{f.name}", "is missing", f"add `{f.name}:` under `{name}:`{example}; see the README's params table")
-        values[f.name] = _coerce(f"{name}.{f.name}", raw[f.name], hints[f.name])
+        values[f.name] = _coerce(f"{name}.{f.name}", raw[f.name], hints[f.name], empty=f.default == ())
         _limits(f"{name}.{f.name}", values[f.name], f)
     return cls(**values)
 
@@ -346,6 +379,8 @@ def _check(params: Params) -> None:
         (len(set(d.targets)) == len(d.targets), "data.targets", "lists a column twice", "list each target once"),
         (d.time_column not in d.inputs, "data.time_column",
          f"({d.time_column!r}) is also listed as a target or feature", "remove it from data.targets / data.features"),
+        (d.series_column not in (d.time_column, *d.inputs), "data.series_column",
+         f"({d.series_column!r}) is also the time column or an input", "name the column that holds series names"),
         (s.val_fraction + s.test_fraction < 1, "split.test_fraction",
          f"plus split.val_fraction is {s.val_fraction + s.test_fraction:g}; they must sum to < 1",
          "leave a train part, e.g. 0.15 and 0.15"),
@@ -353,6 +388,9 @@ def _check(params: Params) -> None:
          f"({w.lookback}) must be >= `baselines.season` ({b.season}): the seasonal naive forecast reads its "
          "values from the window", f"raise window.lookback to at least {b.season}"),
     ]
+    rules.append((not (params.model.scaling == "window" and params.model.residual == "none"), "model.scaling",
+                  "is window, which needs `model.residual` season or last (the change is scaled by each window's "
+                  "spread and added to them)", "set model.residual to season, or model.scaling to global"))
     levels = [f"{100 * q:g}" for q in params.intervals.levels]  # as intervals.level_name writes them
     rank = params.compare.rank_by
     if rank.startswith("new_interval_score_"):

@@ -405,7 +405,8 @@ def _fill_short_gaps(values: np.ndarray, batch: np.ndarray, limit: int) -> np.nd
 
 def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1, series: str | None = None) -> Ingested:
     """Read every CSV of `source` into one regular series with batch numbers, or, with
-    `series` (the column naming each row's series), into one regular series per name.
+    `series` (the column naming each row's series; default `data.series_column`), into one
+    regular series per name.
 
     The first `base_batches` files by time form batch 0 (the base period); each later file
     is one more batch; `base_batches=None` makes every file part of one series (batch 0),
@@ -423,6 +424,7 @@ def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1, s
     >>> ds.frame.columns.tolist()[:2]
     ['temp', 'dewp', 'batch']
     """
+    series = series or data.series_column
     paths = list_csv_files(source)
     parts = [read_csv(p, data, series) for p in paths]
     parts.sort(key=lambda part: (part[1].first, part[1].name))

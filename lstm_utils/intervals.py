@@ -150,14 +150,19 @@ def scores(actual: np.ndarray, forecast: np.ndarray, widths: dict[float, np.ndar
     return out
 
 
-def to_record(widths: dict[float, np.ndarray], targets: Sequence[str], windows: int, batches: Sequence[str]) -> dict:
+def to_record(widths: dict[float, np.ndarray], targets: Sequence[str], windows: int, batches: Sequence[str],
+              scales: dict[str, list[float]] | None = None) -> dict:
     """Half-widths as kept in a model's sidecar (infinite ones as null: too few windows):
     ``{"levels": [...], "calibration_windows": n, "calibrated_on": [batch names],
-    "half_widths": {"80": {target: [per horizon step]}}}``."""
-    return {"levels": [float(q) for q in widths], "calibration_windows": int(windows),
-            "calibrated_on": [f"{name} (validation tail)" for name in batches],
-            "half_widths": {level_name(q): {t: [None if not np.isfinite(v) else float(v) for v in half[:, j]]
-                                            for j, t in enumerate(targets)} for q, half in widths.items()}}
+    "half_widths": {"80": {target: [per horizon step]}}}``. With several series the half-widths
+    are in units of each series' scale, and `series_scales` ({series: [per target]}) holds them."""
+    record = {"levels": [float(q) for q in widths], "calibration_windows": int(windows),
+              "calibrated_on": [f"{name} (validation tail)" for name in batches],
+              "half_widths": {level_name(q): {t: [None if not np.isfinite(v) else float(v) for v in half[:, j]]
+                                              for j, t in enumerate(targets)} for q, half in widths.items()}}
+    if scales:
+        record["series_scales"] = scales
+    return record
 
 
 def from_record(record: dict | None, targets: Sequence[str]) -> dict[float, np.ndarray] | None:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_utils.config import Params
-from lstm_utils.windows import Windows, split_windows
+from lstm_utils.windows import Windows, split_windows, spread
 
 CHUNK = 4096  # windows cut into arrays at a time
 
@@ -32,6 +32,8 @@ class Design:
     its mean), divided by its std, flattened step by step. Targets: what the model's output
     layers produce, (target - anchor) / target std, where the anchor is the value one season
     earlier (`model.residual: season`), the last value (`last`) or the target's mean (`none`).
+    With `model.scaling: window` (`window`), the std is each window's own spread per input,
+    and without relative inputs the mean is the window's own.
     """
 
     lookback: int
@@ -42,6 +44,7 @@ class Design:
     relative: bool
     residual: str
     season: int
+    window: bool = False  # each window scaled by its own spread
 
     @classmethod
     def of(cls, frame: pd.DataFrame, params: Params) -> Design:
@@ -51,7 +54,7 @@ class Design:
         inputs = list(params.data.inputs)
         return cls(params.window.lookback, params.window.horizon, scaler.mean, scaler.std,
                    np.array([inputs.index(t) for t in params.data.targets]), params.model.relative_inputs,
-                   params.model.residual, params.baselines.season)
+                   params.model.residual, params.baselines.season, params.model.scaling == "window")
 
     @classmethod
     def from_model(cls, model, sidecar: dict) -> Design:
@@ -68,15 +71,21 @@ class Design:
             mean[target_idx] = target_mean
         return cls(int(sidecar["window"]["lookback"]), int(sidecar["window"]["horizon"]), mean, std, target_idx,
                    bool(params["model"]["relative_inputs"]), str(params["model"]["residual"]),
-                   int(params["baselines"]["season"]))
+                   int(params["baselines"]["season"]), params["model"].get("scaling", "global") == "window")
 
-    @property
-    def target_std(self) -> np.ndarray:
+    def target_scale(self, x: np.ndarray) -> np.ndarray:
+        """What a scaled change is multiplied by to give units: each target's std, (targets,),
+        or with window scaling each window's target spread, (n, 1, targets)."""
+        if self.window:
+            return spread(x[:, :, self.target_idx])
         return self.std[self.target_idx]
 
     def inputs(self, x: np.ndarray) -> np.ndarray:
         """(n, lookback, inputs) raw windows -> (n, lookback * inputs) as the model's linear path sees them."""
         x = x.astype(np.float64)
+        if self.window:
+            level = x[:, -1:, :] if self.relative else x.mean(axis=1, keepdims=True)
+            return ((x - level) / spread(x)).reshape(len(x), -1)
         centred = x - x[:, -1:, :] if self.relative else x - self.mean
         return (centred / self.std).reshape(len(x), -1)
 
@@ -92,12 +101,12 @@ class Design:
 
     def targets(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """(n, horizon * targets): the scaled change from the anchor, in the model's output order."""
-        return ((y.astype(np.float64) - self.anchor(x)) / self.target_std).reshape(len(x), -1)
+        return ((y.astype(np.float64) - self.anchor(x)) / self.target_scale(x)).reshape(len(x), -1)
 
     def forecast(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Scaled changes (n, horizon * targets) back to forecasts in the data's units."""
         z = z.reshape(len(x), self.horizon, len(self.target_idx))
-        return self.anchor(x) + z * self.target_std
+        return self.anchor(x) + z * self.target_scale(x)
 
 
 @dataclass
@@ -217,7 +226,7 @@ def baseline(frame: pd.DataFrame, params: Params, names: Sequence[str]) -> dict:
     n = len(names)
     sums = BatchSums(frame, params)
     tests = tail_windows(frame, params, n)
-    actual = [w.arrays()[1] for w in tests]
+    actual = [w.scaled(w.arrays()[1])[0] for w in tests]
     rmse, mae = np.full((n, n), np.nan), np.full((n, n), np.nan)
     levels = list(params.intervals.levels)
     cover = {intervals.level_name(q): {m: np.full((n, n), np.nan) for m in intervals.MEASURES} for q in levels}
@@ -226,10 +235,10 @@ def baseline(frame: pd.DataFrame, params: Params, names: Sequence[str]) -> dict:
         ridge = sums.fit(range(t + 1))
         penalties.append(ridge.penalty)
         calibration = calibration_windows(frame, params, t)
-        widths = intervals.calibrate(calibration.arrays()[1], ridge.predict(calibration), levels)
+        widths = intervals.calibrate(*calibration.scaled(calibration.arrays()[1], ridge.predict(calibration)), levels)
         for k, windows in enumerate(tests):
             if len(windows):
-                pred = ridge.predict(windows)
+                pred = windows.scaled(ridge.predict(windows))[0]
                 e = errors(actual[k], pred, params.data.targets)
                 rmse[t, k], mae[t, k] = mean_over_targets(e["rmse"]), mean_over_targets(e["mae"])
                 for level, got in intervals.scores(actual[k], pred, widths).items():

@@ -1,8 +1,12 @@
 """The forecaster: a Keras 3 LSTM from raw input windows to forecasts in the data's units.
 
-Scaling lives inside the model (a fixed Normalization in, a fixed inverse Normalization
-out), so a saved model takes raw windows. Only built-in layers are used, so the `.keras`
-file loads with ``keras.saving.load_model(path, safe_mode=True)`` without this package.
+Scaling lives inside the model, so a saved model takes raw windows. With `model.scaling:
+global` it is a fixed Normalization in and a fixed inverse Normalization out (the base
+period's statistics), built-in layers only, so the `.keras` file loads with
+``keras.saving.load_model(path, safe_mode=True)`` without this package. With `window`, each
+window is divided by its own spread and the forecast change multiplied back (for many series of
+different scales); that needs the two layers of :mod:`lstm_utils.layers`, registered by
+``import lstm_utils``.
 The LSTM layers keep cuDNN's requirements (tanh, sigmoid, no recurrent dropout, no unroll),
 so a GPU runs them on the fused cuDNN kernel; dropout sits between layers instead.
 """
@@ -18,11 +22,12 @@ import numpy as np
 from lstm_utils import backend
 from lstm_utils._keras import keras
 from lstm_utils.config import ModelParams
-from lstm_utils.windows import Windows
+from lstm_utils.windows import Windows, spread
 
 layers = keras.layers
 
 UNSCALE = "unscale"  # the layer that maps scaled outputs back to the data's units
+SPREAD = "spread"  # with window scaling: each input's spread over the window
 LINEAR = "linear"  # the linear path's layer
 
 
@@ -51,6 +56,8 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
     value, as persistence) or "none" (a level around the target's mean). With
     `params.relative_inputs`, the LSTM sees each input minus its last value in the window, so
     what it learns carries over to periods with other levels (summer after a winter base).
+    `params.scaling` says what the inputs and the change are scaled by: the base period's
+    std per input (`global`) or each window's own spread per input (`window`).
 
     Parameters
     ----------
@@ -74,7 +81,18 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
     t_mean, t_std = scaler.mean[target_idx], scaler.std[target_idx]
     window = keras.Input((lookback, n_inputs), name="window")
     last_step = layers.Cropping1D((lookback - 1, 0), name="last_step")(window)
-    if params.relative_inputs:  # each value minus the window's last one: free of the current level
+    by_window = params.scaling == "window"
+    if by_window:  # each window by its own spread, minus its last value (or its mean)
+        if params.residual == "none":
+            raise ValueError("`model.scaling: window` needs `model.residual` season or last")
+        from lstm_utils.layers import Divide, WindowSpread
+
+        spread = WindowSpread(name=SPREAD)(window)
+        level = last_step if params.relative_inputs else layers.GlobalAveragePooling1D(
+            keepdims=True, name="window_mean")(window)
+        h = layers.Subtract(name="relative")([window, layers.UpSampling1D(lookback, name="hold_level")(level)])
+        h = Divide(name="scale_inputs")([h, spread])
+    elif params.relative_inputs:  # each value minus the window's last one: free of the current level
         h = layers.Subtract(name="relative")([window, layers.UpSampling1D(lookback, name="hold_last_step")(last_step)])
         h = layers.Normalization(mean=[0.0] * n_inputs, variance=(scaler.std ** 2).tolist(), name="scale_inputs")(h)
     else:
@@ -96,11 +114,21 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
         out = layers.Normalization(mean=t_mean.tolist(), variance=(t_std ** 2).tolist(), invert=True,
                                    name=UNSCALE)(z)
     else:
-        change = layers.Normalization(mean=[0.0] * n_targets, variance=(t_std ** 2).tolist(), invert=True,
-                                      name=UNSCALE)(z)
+        if by_window:
+            change = layers.Multiply(name=UNSCALE)([z, _target_spread(spread, target_idx, n_inputs, horizon)])
+        else:
+            change = layers.Normalization(mean=[0.0] * n_targets, variance=(t_std ** 2).tolist(), invert=True,
+                                          name=UNSCALE)(z)
         out = layers.Add(name="forecast")([_anchor(window, last_step, params.residual, lookback, horizon,
                                                    target_idx, season), change])
     return keras.Model(window, out, name=name)
+
+
+def _target_spread(spread, target_idx: np.ndarray, n_inputs: int, horizon: int, prefix: str = ""):
+    """The targets' spreads, (batch, 1, inputs) -> (batch, horizon, targets), from built-in layers."""
+    pick = layers.Dense(len(target_idx), use_bias=False, trainable=False, name=f"{prefix}pick_target_spread",
+                        kernel_initializer=keras.initializers.Constant(np.eye(n_inputs)[:, target_idx]))
+    return layers.UpSampling1D(horizon, name=f"{prefix}hold_target_spread")(pick(spread))
 
 
 def _anchor(window, last_step, kind: str, lookback: int, horizon: int, target_idx: np.ndarray, season: int):
@@ -144,11 +172,20 @@ def _first_forecaster(model: keras.Model) -> keras.Model:
     return nested[0] if nested else model
 
 
+def window_scaled(model: keras.Model) -> bool:
+    """Whether the forecaster scales each window by its own spread (`model.scaling: window`)."""
+    return any(layer.name == SPREAD for layer in _first_forecaster(model).layers)
+
+
 def input_scaling(model: keras.Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The per-input mean and std the forecaster was built with (the base period's train tail;
     with relative inputs it keeps no input means: 0), and the targets' means its output adds
-    back (0 but with `residual: none`)."""
+    back (0 but with `residual: none`). With window scaling: zeros and ones (each window
+    brings its own)."""
     plain = _first_forecaster(model)
+    if window_scaled(plain):
+        n_in, n_out = plain.input_shape[-1], plain.output_shape[-1]
+        return np.zeros(n_in), np.ones(n_in), np.zeros(n_out)
     values = lambda layer, name: np.asarray(keras.ops.convert_to_numpy(getattr(layer, name)),  # noqa: E731
                                             dtype="float64").reshape(-1)
     scale = plain.get_layer("scale_inputs")
@@ -156,17 +193,35 @@ def input_scaling(model: keras.Model) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def target_std(model: keras.Model) -> np.ndarray:
-    """The targets' standard deviations the forecaster was built with."""
+    """The targets' standard deviations the forecaster was built with (global scaling)."""
     layer = model.get_layer(UNSCALE)
     return np.sqrt(np.asarray(keras.ops.convert_to_numpy(layer.variance), dtype="float64")).reshape(-1)
 
 
-def scaled_view(model: keras.Model) -> keras.Model:
-    """The forecaster with its output divided by each target's std (shares all weights).
+def loss_weights(model: keras.Model, x: np.ndarray, target_idx: np.ndarray) -> np.ndarray:
+    """What the training loss multiplies the errors of windows `x` by, float64, so that every
+    target (and, with window scaling, every series) has an equal say whatever its units: 1 / each
+    target's std, (targets,); with window scaling 1 / each window's target spread, (n, 1, targets)."""
+    if window_scaled(model):
+        return 1.0 / spread(x[:, :, target_idx])
+    return 1.0 / target_std(model)
 
-    Training against targets divided the same way gives every target an equal say in the
+
+def scaled_view(model: keras.Model) -> keras.Model:
+    """The forecaster with its output multiplied by :func:`loss_weights` (shares all weights).
+
+    Training against targets scaled the same way gives every target an equal say in the
     loss, whatever its units; the saved forecaster itself stays in the data's units.
     """
+    if window_scaled(model):
+        from lstm_utils.layers import Divide, WindowSpread
+
+        plain = _first_forecaster(model)
+        target_idx = np.argmax(plain.get_layer("pick_target_spread").get_weights()[0], axis=0)  # eye[:, idx]
+        n_in, horizon = model.input_shape[-1], model.output_shape[1]
+        spread = WindowSpread(name="view_spread")(model.input)
+        return keras.Model(model.input, Divide(name="per_window_scale")(
+            [model.output, _target_spread(spread, target_idx, n_in, horizon, prefix="view_")]))
     inv = (1.0 / target_std(model)).tolist()
     return keras.Model(model.input, layers.Rescaling(inv, name="per_target_scale")(model.output))
 

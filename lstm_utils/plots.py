@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from lstm_utils.splits import BATCH, SPLIT, SPLITS
+from lstm_utils.splits import BATCH, SERIES, SPLIT, SPLITS
 from lstm_utils.windows import Windows
 
 SPLIT_COLOURS = {"train": "#dbe9f6", "val": "#fdebd0", "test": "#f6d5d5"}
@@ -26,18 +26,31 @@ def _shade_splits(ax, frame: pd.DataFrame) -> None:
         ax.axvline(frame.index[at], color="black", lw=0.8)
 
 
-def series_overview(frame: pd.DataFrame, columns: Sequence[str]) -> Figure:
+def series_overview(frame: pd.DataFrame, columns: Sequence[str], most: int = 8) -> Figure:
     """Each input over time; background = train / val / test, black lines = batch starts.
-    Gaps left missing show as breaks in the lines."""
+    Gaps left missing show as breaks in the lines. With several series (column `series`), a
+    line per series, the first `most` by name (the shading is the first series')."""
     fig = Figure(figsize=(11, 1.8 * len(columns)), layout="constrained")
     axes = fig.subplots(len(columns), 1, sharex=True, squeeze=False)[:, 0]
+    if SERIES in frame.columns:
+        names = list(dict.fromkeys(frame[SERIES]))
+        blocks = [(name, frame[frame[SERIES] == name]) for name in names[:most]]
+    else:
+        names, blocks = [], [("", frame)]
     for ax, col in zip(axes, columns):
         if SPLIT in frame:
-            _shade_splits(ax, frame)
-        ax.plot(frame.index, frame[col], lw=0.6, color="#1f4e79")
+            _shade_splits(ax, blocks[0][1])
+        if len(blocks) == 1:
+            ax.plot(frame.index, frame[col], lw=0.6, color="#1f4e79")
+        for name, block in blocks if len(blocks) > 1 else []:
+            ax.plot(block.index, block[col], lw=0.6, label=name)
         ax.set_ylabel(col)
     handles = [Patch(color=c, label=s) for s, c in SPLIT_COLOURS.items()]
-    axes[0].legend(handles=handles, loc="upper left", ncols=3, fontsize=8)
+    if len(blocks) > 1:
+        handles += axes[0].get_legend_handles_labels()[0]
+    axes[0].legend(handles=handles, loc="upper left", ncols=len(handles), fontsize=8)
+    if len(names) > most:
+        axes[0].set_title(f"the first {most} of {len(names)} series", fontsize=9, loc="right")
     return fig
 
 

@@ -1,5 +1,11 @@
 """Scoring: a model and the naive baselines on the same windows, and the error matrix of a
-chain of models on every batch's test tail."""
+chain of models on every batch's test tail.
+
+Errors are in the data's units for one series. With several series every error is divided by
+its series' scale first (:func:`lstm_utils.splits.series_scales`), so the pooled figures are
+scale-free and one large series cannot outweigh the rest; intervals are calibrated and scored
+on the same scaled values.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ def calibrate_all(model: keras.Model, calibration: Windows, season: int, levels:
                   ridge: Ridge | None = None) -> dict[str, dict[float, np.ndarray]]:
     """Conformal half-widths of every forecaster of :func:`forecasts`, calibrated on the same windows."""
     _, y = calibration.arrays()
-    return {name: intervals.calibrate(y, pred, levels)
+    return {name: intervals.calibrate(*calibration.scaled(y, pred), levels)
             for name, pred in forecasts(model, calibration, season, ridge).items()}
 
 
@@ -43,9 +49,10 @@ def score(model: keras.Model, windows: Windows, targets: Sequence[str], season: 
     _, y = windows.arrays()
     out = {}
     for name, pred in forecasts(model, windows, season, ridge).items():
-        out[name] = errors(y, pred, targets)
+        y_s, pred_s = windows.scaled(y, pred)  # several series: divided by each one's scale
+        out[name] = errors(y_s, pred_s, targets)
         if widths and widths.get(name) is not None:
-            out[name]["intervals"] = intervals.scores(y, pred, widths[name], by_step=True)
+            out[name]["intervals"] = intervals.scores(y_s, pred_s, widths[name], by_step=True)
     return out
 
 
@@ -105,13 +112,13 @@ def error_matrix(models: Sequence[keras.Model], tests: Sequence[Windows], target
     shape = (len(models), len(tests))
     rmse, mae = np.full(shape, np.nan), np.full(shape, np.nan)
     cover = {n: {m: np.full(shape, np.nan) for m in intervals.MEASURES} for n in names}
-    actual = [w.arrays()[1] for w in tests]
+    actual = [w.scaled(w.arrays()[1])[0] for w in tests]
     for i, model in enumerate(models):
         for k, windows in enumerate(tests):
             if (i, k) in known:
                 values = list(known[i, k])
             elif len(windows):
-                pred = predict(model, windows)
+                pred = windows.scaled(predict(model, windows))[0]
                 e = errors(actual[k], pred, targets)
                 values = [mean_over_targets(e["rmse"]), mean_over_targets(e["mae"])]
                 if levels:
@@ -143,11 +150,12 @@ def baseline_errors(tests: Sequence[Windows], targets: Sequence[str], season: in
         if calibrations is not None and names:
             entry["intervals"] = {n: {m: [] for m in intervals.MEASURES} for n in names}
     for k, windows in enumerate(tests):
-        _, y = windows.arrays()
+        y = windows.scaled(windows.arrays()[1])[0]
         if calibrations is not None and names:
-            _, yc = calibrations[k].arrays()
-            calibration = naive_forecasts(calibrations[k], season)
+            yc = calibrations[k].scaled(calibrations[k].arrays()[1])[0]
+            calibration = {n: calibrations[k].scaled(p)[0] for n, p in naive_forecasts(calibrations[k], season).items()}
         for name, pred in naive_forecasts(windows, season).items():
+            pred = windows.scaled(pred)[0]
             e = errors(y, pred, targets)
             out[name]["rmse"].append(mean_over_targets(e["rmse"]) if len(windows) else float("nan"))
             out[name]["mae"].append(mean_over_targets(e["mae"]) if len(windows) else float("nan"))

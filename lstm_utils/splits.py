@@ -19,10 +19,12 @@ from lstm_utils.errors import DataError
 from lstm_utils.files import atomic_path
 
 if TYPE_CHECKING:
+    from lstm_utils.config import Params
     from lstm_utils.ingest import Ingested
 
 BATCH, SPLIT = "batch", "split"  # bookkeeping columns of a frame: batch number, split code
 SERIES = "series"  # and, when the data holds several series, each row's series name
+SCALE = "_scale_"  # with several series, `_scale_<target>`: each row's series scale (see series_scales)
 SPLITS = ("train", "val", "test")
 TRAIN, VAL, TEST = range(3)
 
@@ -78,6 +80,37 @@ def assign_splits(data: Ingested, split: SplitParams) -> pd.DataFrame:
         if test_at < len(pos):
             codes[pos[test_at]:rows[-1] + 1] = TEST
     frame[SPLIT] = codes
+    if SERIES in frame.columns:
+        frame = series_scales(frame, data.targets)
+    return frame
+
+
+def series_scales(frame: pd.DataFrame, targets: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """The frame with a column `_scale_<target>` per target: on every row of a series, that
+    series' scale, by which its errors are divided so that series of any units pool together.
+
+    A series' scale is the root mean square of its step-to-step change (as M5's RMSSE) over the
+    train tail of the first batch it has training rows in: fixed once the series appears, so a
+    later file never changes it. A series with no such rows, or a flat one, gets the scale 1.
+    """
+    frame = frame.copy()
+    split, batch = frame[SPLIT].to_numpy(), frame[BATCH].to_numpy()
+    codes = pd.factorize(frame[SERIES])[0]
+    for t in targets:
+        values = frame[t].to_numpy(dtype=np.float64)
+        scale = np.ones(len(frame))
+        for code in np.unique(codes):
+            rows = np.flatnonzero(codes == code)
+            train = rows[(split[rows] == TRAIN) & ~np.isnan(values[rows])]
+            if len(train) == 0:
+                continue
+            first = train[batch[train] == batch[train].min()]
+            first = np.arange(first[0], first[-1] + 1)  # the train tail's rows, gaps included
+            change = np.diff(values[first])
+            change = change[~np.isnan(change)]
+            rms = float(np.sqrt(np.mean(change ** 2))) if len(change) else 0.0
+            scale[rows] = rms if rms > 1e-12 else 1.0
+        frame[f"{SCALE}{t}"] = scale
     return frame
 
 
@@ -151,9 +184,11 @@ def write_prepared(data: Ingested, split: SplitParams, out_dir: str | Path) -> l
     frame = assign_splits(data, split)
     names = batch_names(data)
     written, index = [], []
-    for b in batches(frame, names):
+    several = SERIES in frame.columns
+    for b in (batches(frame, names) if not several else
+              [Batch(int(k), names.get(int(k), f"batch {k}"), 0, 0, 0, 0) for k in np.unique(frame[BATCH])]):
         path = out_dir / f"{b.index:02d}-{b.name}.csv"
-        rows = frame.iloc[b.start:b.stop] if SERIES not in frame.columns else frame[frame[BATCH] == b.index]
+        rows = frame.iloc[b.start:b.stop] if not several else frame[frame[BATCH] == b.index]
         with atomic_path(path) as tmp:
             rows.to_csv(tmp, index_label=frame.index.name, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S%z")
         files = [f for f in data.report.files if f.batch == b.index]
@@ -206,7 +241,12 @@ def _entries(paths: list[Path]) -> list[dict]:
 
 
 def split_table(frame: pd.DataFrame, names: dict[int, str] | None = None) -> pd.DataFrame:
-    """Per batch: its time range and the rows of each tail (what the data report shows)."""
+    """Per batch: its time range and the rows of each tail (what the data report shows); with
+    several series, per series and batch."""
+    if SERIES in frame.columns:
+        parts = {name: split_table(block.drop(columns=SERIES), names)
+                 for name, block in frame.groupby(SERIES, sort=False)}
+        return pd.concat(parts, names=["series"])
     rows = []
     for b in batches(frame, names):
         row = {"batch": b.name, "first": frame.index[b.start], "last": frame.index[b.stop - 1]}
@@ -216,3 +256,43 @@ def split_table(frame: pd.DataFrame, names: dict[int, str] | None = None) -> pd.
         row["test from"] = frame.index[b.test_start] if b.test_start < b.stop else None
         rows.append(row)
     return pd.DataFrame(rows).set_index("batch")
+
+
+def series_table(data: Ingested, frame: pd.DataFrame, window: WindowParams) -> pd.DataFrame:
+    """One row per series: what ingest did to it (:meth:`IngestReport.series_table`) and how many
+    train, val and test windows it gives over all batches; a series too short for any window is
+    named in `note` (it is kept, not refused). Empty for data holding one series."""
+    from lstm_utils.windows import make_windows
+
+    table = data.report.series_table()
+    if table.empty:
+        return table
+    for s in SPLITS:
+        w = make_windows(frame, data.inputs, data.targets, window.lookback, window.horizon, s)
+        counts = pd.Series(frame[SERIES].to_numpy()[w.starts]).value_counts()
+        table[f"{s} windows"] = [int(counts.get(name, 0)) for name in table.index]
+    need = window.lookback + window.horizon
+    table["note"] = ["" if row["train windows"] else
+                     f"too short for a training window (needs {need} consecutive complete rows in a batch's train part)"
+                     if row["test windows"] else f"too short for any window (needs {need} consecutive complete rows)"
+                     for _, row in table.iterrows()]
+    return table
+
+
+def series_section(data: Ingested, frame: pd.DataFrame, params: Params) -> pd.DataFrame | None:
+    """The data report's section on the series (a heading, a line on the ones too short, and
+    :func:`series_table`), or None for data holding one series: nothing is shown."""
+    table = series_table(data, frame, params.window)
+    if table.empty:
+        return None
+    from IPython.display import Markdown, display
+
+    short = [str(name) for name, note in table["note"].items() if note]
+    lines = [f"## Series\n\n{len(table)} series (column `{params.data.series_column}`), one global model for all. "
+             "Every ingest rule held per series; each series keeps its own regular grid, and no window crosses "
+             "two series. A series that starts in a later file is forecast once it has a look-back of history."]
+    if short:
+        lines.append(f"**Too short for any training window** (kept, but the model learns nothing from it): "
+                     f"{', '.join(short)}.")
+    display(Markdown("\n\n".join(lines)))
+    return table

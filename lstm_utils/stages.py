@@ -99,7 +99,8 @@ def save_base(base: BaseRun, test: Windows, scores: dict[str, dict], params: Par
     path = Path(models_dir) / "base.keras"
     side = make_sidecar("base", None, params, sources, metrics)
     if widths is not None:
-        side["intervals"] = intervals.to_record(widths, params.data.targets, len(run.val), [meta["batches"][0]["name"]])
+        side["intervals"] = intervals.to_record(widths, params.data.targets, len(run.val), [meta["batches"][0]["name"]],
+                                                test.scale_table())
     save_model(run.model, path, side, copy_of=base.kept)
     write_json(Path(reports_dir) / "base_metrics.json", metrics)
     r = run.result
@@ -224,7 +225,7 @@ def save_strategy(chain: Chain, params: Params, sources: dict[str, str], models_
     side = make_sidecar(s, parent, params, sources, summary)
     calibrated_on = [chain.batches[b] for b in intervals.calibration_batches(last, params.intervals.calibration_batches)]
     side["intervals"] = intervals.to_record(chain.half_widths[last], params.data.targets,
-                                            chain.calibration_windows[last], calibrated_on)
+                                            chain.calibration_windows[last], calibrated_on, chain.series_scales)
     save_model(chain.final, path, side)
     record = {"strategy": s, "model_sha256": sha256_file(path), "batches": chain.batches,
               "rmse": chain.rmse.tolist(), "mae": chain.mae.tolist(),
@@ -353,12 +354,13 @@ def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = 
     _, yc = calibration.arrays()
     for name, pred in (naive_forecasts(calibration, params.baselines.season)
                        | {"linear": ridge.predict(calibration)}).items():
-        widths[name] = intervals.calibrate(yc, pred, params.intervals.levels)
+        widths[name] = intervals.calibrate(*calibration.scaled(yc, pred), params.intervals.levels)
     scores = {}
     for name, pred in forecasts.items():
-        scores[name] = errors(y, pred, params.data.targets)
+        y_s, pred_s = windows.scaled(y, pred)  # several series: divided by each one's scale
+        scores[name] = errors(y_s, pred_s, params.data.targets)
         if widths.get(name) is not None:
-            scores[name]["intervals"] = intervals.scores(y, pred, widths[name], by_step=True)
+            scores[name]["intervals"] = intervals.scores(y_s, pred_s, widths[name], by_step=True)
     return Newest(windows, forecasts, scores)
 
 
@@ -368,7 +370,7 @@ def write_forecast(frame: pd.DataFrame, params: Params, models_dir: str | Path =
     level (`<target>_lower_<level>`, `<target>_upper_<level>`), written to reports/forecast.csv."""
     model, side = load_model(Path(models_dir) / "champion.keras")
     table = forecast_frame(model, frame, params.data.inputs, params.data.targets, params.window.lookback,
-                           params.window.horizon, "prepared data")
+                           params.window.horizon, "prepared data", freq=params.data.freq)
     table, _ = with_bands(table, side)
     with atomic_path(Path(reports_dir) / "forecast.csv") as tmp:
         table.to_csv(tmp, date_format="%Y-%m-%dT%H:%M:%S%z", lineterminator="\n")

@@ -11,7 +11,7 @@ import numpy as np
 
 from lstm_utils import backend
 from lstm_utils._keras import keras
-from lstm_utils.model import input_batches, predict_batches, scaled_view, target_std
+from lstm_utils.model import input_batches, loss_weights, predict_batches, scaled_view, window_scaled
 from lstm_utils.windows import Windows
 
 
@@ -70,18 +70,21 @@ class WindowBatches(keras.utils.PyDataset):
 
 
 class _ScaledTargets(keras.utils.PyDataset):
-    """Targets divided by each target's std, to match :func:`scaled_view`."""
+    """Targets multiplied by :func:`lstm_utils.model.loss_weights`, to match :func:`scaled_view`."""
 
-    def __init__(self, inner: WindowBatches, inv_std: np.ndarray):
+    def __init__(self, inner: WindowBatches, model: keras.Model):
         super().__init__(workers=1, use_multiprocessing=False)
-        self.inner, self.inv_std = inner, inv_std.astype(np.float32)
+        self.inner, self.model = inner, model
+        self.weights = None if window_scaled(model) else loss_weights(model, None, None).astype(np.float32)
 
     def __len__(self) -> int:
         return len(self.inner)
 
     def __getitem__(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         x, y = self.inner[k]
-        return x, y * self.inv_std
+        if self.weights is None:  # each window by its own spread
+            return x, (y * loss_weights(self.model, x, self.inner.windows.target_idx)).astype(np.float32)
+        return x, y * self.weights
 
     def on_epoch_end(self) -> None:
         self.inner.on_epoch_end()
@@ -95,16 +98,18 @@ class _Validation(keras.callbacks.Callback):
     number of validation windows: every step of a chain has its own.
     """
 
-    def __init__(self, model: keras.Model, val: Windows, inv_std: np.ndarray):
+    def __init__(self, model: keras.Model, val: Windows):
         super().__init__()
-        self.forecaster, self.inv_std = model, inv_std.astype(np.float64)
+        self.forecaster = model
         self.inputs = input_batches(val)  # cut and moved to the device once, not every epoch
-        self.actual = val.arrays()[1].astype(np.float64)
+        x, y = val.arrays()
+        self.actual = y.astype(np.float64)
+        self.weights = loss_weights(model, x, val.target_idx)
 
     def loss(self) -> float:
-        """Per-target scaled MSE of the forecaster's current weights on the validation windows."""
+        """Scaled MSE (as the training loss) of the forecaster's current weights on the validation windows."""
         error = (predict_batches(self.forecaster, self.inputs).astype(np.float64) - self.actual)
-        return float(np.mean((error * self.inv_std) ** 2))
+        return float(np.mean((error * self.weights) ** 2))
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
@@ -179,7 +184,7 @@ def _trainer_for(model: keras.Model, learning_rate: float, batch_size: int) -> _
 def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_size: int,
         learning_rate: float, patience: int, seed: int, verbose: int = 2,
         targets: np.ndarray | None = None, frozen: Sequence[str] = ()) -> TrainResult:
-    """Train `model` in place with Adam on per-target scaled MSE; keep the best weights, where
+    """Train `model` in place with Adam on scaled MSE (:func:`lstm_utils.model.loss_weights`); keep the best weights, where
     the weights it started from count as epoch 0: training can keep the model as it was or
     improve it on the validation windows, never make it worse there.
 
@@ -211,7 +216,6 @@ def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_
                          "every window")
     set_seed(seed)
     begun, compiled_before = time.perf_counter(), backend.compile_seconds()
-    inv_std = 1.0 / target_std(model)
     for name in frozen:
         model.get_layer(name).trainable = False
     try:
@@ -221,8 +225,8 @@ def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_
             model.get_layer(name).trainable = True
     view = trainer.view
     batches = WindowBatches(train, batch_size, shuffle=True, seed=seed, targets=targets, drop_last=True)
-    train_data = _ScaledTargets(batches, inv_std)
-    validation = _Validation(trainer.model, val, inv_std) if len(val) else None
+    train_data = _ScaledTargets(batches, model)
+    validation = _Validation(trainer.model, val) if len(val) else None
     monitor = "val_loss" if validation is not None else "loss"
     start = validation.loss() if validation is not None else None
     stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True,

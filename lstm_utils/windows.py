@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lstm_utils.splits import BATCH, SERIES, SPLIT, SPLITS, TRAIN
+from lstm_utils.splits import BATCH, SCALE, SERIES, SPLIT, SPLITS, TRAIN
 
 if TYPE_CHECKING:
     from lstm_utils.config import Params
@@ -40,6 +40,8 @@ class Windows:
     horizon: int
     target_idx: np.ndarray  # positions of the targets among the inputs
     index: pd.DatetimeIndex  # time of each row
+    scale: np.ndarray | None = None  # (rows, targets): each row's series scale (several series); None: one
+    names: np.ndarray | None = None  # (rows,): each row's series name (several series)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -57,6 +59,30 @@ class Windows:
         y = np.take(self._target_values, starts[:, None] + np.arange(self.horizon), axis=0)
         return x, y
 
+    def target_scale(self) -> np.ndarray | None:
+        """(n, 1, targets): the scale of each window's series (its errors are divided by it to
+        pool series of any units), or None for a single series (errors stay in units)."""
+        if self.scale is None:
+            return None
+        return self.scale[self.starts][:, None, :]
+
+    def scaled(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        """Actuals or forecasts (n, horizon, targets) of these windows divided by their series'
+        scale (several series), or as they are (one series)."""
+        scale = self.target_scale()
+        return [a if scale is None else a / scale for a in arrays]
+
+    def scale_table(self) -> dict[str, list[float]]:
+        """Each series' scale per target, {series: [per target]} (several series); {} for one."""
+        if self.scale is None or self.names is None:
+            return {}
+        names, first = np.unique(self.names, return_index=True)
+        return {str(n): [float(v) for v in self.scale[i]] for n, i in zip(names, first)}
+
+    def series(self) -> np.ndarray | None:
+        """The series name of each window (several series), or None."""
+        return None if self.names is None else self.names[self.starts]
+
     def target_times(self) -> pd.DatetimeIndex:
         """Time of each window's first target."""
         return self.index[self.starts]
@@ -66,7 +92,7 @@ class Windows:
         if other.values.shape != self.values.shape or not other.index.equals(self.index):
             raise ValueError("windows over different series cannot be joined")
         return Windows(self.values, np.concatenate([self.starts, other.starts]),
-                       self.lookback, self.horizon, self.target_idx, self.index)
+                       self.lookback, self.horizon, self.target_idx, self.index, self.scale, self.names)
 
     def sample(self, n: int, seed: int) -> Windows:
         """At most `n` of these windows, drawn without replacement from `seed` (time order kept)."""
@@ -77,7 +103,18 @@ class Windows:
 
     def subset(self, which: np.ndarray | slice) -> Windows:
         """The same series with some of the windows."""
-        return Windows(self.values, self.starts[which], self.lookback, self.horizon, self.target_idx, self.index)
+        return Windows(self.values, self.starts[which], self.lookback, self.horizon, self.target_idx, self.index,
+                       self.scale, self.names)
+
+
+SPREAD_FLOOR = 1e-6  # the smallest spread a window is scaled by: a flat window is not blown up
+
+
+def spread(x: np.ndarray, floor: float = SPREAD_FLOOR) -> np.ndarray:
+    """Each column's standard deviation over a window's steps, (n, steps, columns) ->
+    (n, 1, columns), float64, at least `floor`: what `model.scaling: window` divides a window by
+    (:class:`lstm_utils.layers.WindowSpread` in the model)."""
+    return np.maximum(x.astype(np.float64).std(axis=1, keepdims=True), floor)
 
 
 def _all_true(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -127,9 +164,14 @@ def make_windows(frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[s
         target_ok = valid & chosen & (frame[SPLIT].to_numpy() == code)
         input_ok = target_ok if code == TRAIN else valid
     ok = _all_true(target_ok, i, i + horizon) & _all_true(input_ok, i - lookback, i)
+    scale = names = None
     if SERIES in frame.columns:  # several series, one block each: a window's first and last rows in one
-        codes = pd.factorize(frame[SERIES])[0]
+        names = frame[SERIES].to_numpy()
+        codes = pd.factorize(names)[0]
         ok &= codes[np.clip(i - lookback, 0, n - 1)] == codes[np.clip(i + horizon - 1, 0, n - 1)]
+        columns = [f"{SCALE}{t}" for t in targets]
+        if all(c in frame.columns for c in columns):
+            scale = frame[columns].to_numpy(dtype=np.float64)
     if split is not None:  # targets in one batch: first and last target row share it
         batch = frame[BATCH].to_numpy()
         last = np.clip(i + horizon - 1, 0, n - 1)
@@ -137,7 +179,7 @@ def make_windows(frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[s
         if split == "train":  # inputs in the same batch as the targets
             ok &= batch[np.clip(i - lookback, 0, n - 1)] == batch
     target_idx = np.array([list(inputs).index(t) for t in targets], dtype=np.int64)
-    return Windows(values, np.flatnonzero(ok), lookback, horizon, target_idx, pd.DatetimeIndex(frame.index))
+    return Windows(values, np.flatnonzero(ok), lookback, horizon, target_idx, pd.DatetimeIndex(frame.index), scale, names)
 
 
 def split_windows(frame: pd.DataFrame, params: Params, split: str, batches: Sequence[int]) -> Windows:

@@ -123,13 +123,15 @@ def test_the_linear_baseline_record_is_a_refit_per_step_scored_on_every_batch(sa
     assert s["windows_seen"] == 0
 
 
-@pytest.mark.parametrize("residual, relative", [("season", True), ("last", True), ("none", True), ("season", False)])
-def test_a_model_whose_lstm_output_is_zero_forecasts_exactly_the_ridge_forecast(sample, residual, relative):
+@pytest.mark.parametrize("residual, relative, scaling", [
+    ("season", True, "global"), ("last", True, "global"), ("none", True, "global"), ("season", False, "global"),
+    ("season", True, "window"), ("last", False, "window")])
+def test_a_model_whose_lstm_output_is_zero_forecasts_exactly_the_ridge_forecast(sample, residual, relative, scaling):
     from lstm_utils.from_scratch import new_forecaster
     from lstm_utils.model import predict, set_linear
 
     frame, params = sample
-    params = params.replace("model", residual=residual, relative_inputs=relative)
+    params = params.replace("model", residual=residual, relative_inputs=relative, scaling=scaling)
     sums = BatchSums(frame, params)
     ridge = sums.fit([0, 1])
     model = new_forecaster(frame, params)  # its LSTM's output layer starts at zero

@@ -131,3 +131,89 @@ def test_saved_model_loads_in_safe_mode_without_the_package(tmp_path):
     loaded = np.load(tmp_path / "out.npy")
     assert loaded.shape == (len(w), HORIZON, 2)
     np.testing.assert_allclose(loaded, expected, rtol=1e-5, atol=1e-4)
+
+
+def window_params(residual: str = "season", relative: bool = True, units=(4,)) -> ModelParams:
+    return ModelParams(units, 0.0, residual, relative, True, scaling="window")
+
+
+def with_random_head(model, seed: int = 2):
+    head = model.get_layer("head")
+    kernel, bias = head.get_weights()
+    rng = np.random.default_rng(seed)
+    head.set_weights([rng.normal(0.0, 0.5, kernel.shape).astype("float32"), np.full(bias.shape, 0.1, "float32")])
+    return model
+
+
+@pytest.mark.parametrize("residual, relative", [("season", True), ("last", True), ("season", False)])
+def test_a_window_scaled_model_forecasts_in_each_series_units(residual, relative):
+    """Scaling a window by 1000 (a series 1000 times larger) scales its forecast by 1000, and
+    shifting it shifts the forecast: the model is free of each series' level and scale."""
+    w = random_windows(targets=("b", "a"))
+    model = with_random_head(build_forecaster(window_params(residual, relative), LOOKBACK, HORIZON, 3, w.target_idx,
+                                              scaler_for(), season=SEASON))
+    x, _ = w.arrays()
+    out = forecast(model, x)
+    anchor = seasonal_naive(w, SEASON) if residual == "season" else persistence(w)
+    assert np.abs(out - anchor).max() > 0.5  # the head adds a change
+    np.testing.assert_allclose(forecast(model, 1000.0 * x), 1000.0 * out, rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(forecast(model, 0.001 * x), 0.001 * out, rtol=1e-4, atol=1e-6)
+    if relative:  # each input minus its last value: a level shift passes straight through
+        np.testing.assert_allclose(forecast(model, x + 500.0), out + 500.0, rtol=1e-5, atol=1e-2)
+    # the global model is not scale-free: its statistics are the base period's
+    plain = with_random_head(build_forecaster(ModelParams((4,), 0.0, residual, relative, True), LOOKBACK, HORIZON, 3,
+                                              w.target_idx, scaler_for(), season=SEASON))
+    assert np.abs(forecast(plain, 1000.0 * x) - 1000.0 * forecast(plain, x)).max() > 1.0
+
+
+def test_a_flat_window_gives_the_anchor_not_a_blow_up():
+    w = random_windows()
+    model = with_random_head(build_forecaster(window_params(), LOOKBACK, HORIZON, 3, w.target_idx, scaler_for(),
+                                              season=SEASON))
+    flat = np.full((2, LOOKBACK, 3), 7.0, dtype=np.float32)
+    out = forecast(model, flat)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, 7.0, atol=1e-4)  # the change is scaled by a spread of 1e-6
+
+
+def test_window_scaling_needs_an_anchor():
+    w = random_windows()
+    with pytest.raises(ValueError, match="model.residual"):
+        build_forecaster(window_params("none"), LOOKBACK, HORIZON, 3, w.target_idx, scaler_for(), season=SEASON)
+
+
+def test_a_window_scaled_model_loads_in_safe_mode_after_import_lstm_utils(tmp_path):
+    """Its two layers of ours are registered by `import lstm_utils` alone, Keras imported after."""
+    w = random_windows(targets=("b", "c"))
+    model = with_random_head(build_forecaster(window_params(), LOOKBACK, HORIZON, 3, w.target_idx, scaler_for(),
+                                              season=SEASON, seed=3))
+    x, _ = w.arrays()
+    expected = forecast(model, x)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    np.save(tmp_path / "x.npy", x)
+    script = textwrap.dedent("""
+        import sys
+        import lstm_utils
+        assert "keras" not in sys.modules  # importing the package does not start Keras
+        import keras
+        import numpy as np
+        model = keras.saving.load_model(sys.argv[1], safe_mode=True)
+        np.save(sys.argv[3], keras.ops.convert_to_numpy(model(np.load(sys.argv[2]), training=False)))
+    """)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run([sys.executable, "-c", script, str(path), str(tmp_path / "x.npy"), str(tmp_path / "out.npy")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, rtol=1e-5, atol=1e-4)
+    # without the package, Keras names the layer it does not know
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["lstm_utils"] = None
+        import keras
+        keras.saving.load_model(sys.argv[1], safe_mode=True)
+    """)
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run([sys.executable, "-c", script, str(path)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode != 0 and "WindowSpread" in done.stderr

@@ -42,6 +42,9 @@ def test_each_params_dataclass_declares_defaults_types_and_limits_and_the_shippe
                 assert name == "data", f"{name}.{f.name} has no default"
                 continue
             default = list(f.default) if isinstance(f.default, tuple) else f.default
+            if f.metadata["optional"]:  # left out of the shipped file, so its results keep their bytes
+                assert f.name not in raw[name], f"{name}.{f.name} is optional"
+                continue
             assert raw[name][f.name] == default, f"{name}.{f.name}"
 
 
