@@ -76,7 +76,37 @@ def encode(times: pd.DatetimeIndex, names: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(out, index=times, columns=columns(names))
 
 
-def ahead(last: pd.Timestamp, horizon: int, freq: str, names: Sequence[str]) -> pd.DataFrame:
-    """The calendar inputs of the `horizon` steps after `last` (known before they happen)."""
-    times = pd.date_range(last, periods=horizon + 1, freq=freq)[1:]
-    return encode(times, names)
+AHEAD = "_ahead"  # a model input's suffix: the calendar `window.horizon` steps after the row
+
+
+def ahead_columns(names: Sequence[str]) -> list[str]:
+    """The model inputs `data.calendar` adds, in order: each column of :func:`columns`, `_ahead`.
+
+    Examples
+    --------
+    >>> ahead_columns(["weekday"])
+    ['weekday_sin_ahead', 'weekday_cos_ahead']
+    """
+    return [f"{c}{AHEAD}" for c in columns(names)]
+
+
+def ahead_of(index: pd.DatetimeIndex, names: Sequence[str], horizon: int, freq: str) -> pd.DataFrame:
+    """For each row time, the calendar inputs of the time `horizon` steps of `freq` later
+    (columns :func:`ahead_columns`, indexed by `index`).
+
+    A window of look-back L ending at row i then carries, in its last `horizon` rows, the
+    calendar of the `horizon` steps it forecasts, which are known before they happen: the hour,
+    the weekday, and whether the day is a holiday. Each window stays one (lookback, inputs)
+    array, so the model, its training and the linear part take them as any other input.
+
+    Examples
+    --------
+    >>> t = pd.date_range("2013-07-03 22:00", periods=3, freq="h", tz="UTC")
+    >>> ahead_of(t, ["us_federal_holidays"], 2, "h")["us_federal_holidays_ahead"].tolist()
+    [1.0, 1.0, 1.0]
+    """
+    shift = pd.tseries.frequencies.to_offset(freq) * horizon
+    table = encode(pd.DatetimeIndex(index) + shift, names)
+    table.columns = ahead_columns(names)
+    table.index = index
+    return table

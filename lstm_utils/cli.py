@@ -27,7 +27,7 @@ def _validate(args: argparse.Namespace) -> int:
     from lstm_utils.splits import assign_splits, check_batches
 
     params = load_params(args.params)
-    data = ingest(args.data_dir, params.data, params.split.base_batches)
+    data = ingest(args.data_dir, params.data, params.split.base_batches, horizon=params.window.horizon)
     check_batches(data, assign_splits(data, params.split), params.split, params.window)
     print(f"{args.data_dir}: OK")
     print(data.report)

@@ -228,3 +228,36 @@ def _checks(summaries: dict[str, dict], ranked: list[str]) -> list[str]:
     out.append(f"- All strategies lie within {spread:.1%} of each other on the new periods; differences smaller "
                "than the step-to-step spread in the error matrices are not decisive.")
     return out
+
+
+def worst_series(table: pd.DataFrame, best: str) -> str:
+    """In words, the series on which the champion does worst against seasonal naive (a
+    :func:`lstm_utils.scoring.series_table` sorted by `best`), so that one bad series cannot
+    hide behind the pooled figures."""
+    ratio = f"{best} / seasonal_naive"
+    name, row = next(iter(table.iterrows()))
+    verdict = "still beats" if row[ratio] < 1 else "does not beat"
+    beaten = int((table[ratio] < 1).sum())
+    return (f"The champion ({best}) beats seasonal naive on {beaten} of {len(table)} series on the newest test tail. "
+            f"Its worst series is **{name}**: RMSE {row[best]:.3f} against seasonal naive's "
+            f"{row['seasonal_naive']:.3f} "
+            f"({row[ratio] - 1:+.1%}), so it {verdict} seasonal naive there.")
+
+
+def series_section(per_series: dict[str, dict], best: str) -> pd.DataFrame | None:
+    """The compare report's section on the series: a heading, :func:`worst_series`, and the table
+    of every forecaster's RMSE per series in its own units (worst first); None (nothing shown)
+    for one series."""
+    if not per_series:
+        return None
+    from IPython.display import Markdown, display
+
+    from lstm_utils.scoring import series_table
+
+    table = series_table(per_series, worst_of=best)
+    display(Markdown("## Per series\n\nThe figures above are pooled over the series, each error divided by its "
+                     "series' scale (the root mean square of its step-to-step change on its first train tail). Here "
+                     "each series in its own units: every final model's and baseline's RMSE on the newest batch's "
+                     "test tail, the series on which the champion does worst against seasonal naive first.\n\n"
+                     + worst_series(table, best)))
+    return table

@@ -114,9 +114,19 @@ class DataParams:
                                         hint="any of hour, weekday, month, yearday, us_federal_holidays; [] for none")
 
     @property
-    def inputs(self) -> tuple[str, ...]:
-        """Model input columns: the targets first, then the other features."""
+    def columns(self) -> tuple[str, ...]:
+        """The columns read from the CSV files: the targets first, then the other features."""
         return self.targets + tuple(f for f in self.features if f not in self.targets)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Model input columns: :attr:`columns`, then the calendar inputs known ahead (each
+        `<name>_ahead`: its value `window.horizon` steps after the row; see :mod:`lstm_utils.calendar`)."""
+        if not self.calendar:
+            return self.columns
+        from lstm_utils.calendar import ahead_columns
+
+        return self.columns + tuple(ahead_columns(self.calendar))
 
 
 @dataclass(frozen=True)

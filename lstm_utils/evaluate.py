@@ -15,7 +15,8 @@ from lstm_utils.errors import DataError, ModelError
 from lstm_utils.forecast import read_for_model
 from lstm_utils.linear import Design, Ridge, Sums, fit
 from lstm_utils.baselines import naive_forecasts
-from lstm_utils.scoring import score
+from lstm_utils.scoring import by_series, forecasts, score
+from lstm_utils.splits import with_known_scales
 from lstm_utils.windows import Windows, make_windows
 
 
@@ -29,7 +30,9 @@ def evaluate_since(model: keras.Model, sidecar: dict, source: str | Path, start:
     it, it is left out and `linear` says why."""
     ds = read_for_model(model, sidecar, source)
     window = sidecar["window"]
-    every = make_windows(ds.frame, ds.inputs, ds.targets, int(window["lookback"]), int(window["horizon"]))
+    known = (sidecar.get("intervals") or {}).get("series_scales") or {}
+    frame = with_known_scales(ds.frame, ds.targets, known)  # several series: errors pooled on each one's scale
+    every = make_windows(frame, ds.inputs, ds.targets, int(window["lookback"]), int(window["horizon"]))
     windows, before = every, every.subset(slice(0, 0))
     if start is not None:
         try:
@@ -51,14 +54,19 @@ def evaluate_since(model: keras.Model, sidecar: dict, source: str | Path, start:
                          hint="re-run the stage that saved the model") from None
     ridge, why = linear_before(model, sidecar, before)
     widths, notes = interval_widths(model, sidecar, before, ds.targets, season, ridge)
-    scores = score(model, windows, ds.targets, season, ridge, widths)
+    preds = forecasts(model, windows, season, ridge)
+    scores = score(model, windows, ds.targets, season, ridge, widths, preds)
+    per_series = by_series(windows, preds, ds.targets)
     if ridge is None:
         scores["linear"] = {"left out": why}
     else:
         scores["linear"] |= {"fitted_on": len(before), "penalty": ridge.penalty}
     times = windows.target_times()
+    pooled = {"pooled": "each error divided by its series' scale (the model's sidecar keeps them; a series it "
+                        "never saw: the RMS of its step-to-step change), so the figures above have no units",
+              "series": per_series} if per_series else {}
     return {"windows": len(windows), "first_target": times[0].isoformat(), "last_target": times[-1].isoformat(),
-            **scores, **({"intervals": notes} if notes else {})}
+            **scores, **({"intervals": notes} if notes else {}), **pooled}
 
 
 def interval_widths(model: keras.Model, sidecar: dict, before: Windows, targets: list[str], season: int,
@@ -82,7 +90,7 @@ def interval_widths(model: keras.Model, sidecar: dict, before: Windows, targets:
         return widths, notes
     _, y = calibration.arrays()
     baselines = naive_forecasts(calibration, season) | ({"linear": ridge.predict(calibration)} if ridge else {})
-    widths |= {name: intervals.calibrate(y, pred, levels) for name, pred in baselines.items()}
+    widths |= {name: intervals.calibrate(*calibration.scaled(y, pred), levels) for name, pred in baselines.items()}
     return widths, notes
 
 

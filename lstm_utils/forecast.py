@@ -34,7 +34,7 @@ def read_for_model(model: keras.Model, sidecar: dict, source: str | Path) -> Ing
         raise ModelError(f"the model maps windows of shape {model.input_shape[1:]} to {model.output_shape[1]} steps, "
                          f"but its sidecar names {len(data.inputs)} inputs, lookback {lookback}, horizon {horizon}",
                          hint="the .keras file and its .json sidecar do not belong together")
-    return ingest(source, data, base_batches=None)  # one batch: gaps filled as within a batch
+    return ingest(source, data, base_batches=None, horizon=horizon)  # one batch: gaps filled as within a batch
 
 
 def forecast_next(model: keras.Model, sidecar: dict, source: str | Path) -> tuple[pd.DataFrame, str | None]:

@@ -158,7 +158,7 @@ def _check_columns(path: Path, header: list[str], data: DataParams, series: str 
                             hint="rename or remove one of them", file=path.name, column=name)
         seen.add(name)
     wanted = [(data.time_column, "data.time_column")] + [(c, "data.targets" if c in data.targets else
-                                                        "data.features") for c in data.inputs]
+                                                        "data.features") for c in data.columns]
     wanted += [(series, "data.series_column")] if series is not None else []
     for name, key in wanted:
         if name not in seen:
@@ -276,9 +276,9 @@ def read_csv(path: Path, data: DataParams, series: str | None = None) -> tuple[p
     header = _header(path, data.separator)
     _check_columns(path, header, data, series)
     times: list[pd.DatetimeIndex] = []
-    columns: dict[str, list[np.ndarray]] = {c: [] for c in data.inputs}
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in data.columns}
     names: list[np.ndarray] = []
-    missing = dict.fromkeys(data.inputs, 0)
+    missing = dict.fromkeys(data.columns, 0)
     zoned, first_row = None, 2  # row numbers as a person counts them: the header is row 1
     try:
         # every column is read (not only those used), so that a row with too many fields is refused
@@ -291,7 +291,7 @@ def read_csv(path: Path, data: DataParams, series: str | None = None) -> tuple[p
             if zoned is None:  # the first time's form (offset or not) holds for the whole file
                 zoned = bool(_has_zone(raw[data.time_column].iloc[:1].astype("string").str.strip())[0])
             times.append(parse_times(raw[data.time_column], data, path.name, first_row, zoned))
-            for col in data.inputs:
+            for col in data.columns:
                 numbers, blank = _numbers(raw[col], path.name, col, first_row)
                 columns[col].append(numbers)
                 missing[col] += blank
@@ -403,7 +403,8 @@ def _fill_short_gaps(values: np.ndarray, batch: np.ndarray, limit: int) -> np.nd
     return filled
 
 
-def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1, series: str | None = None) -> Ingested:
+def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1, series: str | None = None,
+           horizon: int = 0) -> Ingested:
     """Read every CSV of `source` into one regular series with batch numbers, or, with
     `series` (the column naming each row's series; default `data.series_column`), into one
     regular series per name.
@@ -417,6 +418,9 @@ def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1, s
     `data.on_conflict`, the grid, gap filling), the batches are the files' for all series
     alike, and the frame holds the series one after another (by name), each on its own grid,
     with its name in column :data:`SERIES`; the report has a row per series.
+
+    `data.calendar` adds its inputs known ahead, computed from each row's time `horizon` steps
+    later (:func:`with_calendar`): pass `window.horizon`.
 
     Examples
     --------
@@ -438,7 +442,7 @@ def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1, s
     for i, s in enumerate(summaries):
         s.batch = max(0, i - base_batches + 1)
     if series is not None:
-        return _several(parts, data, base_batches)
+        return _several(parts, data, base_batches, horizon)
 
     combined = _combined(parts, data)
     grid = pd.date_range(combined.index[0], combined.index[-1], freq=data.freq, name=data.time_column)
@@ -451,7 +455,18 @@ def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1, s
     frame, row = _regular(combined, grid, pd.DatetimeIndex(starts), data)
     report = IngestReport(files=summaries, rows=row.rows, gap_steps=row.gap_steps, gap_runs=row.gap_runs,
                           filled=row.filled, unfilled=row.unfilled, usable_rows=row.usable_rows)
-    return Ingested(frame=frame, inputs=data.inputs, targets=data.targets, report=report)
+    return Ingested(frame=with_calendar(frame, data, horizon), inputs=data.inputs, targets=data.targets, report=report)
+
+
+def with_calendar(frame: pd.DataFrame, data: DataParams, horizon: int) -> pd.DataFrame:
+    """The frame with the calendar inputs `data.calendar` names, each row's taken `horizon` steps
+    after it (so a window's last `horizon` rows carry the forecast horizon's calendar); as it is
+    when `data.calendar` is empty."""
+    if not data.calendar:
+        return frame
+    from lstm_utils.calendar import ahead_of
+
+    return pd.concat([frame, ahead_of(frame.index, data.calendar, horizon, data.freq)], axis=1)
 
 
 def _combined(parts: list[tuple[pd.DataFrame, FileSummary]], data: DataParams) -> pd.DataFrame:
@@ -476,18 +491,19 @@ def _regular(combined: pd.DataFrame, grid: pd.DatetimeIndex, later_starts: pd.Da
     values = frame.to_numpy(dtype="float64", copy=True)
     before = np.isnan(values).sum(axis=0)
     filled = _fill_short_gaps(values, batch, data.max_fill)
-    frame = pd.DataFrame(values, index=grid, columns=list(data.inputs))
+    frame = pd.DataFrame(values, index=grid, columns=list(data.columns))
     frame[BATCH] = batch
     edges = np.diff(np.concatenate([[1], present.astype(np.int8), [1]]))
     row = SeriesSummary(
         name="", rows=len(grid), first=grid[0], last=grid[-1], gap_steps=int((~present).sum()),
-        gap_runs=int((edges == -1).sum()), filled={c: int(filled[:, j].sum()) for j, c in enumerate(data.inputs)},
-        unfilled={c: int(before[j] - filled[:, j].sum()) for j, c in enumerate(data.inputs)},
+        gap_runs=int((edges == -1).sum()), filled={c: int(filled[:, j].sum()) for j, c in enumerate(data.columns)},
+        unfilled={c: int(before[j] - filled[:, j].sum()) for j, c in enumerate(data.columns)},
         usable_rows=int((~np.isnan(values)).all(axis=1).sum()))
     return frame, row
 
 
-def _several(parts: list[tuple[pd.DataFrame, FileSummary]], data: DataParams, base_batches: int) -> Ingested:
+def _several(parts: list[tuple[pd.DataFrame, FileSummary]], data: DataParams, base_batches: int,
+             horizon: int) -> Ingested:
     """:func:`ingest` for files holding several series (column :data:`SERIES`)."""
     summaries = [s for _, s in parts]
     offset = pd.tseries.frequencies.to_offset(data.freq)
@@ -513,10 +529,11 @@ def _several(parts: list[tuple[pd.DataFrame, FileSummary]], data: DataParams, ba
         rows.append(row)
     report = IngestReport(files=summaries, rows=sum(r.rows for r in rows), gap_steps=sum(r.gap_steps for r in rows),
                           gap_runs=sum(r.gap_runs for r in rows),
-                          filled={c: sum(r.filled[c] for r in rows) for c in data.inputs},
-                          unfilled={c: sum(r.unfilled[c] for r in rows) for c in data.inputs},
+                          filled={c: sum(r.filled[c] for r in rows) for c in data.columns},
+                          unfilled={c: sum(r.unfilled[c] for r in rows) for c in data.columns},
                           usable_rows=sum(r.usable_rows for r in rows), series=rows)
-    return Ingested(frame=pd.concat(frames), inputs=data.inputs, targets=data.targets, report=report)
+    return Ingested(frame=with_calendar(pd.concat(frames), data, horizon), inputs=data.inputs, targets=data.targets,
+                    report=report)
 
 
 def _in_series(exc: DataError, name: str) -> DataError:

@@ -92,7 +92,8 @@ def learning_curves(history: dict[str, list[float]], best_epoch: int | None = No
 
 def forecast_vs_actual(windows: Windows, forecasts: dict[str, np.ndarray], target: int = 0,
                        steps: Sequence[int] = (1,), name: str = "") -> Figure:
-    """Actual values against forecasts made `step` hours before, for each step asked.
+    """Actual values against forecasts made `step` hours before, for each step asked (with
+    several series, the first series by name).
 
     Parameters
     ----------
@@ -107,6 +108,11 @@ def forecast_vs_actual(windows: Windows, forecasts: dict[str, np.ndarray], targe
     name
         The target's name, for the axis.
     """
+    names, label = windows.series(), ""
+    if names is not None:  # several series: the first one's windows (a line through all would zigzag)
+        first = min(names.tolist())
+        pick = names == first
+        windows, forecasts, label = windows.subset(pick), {k: v[pick] for k, v in forecasts.items()}, f" ({first})"
     _, y = windows.arrays()
     times = windows.target_times()
     fig = Figure(figsize=(11, 2.8 * len(steps)), layout="constrained")
@@ -116,7 +122,7 @@ def forecast_vs_actual(windows: Windows, forecasts: dict[str, np.ndarray], targe
         ax.plot(when, y[:, step - 1, target], color="black", lw=1.2, label="actual")
         for label, pred in forecasts.items():
             ax.plot(when, pred[:, step - 1, target], lw=0.9, label=label)
-        ax.set_title(f"{name} forecast made {step} step(s) ahead")
+        ax.set_title(f"{name}{label} forecast made {step} step(s) ahead")
     # one legend beside the panels (they share their lines); inside, ten entries cover the data
     axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
@@ -284,11 +290,27 @@ def cost_vs_accuracy(summaries: dict[str, dict]) -> Figure:
     return fig
 
 
-def forecast_ahead(history: pd.Series, forecast: pd.DataFrame, target: str) -> Figure:
-    """The last observed values of a target and the forecast past the last timestamp, with its
-    interval bands (columns `<target>_lower_<level>` / `_upper_<level>`, widest palest)."""
-    fig = Figure(figsize=(9, 3.2), layout="constrained")
-    ax = fig.add_subplot()
+def forecast_ahead(frame: pd.DataFrame, forecast: pd.DataFrame, target: str, steps: int, most: int = 4) -> Figure:
+    """The last `steps` observed values of a target and the forecast past the last timestamp,
+    with its interval bands (columns `<target>_lower_<level>` / `_upper_<level>`, widest
+    palest); with several series (a `series` column in both), a panel per series, the first
+    `most` by name."""
+    if SERIES not in forecast.columns:
+        parts = [("", frame[target].iloc[-steps:], forecast)]
+    else:
+        names = sorted(set(forecast[SERIES]))[:most]
+        parts = [(name, frame.loc[frame[SERIES] == name, target].iloc[-steps:], forecast[forecast[SERIES] == name])
+                 for name in names]
+    fig = Figure(figsize=(9, 3.2 * len(parts)), layout="constrained")
+    axes = fig.subplots(len(parts), 1, squeeze=False)[:, 0]
+    for ax, (name, history, ahead) in zip(axes, parts):
+        _forecast_panel(ax, history, ahead, target)
+        if name:
+            ax.set_title(str(name), fontsize=9, loc="left")
+    return fig
+
+
+def _forecast_panel(ax, history: pd.Series, forecast: pd.DataFrame, target: str) -> None:
     bands = sorted((float(c.rsplit("_", 1)[1]), c.rsplit("_", 1)[1]) for c in forecast.columns
                    if c.startswith(f"{target}_lower_"))
     for i, (_, level) in enumerate(reversed(bands)):
@@ -300,4 +322,3 @@ def forecast_ahead(history: pd.Series, forecast: pd.DataFrame, target: str) -> F
     ax.plot(forecast.index, forecast[target].to_numpy(), color="tab:red", marker=".", label="forecast")
     ax.set_ylabel(target)
     ax.legend(fontsize=8)
-    return fig

@@ -41,14 +41,15 @@ def calibrate_all(model: keras.Model, calibration: Windows, season: int, levels:
 
 
 def score(model: keras.Model, windows: Windows, targets: Sequence[str], season: int,
-          ridge: Ridge | None = None, widths: dict[str, dict[float, np.ndarray]] | None = None) -> dict[str, dict]:
+          ridge: Ridge | None = None, widths: dict[str, dict[float, np.ndarray]] | None = None,
+          preds: dict[str, np.ndarray] | None = None) -> dict[str, dict]:
     """Errors of the model, persistence, seasonal naive and (given a fitted `ridge`) the linear
     baseline on `windows`, keyed by name; with half-widths per forecaster (`widths`, e.g. from
     :func:`calibrate_all`), also their intervals' coverage, width and score per level, overall
-    and per horizon step (`intervals`)."""
+    and per horizon step (`intervals`). `preds`: the :func:`forecasts` already made on `windows`."""
     _, y = windows.arrays()
     out = {}
-    for name, pred in forecasts(model, windows, season, ridge).items():
+    for name, pred in (preds if preds is not None else forecasts(model, windows, season, ridge)).items():
         y_s, pred_s = windows.scaled(y, pred)  # several series: divided by each one's scale
         out[name] = errors(y_s, pred_s, targets)
         if widths and widths.get(name) is not None:
@@ -165,3 +166,31 @@ def baseline_errors(tests: Sequence[Windows], targets: Sequence[str], season: in
                     for m in intervals.MEASURES:
                         out[name]["intervals"][n][m].append(got[n][m])
     return out
+
+
+def by_series(windows: Windows, forecasts: dict[str, np.ndarray], targets: Sequence[str]) -> dict[str, dict]:
+    """Errors in each series' own units, per series and forecaster: ``{series: {forecaster:
+    {"windows": n, "rmse": {target: ..}, "mae": {..}}}}``, series by name; {} for one series."""
+    names = windows.series()
+    if names is None:
+        return {}
+    _, y = windows.arrays()
+    out = {}
+    for name in sorted(set(names.tolist())):
+        pick = names == name
+        out[str(name)] = {f: {k: v for k, v in errors(y[pick], pred[pick], targets).items() if not k.endswith("_step")}
+                          for f, pred in forecasts.items()}
+    return out
+
+
+def series_table(per_series: dict[str, dict], worst_of: str | None = None) -> pd.DataFrame:
+    """:func:`by_series` as a table: a row per series, each forecaster's RMSE (mean over targets,
+    in the series' units) and its window count; with `worst_of` (a forecaster), also its RMSE
+    relative to seasonal naive's, worst first."""
+    rows = {name: {f: mean_over_targets(e["rmse"]) for f, e in by.items()}
+            | {"windows": next(iter(by.values()))["windows"]} for name, by in per_series.items()}
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("series")
+    if worst_of is not None and not table.empty:
+        table[f"{worst_of} / seasonal_naive"] = table[worst_of] / table["seasonal_naive"]
+        table = table.sort_values(f"{worst_of} / seasonal_naive", ascending=False, kind="stable")
+    return table

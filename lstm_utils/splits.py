@@ -105,11 +105,33 @@ def series_scales(frame: pd.DataFrame, targets: tuple[str, ...] | list[str]) -> 
             if len(train) == 0:
                 continue
             first = train[batch[train] == batch[train].min()]
-            first = np.arange(first[0], first[-1] + 1)  # the train tail's rows, gaps included
-            change = np.diff(values[first])
-            change = change[~np.isnan(change)]
-            rms = float(np.sqrt(np.mean(change ** 2))) if len(change) else 0.0
-            scale[rows] = rms if rms > 1e-12 else 1.0
+            scale[rows] = rms_change(values[first[0]:first[-1] + 1])  # the train tail's rows, gaps included
+        frame[f"{SCALE}{t}"] = scale
+    return frame
+
+
+def rms_change(values: np.ndarray) -> float:
+    """The root mean square of a series' step-to-step change (steps next to a gap left out);
+    1 for a flat series or one too short to tell."""
+    change = np.diff(np.asarray(values, dtype=np.float64))
+    change = change[~np.isnan(change)]
+    rms = float(np.sqrt(np.mean(change ** 2))) if len(change) else 0.0
+    return rms if rms > 1e-12 else 1.0
+
+
+def with_known_scales(frame: pd.DataFrame, targets: tuple[str, ...] | list[str],
+                      known: dict[str, list[float]]) -> pd.DataFrame:
+    """A frame of several series (as ingested for a saved model) with `_scale_<target>` columns:
+    each series' scale as the model's sidecar keeps it (`known`), or, for a series the model never
+    saw, :func:`rms_change` over all its rows given. A frame of one series is returned as it is."""
+    if SERIES not in frame.columns:
+        return frame
+    frame = frame.copy()
+    blocks = frame.groupby(SERIES, sort=False).indices
+    for j, t in enumerate(targets):
+        scale = np.ones(len(frame))
+        for name, rows in blocks.items():
+            scale[rows] = known[name][j] if name in known else rms_change(frame[t].to_numpy()[rows])
         frame[f"{SCALE}{t}"] = scale
     return frame
 

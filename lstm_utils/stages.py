@@ -5,6 +5,7 @@ champion. Which strategies the pipeline runs and compares, in which order, is pa
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import asdict, dataclass
@@ -21,9 +22,9 @@ from lstm_utils.config import Params, raw_value
 from lstm_utils.files import atomic_path, sha256_file, write_json
 from lstm_utils.forecast import forecast_frame, with_bands
 from lstm_utils.from_scratch import Run, train_new
-from lstm_utils.metrics import errors
+from lstm_utils.metrics import errors, mean_over_targets
 from lstm_utils.model import predict
-from lstm_utils.scoring import baseline_errors
+from lstm_utils.scoring import baseline_errors, by_series
 from lstm_utils.splits import BATCH, read_prepared
 from lstm_utils.stepcache import StepCache
 from lstm_utils.train import TrainResult
@@ -308,15 +309,25 @@ def crown(results: dict[str, dict], params: Params, models_dir: str | Path = "mo
 INTERVAL_KEYS = ("new_coverage_", "new_width_", "new_interval_score_")  # + level, in summaries and metrics.json
 
 
-def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], best: str) -> dict:
+def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], best: str,
+            newest: Newest | None = None) -> dict:
     """The content of reports/metrics.json: the champion, each strategy's summary, and each
     baseline's (persistence and seasonal naive: new_rmse, old_rmse; linear, refit at every
     step: forgetting and forward_rmse too); with intervals, each one's `new_coverage_<level>`,
-    `new_width_<level>` and `new_interval_score_<level>` (level in percent, e.g. 80)."""
+    `new_width_<level>` and `new_interval_score_<level>` (level in percent, e.g. 80).
+
+    With several series these figures are pooled on each series' scale (see
+    :mod:`lstm_utils.scoring`), and `series` adds, per series, every final model's and
+    baseline's RMSE and MAE on the newest test tail in that series' units (from `newest`)."""
     keys = ("new_rmse", "old_rmse", "forgetting", "forward_rmse")
-    return {"champion": best, "strategies": {s: r["summary"] for s, r in results.items()},
-            "baselines": {k: {key: x for key, x in v.items() if key in keys or key.startswith(INTERVAL_KEYS)}
-                          for k, v in baseline_summaries.items()}}
+    out = {"champion": best, "strategies": {s: r["summary"] for s, r in results.items()},
+           "baselines": {k: {key: x for key, x in v.items() if key in keys or key.startswith(INTERVAL_KEYS)}
+                         for k, v in baseline_summaries.items()}}
+    if newest is not None and newest.series:
+        out["series"] = {name: {f: {"rmse": mean_over_targets(e["rmse"]), "mae": mean_over_targets(e["mae"]),
+                                    "windows": e["windows"]} for f, e in by.items()}
+                         for name, by in newest.series.items()}
+    return out
 
 
 def write_metrics(content: dict, reports_dir: str | Path = "reports") -> Path:
@@ -333,6 +344,7 @@ class Newest:
     windows: Windows
     forecasts: dict[str, np.ndarray]
     scores: dict[str, dict]
+    series: dict[str, dict] = dataclasses.field(default_factory=dict)  # several series: errors in each one's units
 
 
 def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = "models") -> Newest:
@@ -361,7 +373,7 @@ def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = 
         scores[name] = errors(y_s, pred_s, params.data.targets)
         if widths.get(name) is not None:
             scores[name]["intervals"] = intervals.scores(y_s, pred_s, widths[name], by_step=True)
-    return Newest(windows, forecasts, scores)
+    return Newest(windows, forecasts, scores, by_series(windows, forecasts, params.data.targets))
 
 
 def write_forecast(frame: pd.DataFrame, params: Params, models_dir: str | Path = "models",

@@ -184,9 +184,9 @@ def _trainer_for(model: keras.Model, learning_rate: float, batch_size: int) -> _
 def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_size: int,
         learning_rate: float, patience: int, seed: int, verbose: int = 2,
         targets: np.ndarray | None = None, frozen: Sequence[str] = ()) -> TrainResult:
-    """Train `model` in place with Adam on scaled MSE (:func:`lstm_utils.model.loss_weights`); keep the best weights, where
-    the weights it started from count as epoch 0: training can keep the model as it was or
-    improve it on the validation windows, never make it worse there.
+    """Train `model` in place with Adam on scaled MSE (:func:`lstm_utils.model.loss_weights`); keep
+    the best weights, where the weights it started from count as epoch 0: training can keep the
+    model as it was or improve it on the validation windows, never make it worse there.
 
     Early stopping watches the validation windows' loss (or the training loss when `val`
     is empty). Shuffling is drawn from `seed`, so the same call gives the same weights.

@@ -148,7 +148,8 @@ def make_windows(frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[s
     >>> x, y = w.arrays(slice(0, 32)); x.shape, y.shape
     ((32, 48, 2), (32, 24, 1))
     """
-    values = frame[list(inputs)].to_numpy(dtype=np.float32)
+    # row-major: a window gathers rows (pandas gives column-major, which np.take copies whole every call)
+    values = np.ascontiguousarray(frame[list(inputs)].to_numpy(dtype=np.float32))
     valid = ~np.isnan(values).any(axis=1)
     n = len(values)
     i = np.arange(n, dtype=np.int64)
@@ -179,7 +180,8 @@ def make_windows(frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[s
         if split == "train":  # inputs in the same batch as the targets
             ok &= batch[np.clip(i - lookback, 0, n - 1)] == batch
     target_idx = np.array([list(inputs).index(t) for t in targets], dtype=np.int64)
-    return Windows(values, np.flatnonzero(ok), lookback, horizon, target_idx, pd.DatetimeIndex(frame.index), scale, names)
+    return Windows(values, np.flatnonzero(ok), lookback, horizon, target_idx, pd.DatetimeIndex(frame.index),
+                   scale, names)
 
 
 def split_windows(frame: pd.DataFrame, params: Params, split: str, batches: Sequence[int]) -> Windows:

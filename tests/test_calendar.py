@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_utils.calendar import NAMES, ahead, columns, encode
+from lstm_utils.calendar import NAMES, ahead_of, columns, encode
 
 
 def at(*times: str, tz: str = "UTC") -> pd.DatetimeIndex:
@@ -44,11 +44,13 @@ def test_us_federal_holidays_including_observed_days_in_local_time():
     assert encode(utc.tz_convert("America/New_York"), ["us_federal_holidays"]).iloc[0, 0] == 1.0
 
 
-def test_the_horizons_values_are_known_ahead():
-    got = ahead(pd.Timestamp("2013-07-03 23:00", tz="UTC"), 3, "h", ["hour", "us_federal_holidays"])
-    assert list(got.index) == list(at("2013-07-04 00:00", "2013-07-04 01:00", "2013-07-04 02:00"))
-    assert got["us_federal_holidays"].tolist() == [1.0, 1.0, 1.0]
-    np.testing.assert_allclose(got["hour_sin"], np.sin(2 * np.pi * np.arange(3) / 24), atol=1e-12)
+def test_each_row_carries_the_calendar_horizon_steps_later():
+    rows = pd.date_range("2013-07-03 20:00", periods=3, freq="h", tz="UTC")  # 20:00, 21:00, 22:00 on the 3rd
+    got = ahead_of(rows, ["hour", "us_federal_holidays"], 3, "h")  # 23:00 on the 3rd, 00:00 and 01:00 on the 4th
+    assert list(got.index) == list(rows)
+    assert got.columns.tolist() == ["hour_sin_ahead", "hour_cos_ahead", "us_federal_holidays_ahead"]
+    assert got["us_federal_holidays_ahead"].tolist() == [0.0, 1.0, 1.0]
+    np.testing.assert_allclose(got["hour_sin_ahead"], np.sin(2 * np.pi * np.array([23, 0, 1]) / 24), atol=1e-12)
 
 
 def test_unknown_names_are_refused_naming_the_known_ones():

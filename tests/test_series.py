@@ -14,7 +14,7 @@ from lstm_utils.ingest import ingest
 from lstm_utils.metrics import errors
 from lstm_utils.splits import SERIES, assign_splits, series_table, split_table
 from lstm_utils.windows import split_windows
-from tiny_project import sample_rows, tiny_params
+from tiny_project import TINY, sample_rows, tiny_params
 
 HOURS = 240  # rows per file and series
 NUMERIC = ["temp", "dewp", "humid", "wind_speed", "precip", "pressure", "visib"]
@@ -41,7 +41,8 @@ def write_panel(folder, files: int = 3, tiny_rows: int = 20):
 @pytest.fixture(scope="module")
 def panel(tmp_path_factory):
     folder = write_panel(tmp_path_factory.mktemp("panel") / "data")
-    params = parse_params(tiny_params({"data": {"series_column": "site"}, "model": {"scaling": "window"}}))
+    params = parse_params(tiny_params({"data": {"series_column": "site"},
+                                       "model": {**TINY["model"], "scaling": "window"}}))
     ds = ingest(folder, params.data, params.split.base_batches)
     return ds, assign_splits(ds, params.split), params
 
@@ -162,3 +163,70 @@ def test_forecast_gives_every_current_series_its_horizon_and_bands_in_its_units(
     np.testing.assert_allclose(small["temp_upper_80"] - small["temp"], 2.0 * half[:, 0])
     large = out[out[SERIES] == "large"]
     np.testing.assert_allclose(large["temp"] - large["temp_lower_80"], 1000.0 * half[:, 0])
+
+
+def test_a_series_that_starts_late_is_scaled_by_its_first_train_tail_and_keeps_that_scale():
+    from lstm_utils.splits import BATCH, SPLIT, series_scales
+
+    index = pd.date_range("2020-01-01", periods=10, freq="h", tz="UTC", name="t")
+    a = pd.DataFrame({"y": [0, 1, 3, 6, 10, 0, 5, 10, 15, 20.0], BATCH: [0] * 5 + [1] * 5,
+                      SPLIT: [0, 0, 0, 1, 2] * 2, SERIES: "A"}, index=index)
+    b = a.iloc[5:].assign(y=[100, 300, 500, 900, 1000.0], **{SERIES: "B"})  # B first appears in batch 1
+    got = series_scales(pd.concat([a, b]), ["y"])
+    # A: batch 0's train rows 0, 1, 3 (changes 1, 2); B: batch 1's train rows 100, 300, 500 (200, 200)
+    assert got.loc[got[SERIES] == "A", "_scale_y"].unique().tolist() == [pytest.approx(np.sqrt(2.5))]
+    assert got.loc[got[SERIES] == "B", "_scale_y"].unique().tolist() == [pytest.approx(200.0)]
+    # a later batch with other values changes neither
+    later = pd.concat([a, b, b.assign(y=b["y"] * 50, **{BATCH: 2}).set_axis(b.index + pd.Timedelta(hours=5))])
+    again = series_scales(later, ["y"])
+    assert again.loc[again[SERIES] == "B", "_scale_y"].unique().tolist() == [pytest.approx(200.0)]
+
+
+def test_evaluate_reports_each_series_in_its_units_and_pools_on_the_sidecars_scales(panel, tmp_path):
+    from lstm_utils.artifacts import make_sidecar
+    from lstm_utils.evaluate import evaluate_since
+    from lstm_utils.from_scratch import new_forecaster
+
+    ds, frame, params = panel
+    folder = write_panel(tmp_path / "data")
+    model = new_forecaster(frame, params)  # untrained: seasonal naive itself, so the two must agree
+    side = make_sidecar("base", None, params, {}, {})
+    side["intervals"] = {"series_scales": {"large": [1000.0], "small": [2.0]}}
+    got = evaluate_since(model, side, folder, start="2013-01-25")
+    assert sorted(got["series"]) == ["large", "small"] and "scale" in got["pooled"]
+    for name in ("large", "small"):
+        per = got["series"][name]
+        assert per["model"]["rmse"]["temp"] == pytest.approx(per["seasonal_naive"]["rmse"]["temp"], rel=1e-5)
+    big, small = got["series"]["large"]["model"], got["series"]["small"]["model"]
+    # pooled: each error divided by its series' scale from the sidecar, then one RMSE over all
+    want = np.sqrt((big["windows"] * (big["rmse"]["temp"] / 1000) ** 2 + small["windows"] * (small["rmse"]["temp"] / 2)
+                    ** 2) / (big["windows"] + small["windows"]))
+    assert got["model"]["rmse"]["temp"] == pytest.approx(want, rel=1e-6)
+
+
+def test_without_the_new_keys_a_single_series_project_is_exactly_as_before(tmp_path):
+    """Absent keys and their explicit defaults give the same frame, columns, windows and model;
+    the frame gains no column (no scale, no calendar) and the model no layer of ours. (After
+    each change to the package, `make repro` on the sample gives every output of dvc.lock the
+    same hash as before; see the README.)"""
+    from lstm_utils.from_scratch import new_forecaster
+    from tiny_project import write_part
+
+    for part in range(3):
+        write_part(tmp_path / "data", part)
+    absent = parse_params(tiny_params())
+    explicit = parse_params(tiny_params({"data": {"series_column": None, "calendar": []},
+                                         "model": {**TINY["model"], "scaling": "global"}}))
+    assert "series_column" not in absent.raw["data"] and absent.data == explicit.data
+    frames = []
+    for params in (absent, explicit):
+        ds = ingest(tmp_path / "data", params.data, params.split.base_batches, horizon=params.window.horizon)
+        frames.append(assign_splits(ds, params.split))
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    assert frames[0].columns.tolist() == [*absent.data.inputs, "batch", "split"]
+    assert absent.data.inputs == ("temp", "dewp", "humid", "wind_speed", "precip", "pressure", "visib")
+    w = split_windows(frames[0], absent, "train", [0])
+    assert w.scale is None and w.names is None and w.target_scale() is None
+    model = new_forecaster(frames[0], absent)
+    assert model.to_json() == new_forecaster(frames[1], explicit).to_json()
+    assert not any(type(layer).__module__.startswith("lstm_utils") for layer in model.layers)
