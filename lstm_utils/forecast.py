@@ -17,7 +17,7 @@ from lstm_utils._keras import keras
 from lstm_utils.config import DataParams, parse_section
 from lstm_utils.errors import DataError, LstmUtilsError, ModelError
 from lstm_utils.ingest import Ingested, ingest
-from lstm_utils.splits import SERIES
+from lstm_utils.splits import SERIES, scales_for
 
 
 def read_for_model(model: keras.Model, sidecar: dict, source: str | Path) -> Ingested:
@@ -44,7 +44,8 @@ def forecast_next(model: keras.Model, sidecar: dict, source: str | Path) -> tupl
     lookback, horizon = int(sidecar["window"]["lookback"]), int(sidecar["window"]["horizon"])
     table = forecast_frame(model, ds.frame, ds.inputs, ds.targets, lookback, horizon, str(source),
                            freq=sidecar["data"].get("freq"))
-    return with_bands(table, sidecar)
+    known = (sidecar.get("intervals") or {}).get("series_scales") or {}
+    return with_bands(table, sidecar, scales_for(ds.frame, ds.targets, known))
 
 
 def with_bands(table: pd.DataFrame, sidecar: dict, scales: dict[str, list[float]] | None = None
@@ -57,8 +58,8 @@ def with_bands(table: pd.DataFrame, sidecar: dict, scales: dict[str, list[float]
     skipped, see :func:`forecast_frame`).
 
     With several series (a `series` column) the half-widths are in units of each series' scale
-    and are multiplied by it: `scales` ({series: [per target]}), else the sidecar's; a series
-    neither knows gets no bounds (NaN)."""
+    and are multiplied by it: `scales` ({series: [per target]}, :func:`lstm_utils.splits.scales_for`),
+    else the sidecar's `series_scales`; a series neither knows gets no bounds (NaN)."""
     several = SERIES in table.columns
     targets = [c for c in table.columns if c != SERIES]
     skipped = table.attrs.get("skipped") or {}
@@ -67,8 +68,7 @@ def with_bands(table: pd.DataFrame, sidecar: dict, scales: dict[str, list[float]
     if widths is None:
         return table, "; ".join(filter(None, [intervals.NONE_KEPT, note]))
     if several:
-        known = (sidecar.get("intervals") or {}).get("series_scales") or {}
-        known = known | (scales or {})
+        known = ((sidecar.get("intervals") or {}).get("series_scales") or {}) | (scales or {})
         factor = np.array([known.get(str(name), [np.nan] * len(targets)) for name in table[SERIES]], dtype=float)
     else:
         factor = np.ones((len(table), len(targets)))

@@ -69,8 +69,7 @@ def assign_splits(data: Ingested, split: SplitParams) -> pd.DataFrame:
         part = pd.factorize(frame[SERIES])[0].astype(np.int64) * (int(batch.max()) + 1) + batch
     else:
         part = batch
-    for b in np.unique(part):
-        rows = np.flatnonzero(part == b)
+    for rows in _groups(part):
         pos = rows[usable[rows]]  # tails are sized by usable rows, so a long gap cannot eat a tail
         if len(pos) == 0:
             continue
@@ -95,12 +94,11 @@ def series_scales(frame: pd.DataFrame, targets: tuple[str, ...] | list[str]) -> 
     """
     frame = frame.copy()
     split, batch = frame[SPLIT].to_numpy(), frame[BATCH].to_numpy()
-    codes = pd.factorize(frame[SERIES])[0]
+    groups = _groups(pd.factorize(frame[SERIES])[0])
     for t in targets:
         values = frame[t].to_numpy(dtype=np.float64)
         scale = np.ones(len(frame))
-        for code in np.unique(codes):
-            rows = np.flatnonzero(codes == code)
+        for rows in groups:
             train = rows[(split[rows] == TRAIN) & ~np.isnan(values[rows])]
             if len(train) == 0:
                 continue
@@ -108,6 +106,14 @@ def series_scales(frame: pd.DataFrame, targets: tuple[str, ...] | list[str]) -> 
             scale[rows] = rms_change(values[first[0]:first[-1] + 1])  # the train tail's rows, gaps included
         frame[f"{SCALE}{t}"] = scale
     return frame
+
+
+def _groups(codes: np.ndarray) -> list[np.ndarray]:
+    """The row positions of each distinct code, in order, each in row order: one sort, not a scan
+    of all rows per code (a panel has thousands of series)."""
+    order = np.argsort(codes, kind="stable")
+    cuts = np.flatnonzero(np.diff(codes[order])) + 1
+    return np.split(order, cuts)
 
 
 def rms_change(values: np.ndarray) -> float:
@@ -119,20 +125,29 @@ def rms_change(values: np.ndarray) -> float:
     return rms if rms > 1e-12 else 1.0
 
 
+def scales_for(frame: pd.DataFrame, targets: tuple[str, ...] | list[str],
+               known: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Each series' scale per target in a frame of several series (as ingested for a saved
+    model): as the model's sidecar keeps it (`known`), or, for a series the model never saw,
+    :func:`rms_change` over all its rows given. {} for one series."""
+    if SERIES not in frame.columns:
+        return {}
+    return {str(name): list(known[name]) if name in known else
+            [rms_change(frame[t].to_numpy()[rows]) for t in targets]
+            for name, rows in frame.groupby(SERIES, sort=False).indices.items()}
+
+
 def with_known_scales(frame: pd.DataFrame, targets: tuple[str, ...] | list[str],
                       known: dict[str, list[float]]) -> pd.DataFrame:
-    """A frame of several series (as ingested for a saved model) with `_scale_<target>` columns:
-    each series' scale as the model's sidecar keeps it (`known`), or, for a series the model never
-    saw, :func:`rms_change` over all its rows given. A frame of one series is returned as it is."""
-    if SERIES not in frame.columns:
+    """The frame with `_scale_<target>` columns from :func:`scales_for` (several series), so
+    that errors on it pool as in the pipeline; a frame of one series is returned as it is."""
+    scales = scales_for(frame, targets, known)
+    if not scales:
         return frame
     frame = frame.copy()
-    blocks = frame.groupby(SERIES, sort=False).indices
+    names = frame[SERIES].to_numpy()
     for j, t in enumerate(targets):
-        scale = np.ones(len(frame))
-        for name, rows in blocks.items():
-            scale[rows] = known[name][j] if name in known else rms_change(frame[t].to_numpy()[rows])
-        frame[f"{SCALE}{t}"] = scale
+        frame[f"{SCALE}{t}"] = pd.Series({n: s[j] for n, s in scales.items()}).reindex(names).to_numpy(dtype=float)
     return frame
 
 
