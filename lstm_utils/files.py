@@ -91,6 +91,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def json_digest(data: Any) -> str:
+    """Hex SHA-256 of data as :func:`write_json` writes it (NaN as null), independent of layout:
+    the same for the data before writing and as read back."""
+    return hashlib.sha256(json.dumps(_clean(data), sort_keys=True).encode()).hexdigest()
+
+
 def write_json(path: str | Path, data: Any) -> None:
     """Write JSON atomically, keys in a stable order, NaN as null."""
     with atomic_path(path) as tmp:

@@ -16,6 +16,13 @@ the prepared data up to its batch and the window settings, so a new batch costs 
 and one new column of forecasts, not the whole matrix. So are each model's interval
 half-widths (`intervals.json`), identified by the model's hash, the data it was calibrated on
 and the `intervals` settings: a reused step keeps them, byte for byte.
+
+Every kept entry is checked when read. A step's record carries its model file's SHA-256, and
+each JSON file the SHA-256 of its own content (`sha256`). A missing, cut-short, unreadable or
+altered entry is a cache miss, never an error: one warning line names the file, that step (and
+every later one, whose previous model it is) is computed again, and the results are the bytes
+an intact run gives. So a full disk, an interrupted copy or a stray edit costs time, not the
+project.
 """
 
 from __future__ import annotations
@@ -27,10 +34,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from lstm_utils._keras import keras
 from lstm_utils.artifacts import save_keras
-from lstm_utils.files import sha256_file, write_json
+from lstm_utils.files import json_digest, sha256_file, write_json
+
+SEAL = "sha256"  # in each kept JSON file: the SHA-256 of the rest of its content
+MODEL_HASH = "model_sha256"  # in a step's record: its model file's SHA-256
 
 ROOT = Path(__file__).resolve().parent
 STRATEGY_DIR = ROOT / "strategies"
@@ -86,48 +95,91 @@ class StepCache:
         return _identity(code_version(self.strategy), strategy=self.strategy or "base", previous=previous,
                          data=data, params=params)
 
+    def _warn(self, path: Path, why: str, then: str) -> None:
+        print(f"warning: {path}: {why}; {then}", flush=True)
+
+    def _read(self, path: Path, then: str) -> dict | None:
+        """A kept JSON file's content, checked against its own SHA-256; None (and one warning
+        line) when it cannot be read or was altered."""
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            self._warn(path, f"unreadable ({type(exc).__name__}: cut short or garbled?)", then)
+            return None
+        seal = content.pop(SEAL, None) if isinstance(content, dict) else None
+        if seal is None:
+            self._warn(path, "holds no SHA-256 of its content (written by an older version, or edited)", then)
+            return None
+        if seal != json_digest(content):
+            self._warn(path, "its content does not match its SHA-256 (cut short or edited)", then)
+            return None
+        return content
+
+    def _write(self, path: Path, content: dict) -> None:
+        write_json(path, content | {SEAL: json_digest(content)})
+
     def record(self, key: str) -> tuple[dict, str] | None:
-        """The step's record and its model file's hash, if it was computed before."""
+        """The step's record and its model file's hash, if it was computed before and both files
+        are intact (else None: the step is computed again, with a warning line if a file of it
+        was there but missing, damaged or altered)."""
         model_path, record_path = self.folder / f"{key}.keras", self.folder / f"{key}.json"
+        if not (model_path.is_file() or record_path.is_file()):
+            return None
+        then = "this step is computed again"
         if not (model_path.is_file() and record_path.is_file()):
+            missing = model_path if not model_path.is_file() else record_path
+            self._warn(missing, "missing (its other file is there)", then)
+            return None
+        record = self._read(record_path, then)
+        if record is None:
+            return None
+        digest = sha256_file(model_path)
+        if record.pop(MODEL_HASH, None) != digest:
+            self._warn(model_path, "its SHA-256 does not match its record (cut short or altered)", then)
             return None
         self.used.add(key)
-        return json.loads(record_path.read_text(encoding="utf-8")), sha256_file(model_path)
+        return record, digest
 
     def model(self, key: str) -> keras.Model:
-        """The model a kept step computed."""
+        """The model a kept step computed (checked by :meth:`record` or just saved)."""
         return keras.saving.load_model(self.folder / f"{key}.keras", safe_mode=True)
 
     def save(self, key: str, model: keras.Model, record: dict) -> str:
         """Keep a computed step; returns the model file's hash (the next step's `previous`)."""
         save_keras(model, self.folder / f"{key}.keras")
-        write_json(self.folder / f"{key}.json", record)
+        digest = sha256_file(self.folder / f"{key}.keras")
+        self._write(self.folder / f"{key}.json", record | {MODEL_HASH: digest})
         self.used.add(key)
-        return sha256_file(self.folder / f"{key}.keras")
+        return digest
 
     def score_key(self, model: str, data: list[str], window: dict) -> str:
         """The identity of one error-matrix cell: model hash, data of batches 0..k, window settings."""
         return _identity(code_version(self.strategy), model=model, data=data, window=window)
 
+    def _entries(self, name: str, then: str) -> dict:
+        path = self.folder / name
+        if not path.is_file():
+            return {}
+        content = self._read(path, then)
+        return {} if content is None else content.get("entries", {})
+
     def scores(self) -> dict[str, list[float]]:
-        """The kept cells: {score_key: [rmse, mae]}."""
-        path = self.folder / self.SCORES
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        """The kept cells: {score_key: [rmse, mae, ...]} ({} if none, or if the file is damaged)."""
+        return self._entries(self.SCORES, "the error-matrix cells are computed again")
 
     def save_scores(self, cells: dict[str, list[float]]) -> None:
         """Keep exactly these cells (those of the latest matrix)."""
-        write_json(self.folder / self.SCORES, dict(sorted(cells.items())))
+        self._write(self.folder / self.SCORES, {"entries": dict(sorted(cells.items()))})
 
     CALIBRATIONS = "intervals.json"
 
     def calibrations(self) -> dict[str, dict]:
         """The kept interval calibrations: {score_key: {"windows": n, "half_widths": {level: rows}}}."""
-        path = self.folder / self.CALIBRATIONS
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        return self._entries(self.CALIBRATIONS, "the intervals are calibrated again")
 
     def save_calibrations(self, kept: dict[str, dict]) -> None:
         """Keep exactly these calibrations (those of the latest chain's models)."""
-        write_json(self.folder / self.CALIBRATIONS, dict(sorted(kept.items())))
+        self._write(self.folder / self.CALIBRATIONS, {"entries": dict(sorted(kept.items()))})
 
     def prune(self) -> int:
         """Delete the steps this run did not use (other params or data); returns how many."""

@@ -521,6 +521,53 @@ def test_step_cache_does_not_reuse_steps_made_by_other_code(tmp_path, base, fram
     assert lines and all("trained" in x for x in lines)
 
 
+@pytest.mark.parametrize("damage", ["cut the model short", "edit the record", "delete the model",
+                                    "garble the cells", "edit the calibrations"])
+def test_a_damaged_step_state_entry_is_a_miss_named_in_one_line_and_recovers_the_same_bytes(
+        tmp_path, base, frame, params, capsys, damage):
+    """A full disk, an interrupted copy or a stray edit in state/<strategy>: that step and the
+    ones after it are computed again, with one warning line naming the file, and every kept file
+    ends with the bytes of an intact run."""
+    from lstm_utils.chain import run_chain
+    from lstm_utils.stepcache import StepCache
+
+    def run(folder):
+        lines: list[str] = []
+        chain = run_chain("finetune", base, frame, params, {}, progress=lines.append,
+                          cache=StepCache(folder, "finetune"), base_hash="b", data_hashes=["d0", "d1", "d2", "d3"])
+        return chain, lines
+
+    intact, _ = run(tmp_path / "intact")
+    folder = tmp_path / "damaged"
+    run(folder)
+    keys = intact.keys[1:]
+    victim = {"cut the model short": folder / f"{keys[1]}.keras", "edit the record": folder / f"{keys[1]}.json",
+              "delete the model": folder / f"{keys[1]}.keras", "garble the cells": folder / "scores.json",
+              "edit the calibrations": folder / "intervals.json"}[damage]
+    if damage == "delete the model":
+        victim.unlink()
+    elif damage == "cut the model short":
+        victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    elif damage == "garble the cells":
+        victim.write_text(victim.read_text()[:-40])
+    else:  # a value changed, the JSON still valid
+        victim.write_text(victim.read_text().replace('"windows_seen": ', '"windows_seen": 1', 1)
+                          .replace('"windows": ', '"windows": 1', 1))
+    capsys.readouterr()
+    again, lines = run(folder)
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and str(victim) in warnings[0], warnings
+    if victim.suffix == ".keras" or victim.name == f"{keys[1]}.json":  # step 2 and every later one again
+        assert ["reused" in line for line in lines] == [True] + [False] * (len(lines) - 1)
+    else:
+        assert all("reused" in line for line in lines)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in (tmp_path / "intact").iterdir())
+    for path in (tmp_path / "intact").iterdir():
+        if path.suffix == ".keras" or path.name in ("scores.json", "intervals.json"):
+            assert (folder / path.name).read_bytes() == path.read_bytes(), path.name
+    np.testing.assert_array_equal(again.rmse, intact.rmse)
+
+
 # --- intervals ------------------------------------------------------------------------------
 
 def test_each_model_is_calibrated_on_its_steps_validation_tail_and_scored_on_every_test_tail(chains, frame, params):
