@@ -521,25 +521,34 @@ def test_step_cache_does_not_reuse_steps_made_by_other_code(tmp_path, base, fram
     assert lines and all("trained" in x for x in lines)
 
 
-@pytest.mark.parametrize("damage", ["cut the model short", "edit the record", "delete the model",
-                                    "garble the cells", "edit the calibrations"])
-def test_a_damaged_step_state_entry_is_a_miss_named_in_one_line_and_recovers_the_same_bytes(
-        tmp_path, base, frame, params, capsys, damage):
-    """A full disk, an interrupted copy or a stray edit in state/<strategy>: that step and the
-    ones after it are computed again, with one warning line naming the file, and every kept file
-    ends with the bytes of an intact run."""
+def _finetune_with_state(base, frame, params, folder):
     from lstm_utils.chain import run_chain
     from lstm_utils.stepcache import StepCache
 
-    def run(folder):
-        lines: list[str] = []
-        chain = run_chain("finetune", base, frame, params, {}, progress=lines.append,
-                          cache=StepCache(folder, "finetune"), base_hash="b", data_hashes=["d0", "d1", "d2", "d3"])
-        return chain, lines
+    lines: list[str] = []
+    chain = run_chain("finetune", base, frame, params, {}, progress=lines.append, cache=StepCache(folder, "finetune"),
+                      base_hash="b", data_hashes=["d0", "d1", "d2", "d3"])
+    return chain, lines
 
-    intact, _ = run(tmp_path / "intact")
-    folder = tmp_path / "damaged"
-    run(folder)
+
+@pytest.fixture(scope="module")
+def intact_state(tmp_path_factory, base, frame, params):
+    """A finetune chain's step state as an intact run leaves it, and the chain."""
+    folder = tmp_path_factory.mktemp("intact") / "state"
+    return folder, _finetune_with_state(base, frame, params, folder)[0]
+
+
+@pytest.mark.parametrize("damage", ["cut the model short", "edit the record", "delete the model",
+                                    "garble the cells", "edit the calibrations"])
+def test_a_damaged_step_state_entry_is_a_miss_named_in_one_line_and_recovers_the_same_bytes(
+        tmp_path, intact_state, base, frame, params, capsys, damage):
+    """A full disk, an interrupted copy or a stray edit in state/<strategy>: that step and the
+    ones after it are computed again, with one warning line naming the file, and every kept file
+    ends with the bytes of an intact run."""
+    import shutil
+
+    original, intact = intact_state
+    folder = shutil.copytree(original, tmp_path / "damaged")
     keys = intact.keys[1:]
     victim = {"cut the model short": folder / f"{keys[1]}.keras", "edit the record": folder / f"{keys[1]}.json",
               "delete the model": folder / f"{keys[1]}.keras", "garble the cells": folder / "scores.json",
@@ -554,15 +563,15 @@ def test_a_damaged_step_state_entry_is_a_miss_named_in_one_line_and_recovers_the
         victim.write_text(victim.read_text().replace('"windows_seen": ', '"windows_seen": 1', 1)
                           .replace('"windows": ', '"windows": 1', 1))
     capsys.readouterr()
-    again, lines = run(folder)
+    again, lines = _finetune_with_state(base, frame, params, folder)
     warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and str(victim) in warnings[0], warnings
     if victim.suffix == ".keras" or victim.name == f"{keys[1]}.json":  # step 2 and every later one again
         assert ["reused" in line for line in lines] == [True] + [False] * (len(lines) - 1)
     else:
         assert all("reused" in line for line in lines)
-    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in (tmp_path / "intact").iterdir())
-    for path in (tmp_path / "intact").iterdir():
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in original.iterdir())
+    for path in original.iterdir():
         if path.suffix == ".keras" or path.name in ("scores.json", "intervals.json"):
             assert (folder / path.name).read_bytes() == path.read_bytes(), path.name
     np.testing.assert_array_equal(again.rmse, intact.rmse)
