@@ -232,7 +232,7 @@ def _checks(summaries: dict[str, dict], ranked: list[str]) -> list[str]:
 
 def worst_series(table: pd.DataFrame, best: str) -> str:
     """In words, the series on which the champion does worst against seasonal naive (a
-    :func:`lstm_utils.scoring.series_table` sorted by `best`), so that one bad series cannot
+    :func:`lstm_utils.scoring.by_series_table` sorted by `best`), so that one bad series cannot
     hide behind the pooled figures."""
     ratio = f"{best} / seasonal_naive"
     name, row = next(iter(table.iterrows()))
@@ -252,9 +252,9 @@ def series_section(per_series: dict[str, dict], best: str) -> pd.DataFrame | Non
         return None
     from IPython.display import Markdown, display
 
-    from lstm_utils.scoring import series_table
+    from lstm_utils.scoring import by_series_table
 
-    table = series_table(per_series, worst_of=best)
+    table = by_series_table(per_series, worst_of=best)
     display(Markdown("## Per series\n\nThe figures above are pooled over the series, each error divided by its "
                      "series' scale (the root mean square of its step-to-step change on its first train tail). Here "
                      "each series in its own units: every final model's and baseline's RMSE on the newest batch's "

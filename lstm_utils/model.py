@@ -87,11 +87,11 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
             raise ValueError("`model.scaling: window` needs `model.residual` season or last")
         from lstm_utils.layers import Divide, WindowSpread
 
-        spread = WindowSpread(name=SPREAD)(window)
+        spreads = WindowSpread(name=SPREAD)(window)
         level = last_step if params.relative_inputs else layers.GlobalAveragePooling1D(
             keepdims=True, name="window_mean")(window)
         h = layers.Subtract(name="relative")([window, layers.UpSampling1D(lookback, name="hold_level")(level)])
-        h = Divide(name="scale_inputs")([h, spread])
+        h = Divide(name="scale_inputs")([h, spreads])
     elif params.relative_inputs:  # each value minus the window's last one: free of the current level
         h = layers.Subtract(name="relative")([window, layers.UpSampling1D(lookback, name="hold_last_step")(last_step)])
         h = layers.Normalization(mean=[0.0] * n_inputs, variance=(scaler.std ** 2).tolist(), name="scale_inputs")(h)
@@ -115,7 +115,7 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
                                    name=UNSCALE)(z)
     else:
         if by_window:
-            change = layers.Multiply(name=UNSCALE)([z, _target_spread(spread, target_idx, n_inputs, horizon)])
+            change = layers.Multiply(name=UNSCALE)([z, _target_spread(spreads, target_idx, n_inputs, horizon)])
         else:
             change = layers.Normalization(mean=[0.0] * n_targets, variance=(t_std ** 2).tolist(), invert=True,
                                           name=UNSCALE)(z)
@@ -124,11 +124,14 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
     return keras.Model(window, out, name=name)
 
 
-def _target_spread(spread, target_idx: np.ndarray, n_inputs: int, horizon: int, prefix: str = ""):
+TARGET_SPREAD = "hold_target_spread"  # with window scaling: the targets' spreads, (batch, horizon, targets)
+
+
+def _target_spread(spreads, target_idx: np.ndarray, n_inputs: int, horizon: int):
     """The targets' spreads, (batch, 1, inputs) -> (batch, horizon, targets), from built-in layers."""
-    pick = layers.Dense(len(target_idx), use_bias=False, trainable=False, name=f"{prefix}pick_target_spread",
+    pick = layers.Dense(len(target_idx), use_bias=False, trainable=False, name="pick_target_spread",
                         kernel_initializer=keras.initializers.Constant(np.eye(n_inputs)[:, target_idx]))
-    return layers.UpSampling1D(horizon, name=f"{prefix}hold_target_spread")(pick(spread))
+    return layers.UpSampling1D(horizon, name=TARGET_SPREAD)(pick(spreads))
 
 
 def _anchor(window, last_step, kind: str, lookback: int, horizon: int, target_idx: np.ndarray, season: int):
@@ -213,15 +216,11 @@ def scaled_view(model: keras.Model) -> keras.Model:
     Training against targets scaled the same way gives every target an equal say in the
     loss, whatever its units; the saved forecaster itself stays in the data's units.
     """
-    if window_scaled(model):
-        from lstm_utils.layers import Divide, WindowSpread
+    if window_scaled(model):  # divided by the targets' spreads the model itself computes
+        from lstm_utils.layers import Divide
 
-        plain = _first_forecaster(model)
-        target_idx = np.argmax(plain.get_layer("pick_target_spread").get_weights()[0], axis=0)  # eye[:, idx]
-        n_in, horizon = model.input_shape[-1], model.output_shape[1]
-        spread = WindowSpread(name="view_spread")(model.input)
         return keras.Model(model.input, Divide(name="per_window_scale")(
-            [model.output, _target_spread(spread, target_idx, n_in, horizon, prefix="view_")]))
+            [model.output, model.get_layer(TARGET_SPREAD).output]))
     inv = (1.0 / target_std(model)).tolist()
     return keras.Model(model.input, layers.Rescaling(inv, name="per_target_scale")(model.output))
 

@@ -183,7 +183,7 @@ def by_series(windows: Windows, forecasts: dict[str, np.ndarray], targets: Seque
     return out
 
 
-def series_table(per_series: dict[str, dict], worst_of: str | None = None) -> pd.DataFrame:
+def by_series_table(per_series: dict[str, dict], worst_of: str | None = None) -> pd.DataFrame:
     """:func:`by_series` as a table: a row per series, each forecaster's RMSE (mean over targets,
     in the series' units) and its window count; with `worst_of` (a forecaster), also its RMSE
     relative to seasonal naive's, worst first."""
