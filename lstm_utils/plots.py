@@ -108,11 +108,11 @@ def forecast_vs_actual(windows: Windows, forecasts: dict[str, np.ndarray], targe
     name
         The target's name, for the axis.
     """
-    names, label = windows.series(), ""
+    names, which = windows.series(), ""
     if names is not None:  # several series: the first one's windows (a line through all would zigzag)
         first = min(names.tolist())
         pick = names == first
-        windows, forecasts, label = windows.subset(pick), {k: v[pick] for k, v in forecasts.items()}, f" ({first})"
+        windows, forecasts, which = windows.subset(pick), {k: v[pick] for k, v in forecasts.items()}, f" ({first})"
     _, y = windows.arrays()
     times = windows.target_times()
     fig = Figure(figsize=(11, 2.8 * len(steps)), layout="constrained")
@@ -122,7 +122,7 @@ def forecast_vs_actual(windows: Windows, forecasts: dict[str, np.ndarray], targe
         ax.plot(when, y[:, step - 1, target], color="black", lw=1.2, label="actual")
         for label, pred in forecasts.items():
             ax.plot(when, pred[:, step - 1, target], lw=0.9, label=label)
-        ax.set_title(f"{name}{label} forecast made {step} step(s) ahead")
+        ax.set_title(f"{name}{which} forecast made {step} step(s) ahead")
     # one legend beside the panels (they share their lines); inside, ten entries cover the data
     axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig

@@ -230,3 +230,15 @@ def test_without_the_new_keys_a_single_series_project_is_exactly_as_before(tmp_p
     model = new_forecaster(frames[0], absent)
     assert model.to_json() == new_forecaster(frames[1], explicit).to_json()
     assert not any(type(layer).__module__.startswith("lstm_utils") for layer in model.layers)
+
+
+def test_forecasts_against_actuals_draw_the_first_series_and_name_it(panel):
+    from lstm_utils import plots
+
+    ds, frame, params = panel
+    w = split_windows(frame, params, "test", [0, 1, 2])
+    _, y = w.arrays()
+    fig = plots.forecast_vs_actual(w, {"seasonal_naive": y, "linear": y}, steps=(1, 6), name="temp")
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["temp (large) forecast made 1 step(s) ahead",
+                                                       "temp (large) forecast made 6 step(s) ahead"]
+    assert len(fig.axes[0].lines[0].get_xdata()) == int((w.series() == "large").sum())
