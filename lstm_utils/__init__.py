@@ -16,7 +16,8 @@ Where each verb lives:
     notebooks       notebooks     run a stage's notebook with papermill, render its report
     using a model   forecast, evaluate (the commands of the same names); artifacts: .keras + sidecar
     backend         backend: the Keras backend from `train.backend`, seeded and deterministic
-    the rest        cli, files (atomic writes, hashes), stepcache (steps kept between runs), plots, errors
+    the rest        cli, files (atomic writes, hashes), stepcache (steps kept between runs), plots, errors,
+                    escape (names from the data made inert in report Markdown and in CSV cells)
 """
 
 from lstm_utils.backend import register_layers_with_keras, select_for_project

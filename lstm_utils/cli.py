@@ -6,7 +6,9 @@
     notebook NAME [-p KEY VALUE ...]         run a stage notebook and render its report (dvc.yaml)
     index                                    write reports/index.html
 
-Errors a person can fix are printed as one message and exit with status 2.
+Errors a person can fix are printed as one message and exit with status 2. Any other error
+(a bug, or the system) is printed as one line too, naming the command, and exits with 1; set
+LSTM_UTILS_TRACEBACK=1 for its full traceback (a stage's notebook keeps its own).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _forecast(args: argparse.Namespace) -> int:
     from lstm_utils.artifacts import load_model
+    from lstm_utils.escape import inert_csv
     from lstm_utils.files import atomic_path
     from lstm_utils.forecast import forecast_next
 
@@ -43,7 +46,7 @@ def _forecast(args: argparse.Namespace) -> int:
     table, missing = forecast_next(model, sidecar, args.data)
     if missing:
         print(f"{args.model}: {missing}", file=sys.stderr)
-    text = table.to_csv(date_format="%Y-%m-%dT%H:%M:%S%z", lineterminator="\n")
+    text = inert_csv(table).to_csv(date_format="%Y-%m-%dT%H:%M:%S%z", lineterminator="\n")
     if args.out:
         with atomic_path(args.out) as tmp:
             tmp.write_text(text, encoding="utf-8")
@@ -87,8 +90,10 @@ def _notebook(args: argparse.Namespace) -> int:
     # is installed (JupyterLab brings it); that builds a grammar for about 3 s here, in every
     # stage. Nothing this process runs validates IRIs, so it is left out.
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    from lstm_utils.files import sweep_orphans
     from lstm_utils.notebooks import run_notebook
 
+    sweep_orphans(["models", "prepared", "reports", "state"])  # what killed runs left (see files.atomic_path)
     parameters = {key: parameter_value(value) for key, value in args.parameters or []}
 
     def tidy(record: logging.LogRecord) -> bool:
@@ -166,6 +171,20 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # noqa: BLE001 - not the user's to fix: one line, the traceback on request
+        if os.environ.get("LSTM_UTILS_TRACEBACK"):
+            raise
+        first = next((line for line in str(exc).splitlines() if line.strip()), "")
+        print(f"error: `{_command(args)}` failed on {type(exc).__name__}: {first} (not a problem with the data or "
+              "params; LSTM_UTILS_TRACEBACK=1 shows where)", file=sys.stderr)
+        return 1
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command as the user would type it, short: `notebook strategy -p strategy replay`."""
+    if args.command == "notebook":
+        return " ".join(["notebook", args.name, *(f"-p {k} {v}" for k, v in args.parameters or [])])
+    return args.command
 
 
 if __name__ == "__main__":

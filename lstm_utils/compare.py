@@ -15,6 +15,7 @@ import pandas as pd
 
 from lstm_utils import strategies
 from lstm_utils.config import CompareParams
+from lstm_utils.escape import markdown_text
 
 
 def _mean(values) -> float | None:
@@ -239,7 +240,7 @@ def worst_series(table: pd.DataFrame, best: str) -> str:
     verdict = "still beats" if row[ratio] < 1 else "does not beat"
     beaten = int((table[ratio] < 1).sum())
     return (f"The champion ({best}) beats seasonal naive on {beaten} of {len(table)} series on the newest test tail. "
-            f"Its worst series is **{name}**: RMSE {row[best]:.3f} against seasonal naive's "
+            f"Its worst series is **{markdown_text(name)}**: RMSE {row[best]:.3f} against seasonal naive's "
             f"{row['seasonal_naive']:.3f} "
             f"({row[ratio] - 1:+.1%}), so it {verdict} seasonal naive there.")
 

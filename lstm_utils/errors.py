@@ -41,3 +41,18 @@ class ModelError(LstmUtilsError):
     """A saved model is missing, unreadable or does not fit the data given to it."""
 
     path: str = ""
+
+
+@dataclass(eq=False)
+class WriteError(LstmUtilsError):
+    """A file could not be written (a full disk, a read-only folder); the previous one is kept."""
+
+    path: str = ""
+
+
+@dataclass(eq=False)
+class StageError(LstmUtilsError):
+    """A stage's notebook stopped on an error that is not the data's or the params' (a bug, or the
+    system); the executed notebook it names holds the full traceback."""
+
+    stage: str = ""

@@ -1,24 +1,37 @@
 """File helpers: atomic writes, JSON that reproduces, and file hashes.
 
 A file is written under a temporary name and moved into place when complete, so an
-interrupted run leaves the old file or the new one, never a partial one.
+interrupted run leaves the old file or the new one, never a partial one. A write the system
+refuses (a full disk, a read-only folder) is one :class:`WriteError` naming the file, and the
+previous file stays as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from lstm_utils.errors import WriteError
+
+# what the system says when it cannot store a file: a full disk or quota, a file too large, a
+# read-only or failing disk, no permission
+_CANNOT_STORE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM}
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path` (same suffix); move it onto `path` on success.
+
+    When the system refuses to store it (see `_CANNOT_STORE`), raises :class:`WriteError`
+    naming `path`; the temporary file is removed and `path` keeps its previous content.
 
     Examples
     --------
@@ -26,15 +39,29 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     ...     tmp.write_text("{}")
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_orphans(path)
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_orphans(path)
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno not in _CANNOT_STORE:
+            raise
+        raise _cannot_write(path, exc) from None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _cannot_write(path: Path, exc: OSError) -> WriteError:
+    """The one-line error for a write the system refused."""
+    kept = (f"the previous {path.name} is kept as it was" if path.is_file()
+            else "nothing was left in its place")
+    return WriteError(f"{path}: could not be written ({exc.strerror or exc}); {kept}",
+                      hint="free space on that disk (or make the folder writable) and run again; after a "
+                           "stopped `dvc repro`, `dvc checkout` puts back the last complete outputs",
+                      path=str(path))
 
 
 def _remove_orphans(path: Path) -> None:
@@ -44,6 +71,23 @@ def _remove_orphans(path: Path) -> None:
         pid = stale.name[len(prefix):len(stale.name) - len(path.suffix)]
         if pid.isdigit() and not _alive(int(pid)):
             stale.unlink(missing_ok=True)
+
+
+ORPHAN = re.compile(r"\..+\.tmp-(\d+)(\.[^.]*)?")  # `.metrics.tmp-1234.json`, as atomic_path names them
+
+
+def sweep_orphans(folders: list[str | Path]) -> int:
+    """Delete, under `folders`, every temporary file of an atomic write whose process is gone
+    (a run killed mid-write left it); returns how many. A stage that DVC restores from its run
+    cache runs no code, so the next stage that does run sweeps the project's output folders."""
+    gone = 0
+    for folder in map(Path, folders):
+        for stale in folder.rglob(".*.tmp-*") if folder.is_dir() else []:
+            found = ORPHAN.fullmatch(stale.name)
+            if found and stale.is_file() and not _alive(int(found.group(1))):
+                stale.unlink(missing_ok=True)
+                gone += 1
+    return gone
 
 
 def _alive(pid: int) -> bool:

@@ -5,7 +5,10 @@ renders `reports/<report>.html` without code cells; figures are embedded and no 
 loaded from a CDN. The report is named after the notebook, or, for a notebook with a
 parameter of its own name (`strategy`), after that parameter's value: `notebook strategy -p
 strategy replay` writes `reports/replay.html`. An error raised by lstm_utils inside the
-notebook comes back as that error (one clear message), not as a cell traceback.
+notebook comes back as that error (one clear message), not as a cell traceback. Any other
+error in a cell comes back as one :class:`StageError` line naming the stage, the error and
+the executed notebook, which is then kept: it holds the full traceback. Either way no report
+is written.
 """
 
 from __future__ import annotations
@@ -13,15 +16,16 @@ from __future__ import annotations
 import ast
 import html
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from lstm_utils.errors import DataError, LstmUtilsError, ModelError, ParamsError
+from lstm_utils.errors import DataError, LstmUtilsError, ModelError, ParamsError, StageError, WriteError
 from lstm_utils.files import atomic_path
 
-ERRORS = {cls.__name__: cls for cls in (LstmUtilsError, ParamsError, DataError, ModelError)}
+ERRORS = {cls.__name__: cls for cls in (LstmUtilsError, ParamsError, DataError, ModelError, WriteError)}
 STAGE_TITLES = {"compare": "Comparison: which update strategy to use, the champion and its forecast",
                 "data": "Data: what was ingested and how it was split",
                 "base": "Base model: training, forecasts and errors against naive baselines"}
@@ -80,7 +84,8 @@ def run_notebook(name: str, parameters: dict[str, Any] | None = None, notebooks:
         as it comes.
 
     Returns the path of the HTML. Raises the notebook's own :class:`LstmUtilsError` when a cell
-    raised one, so the caller can print it as a single clear message.
+    raised one, so the caller can print it as a single clear message, and :class:`StageError`
+    for any other error in a cell, keeping the executed notebook (with its traceback).
     """
     import papermill as pm
 
@@ -97,9 +102,14 @@ def run_notebook(name: str, parameters: dict[str, Any] | None = None, notebooks:
     report = str(parameters.get(name, declared.get(name, name)))
     executed = Path(reports) / "executed" / f"{report}.ipynb"
     html_out = Path(reports) / f"{report}.html"
-    with atomic_path(executed) as tmp:
+    stage = name if report == name else f"{name}@{report}"  # as dvc.yaml names it
+    # papermill writes the executed copy as it goes: into a folder of the system's temporary
+    # space, so a run killed half way leaves nothing in the project (DVC may restore the stage
+    # from its run cache without running it again, and would not clean up after it)
+    with tempfile.TemporaryDirectory(prefix="lstm_utils-") as scratch:
+        ran = Path(scratch) / executed.name
         try:
-            pm.execute_notebook(str(source), str(tmp), parameters=parameters, cwd=str(cwd),
+            pm.execute_notebook(str(source), str(ran), parameters=parameters, cwd=str(cwd),
                                 kernel_name="python3", progress_bar=False, log_output=progress,
                                 # the kernel's start-up warnings are noise in a stage's output
                                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
@@ -110,9 +120,21 @@ def run_notebook(name: str, parameters: dict[str, Any] | None = None, notebooks:
             cls = ERRORS.get(exc.ename)
             if cls is not None:
                 raise cls(f"notebooks/{name}.ipynb stopped: {exc.evalue}") from None
-            raise
-        render_html(tmp, html_out)
+            _keep(ran, executed)  # papermill saved it with the failing cell's traceback
+            first = next((line for line in str(exc.evalue).splitlines() if line.strip()), "")
+            raise StageError(f"stage {stage} stopped in cell [{exc.exec_count}] on {exc.ename}: {first}; "
+                             f"the full traceback is in {executed}", stage=stage) from None
+        render_html(ran, html_out)
+        _keep(ran, executed)
     return html_out
+
+
+def _keep(ran: Path, executed: Path) -> None:
+    """Put the executed notebook in place atomically, naming in its metadata where it is."""
+    book = nbformat.read(str(ran), as_version=4)
+    book.metadata.setdefault("papermill", {})["output_path"] = str(executed)
+    with atomic_path(executed) as tmp:
+        nbformat.write(book, str(tmp))
 
 
 def write_index(reports: str | Path = "reports", strategies: tuple[str, ...] = ()) -> Path:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from lstm_utils.config import DataParams, SplitParams, WindowParams
 from lstm_utils.errors import DataError
+from lstm_utils.escape import from_inert_csv, inert_csv, markdown_code, markdown_text
 from lstm_utils.files import atomic_path
 
 if TYPE_CHECKING:
@@ -226,8 +227,8 @@ def write_prepared(data: Ingested, split: SplitParams, out_dir: str | Path) -> l
               [Batch(int(k), names.get(int(k), f"batch {k}"), 0, 0, 0, 0) for k in np.unique(frame[BATCH])]):
         path = out_dir / f"{b.index:02d}-{b.name}.csv"
         rows = frame.iloc[b.start:b.stop] if not several else frame[frame[BATCH] == b.index]
-        with atomic_path(path) as tmp:
-            rows.to_csv(tmp, index_label=frame.index.name, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S%z")
+        with atomic_path(path) as tmp:  # a name such as `=1+2` behind a `'`: read_prepared takes it off
+            inert_csv(rows).to_csv(tmp, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S%z")
         files = [f for f in data.report.files if f.batch == b.index]
         entry = {"batch": b.index, "name": b.name, "file": path.name, "rows": len(rows),
                  "sources": {f.name: f.sha256 for f in files}}
@@ -257,7 +258,8 @@ def read_prepared(paths: list[str | Path], data: DataParams | None = None) -> tu
         timezone, freq = meta["timezone"], meta["freq"]
     else:
         timezone, freq = data.timezone, data.freq
-    parts = [pd.read_csv(p, index_col=0, float_precision="round_trip", dtype={SERIES: str}) for p in paths]
+    parts = [from_inert_csv(pd.read_csv(p, index_col=0, float_precision="round_trip", dtype={SERIES: str}))
+             for p in paths]
     frame = pd.concat(parts)
     # parse before sorting: as text, 02:00+0100 sorts before 02:00+0200 (the DST fall-back hour)
     frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index, format="ISO8601", utc=True)).tz_convert(timezone)
@@ -324,12 +326,18 @@ def series_section(data: Ingested, frame: pd.DataFrame, params: Params) -> pd.Da
         return None
     from IPython.display import Markdown, display
 
-    short = [str(name) for name, note in table["note"].items() if note]
-    lines = [f"## Series\n\n{len(table)} series (column `{params.data.series_column}`), one global model for all. "
+    display(Markdown(series_markdown(table, params.data.series_column)))
+    return table
+
+
+def series_markdown(table: pd.DataFrame, series_column: str) -> str:
+    """The text of :func:`series_section`: how many series, from which column, and the ones too
+    short for a training window (names escaped: they come from the data)."""
+    short = [markdown_text(name) for name, note in table["note"].items() if note]
+    lines = [f"## Series\n\n{len(table)} series (column {markdown_code(series_column)}), one global model for all. "
              "Every ingest rule held per series; each series keeps its own regular grid, and no window crosses "
              "two series. A series that starts in a later file is forecast once it has a look-back of history."]
     if short:
         lines.append(f"**Too short for any training window** (kept, but the model learns nothing from it): "
                      f"{', '.join(short)}.")
-    display(Markdown("\n\n".join(lines)))
-    return table
+    return "\n\n".join(lines)

@@ -19,6 +19,7 @@ from lstm_utils.baselines import naive_forecasts
 from lstm_utils.chain import Chain, run_chain
 from lstm_utils.compare import champion, summarize, summarize_baseline
 from lstm_utils.config import Params, raw_value
+from lstm_utils.escape import inert_csv
 from lstm_utils.files import atomic_path, sha256_file, write_json
 from lstm_utils.forecast import forecast_frame, with_bands
 from lstm_utils.from_scratch import Run, train_new
@@ -239,10 +240,17 @@ def save_strategy(chain: Chain, params: Params, sources: dict[str, str], models_
                                              "info": r.info} for r in chain.steps]}
     steps = Path(reports_dir) / "steps"
     write_json(steps / f"{s}.json", record)
-    with atomic_path(steps / f"{s}.csv") as tmp:  # what reproduces: no seconds, no reuse
-        steps_table(chain).drop(columns=["train_seconds", "reused"]).to_csv(tmp, index=False, lineterminator="\n")
+    write_steps_csv(chain, steps / f"{s}.csv")
     write_json(Path(reports_dir) / "cost" / f"{s}.json", cost(chain))
     return summary
+
+
+def write_steps_csv(chain: Chain, path: str | Path) -> None:
+    """`reports/steps/<s>.csv`: the step table less what varies between runs (seconds, reuse),
+    a batch name a spreadsheet would run as a formula made inert (:func:`inert_csv`)."""
+    with atomic_path(path) as tmp:
+        inert_csv(steps_table(chain).drop(columns=["train_seconds", "reused"])).to_csv(tmp, index=False,
+                                                                                        lineterminator="\n")
 
 
 def cost(chain: Chain) -> dict:
@@ -385,5 +393,5 @@ def write_forecast(frame: pd.DataFrame, params: Params, models_dir: str | Path =
                            params.window.horizon, "prepared data", freq=params.data.freq)
     table, _ = with_bands(table, side)
     with atomic_path(Path(reports_dir) / "forecast.csv") as tmp:
-        table.to_csv(tmp, date_format="%Y-%m-%dT%H:%M:%S%z", lineterminator="\n")
+        inert_csv(table).to_csv(tmp, date_format="%Y-%m-%dT%H:%M:%S%z", lineterminator="\n")
     return table

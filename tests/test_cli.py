@@ -585,3 +585,22 @@ def test_saved_model_is_the_trained_one(trained):
     assert side["inputs"] == INPUTS
     x = np.random.default_rng(0).normal(40, 10, (3, LOOKBACK, len(INPUTS))).astype(np.float32)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_an_unexpected_error_is_one_line_naming_the_command(monkeypatch, capsys):
+    """Not the user's to fix (a bug, the system): one `error:` line, exit status 1; the full
+    traceback only with LSTM_UTILS_TRACEBACK=1."""
+    from lstm_utils import cli
+
+    def broken(args):
+        raise ZeroDivisionError("float division by zero\nsecond line")
+
+    monkeypatch.setattr(cli, "_validate", broken)
+    monkeypatch.delenv("LSTM_UTILS_TRACEBACK", raising=False)
+    assert cli.main(["validate", "somewhere"]) == 1
+    err = capsys.readouterr().err
+    assert err == ("error: `validate` failed on ZeroDivisionError: float division by zero (not a problem with the "
+                   "data or params; LSTM_UTILS_TRACEBACK=1 shows where)\n")
+    monkeypatch.setenv("LSTM_UTILS_TRACEBACK", "1")
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["validate", "somewhere"])

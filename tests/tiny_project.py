@@ -186,3 +186,15 @@ def readme_blocks(heading: str, language: str) -> list[str]:
         elif fence is not None:
             block.append(line)
     return blocks
+
+
+def locked(root: Path) -> dict[str, str]:
+    """dvc.lock's hash of every model, prepared file, metrics file (except timings) and step record."""
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    out = {}
+    for stage in lock["stages"].values():
+        for o in stage.get("outs", []):
+            path = o["path"]
+            if path.startswith(("models/", "prepared", "reports/steps/")) or path.endswith("metrics.json"):
+                out[path] = o["md5"]
+    return out
