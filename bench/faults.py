@@ -1,6 +1,6 @@
 """Every fault of "When something breaks" (README), injected into a real project on the sample.
 
-    python bench/faults.py                 # about 15 minutes here; prints a Markdown table
+    python bench/faults.py                 # about 7 minutes here; prints a Markdown table
     python bench/faults.py --keep /tmp/p   # keep the project folder afterwards
 
 The project is this checkout's code, notebooks, pipeline and params with the bundled sample as
@@ -68,8 +68,9 @@ def setup(dest: Path) -> Path:
 
 
 def said(output: str) -> str:
-    """The line a user would read first: the first error or warning line (DVC's own last)."""
-    lines = [line.strip() for line in output.splitlines()]
+    """The line a user would read first: the first error or warning line of ours (a stage's
+    lines come prefixed with `[stage] `), else DVC's."""
+    lines = [re.sub(r"^\[[^]]+\] ", "", line.strip()) for line in output.splitlines()]
     for pattern in (r"^error:", r"^warning:", r"^ERROR:", r"^WARNING:"):
         found = [line for line in lines if re.match(pattern, line)]
         if found:
@@ -78,7 +79,9 @@ def said(output: str) -> str:
 
 
 def short(line: str, width: int = 150) -> str:
-    line = re.sub(r"/\S*/project/", "", line).replace("|", "\\|")
+    """`line` for the table: no absolute paths, at most `width` characters."""
+    line = re.sub(r"/\S*/project/", "", line)
+    line = re.sub(r"/\S*/bin/dvc", "dvc", line).replace("|", "\\|")
     return line if len(line) <= width else line[: width - 3] + "..."
 
 
@@ -129,9 +132,10 @@ def two_at_once(root: Path) -> str:
 
 
 def damage(path: str, cut: bool = True) -> Callable[[Path], str]:
-    """A fault: `path` cut to half its bytes (or deleted); what `dvc status` then says."""
+    """A fault: `path` (the last file matching it) cut to half its bytes (or deleted); what
+    `dvc status` then says."""
     def inject(root: Path) -> str:
-        target = root / path
+        target = sorted(root.glob(path))[-1]
         if cut:
             target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
         else:
@@ -191,16 +195,17 @@ FAULT_TABLE: list[tuple[str, Callable[[Path], str], tuple[str, ...] | None]] = [
     ("kill -9 in compare, the champion's sidecar half written",
      kill_with("kill@write:models/champion.json", "compare"), ("dvc", "repro")),
     ("a bug in compare (RuntimeError in a cell)",
-     fail_with("raise@call:lstm_utils.compare:narrative", "compare"), ("dvc", "checkout")),
+     fail_with("raise@call:lstm_utils.compare:narrative", "compare"), ("dvc", "checkout", "--force")),
     ("full disk (ENOSPC) writing state/retrain/scores.json",
      fail_with("enospc@write:state/retrain/scores.json", "strategy@retrain"), ("dvc", "repro")),
     ("full disk (ENOSPC) writing models/champion.keras",
      fail_with("enospc@write:models/champion.keras", "compare"), ("dvc", "repro")),
     ("a second dvc repro while one runs", two_at_once, ("dvc", "status")),
     ("models/base.keras cut short", damage("models/base.keras"), ("dvc", "checkout", "--force", "models/base.keras")),
-    ("prepared/03-2013-04.csv cut short", damage("prepared/03-2013-04.csv"), ("dvc", "repro")),
+    ("the newest prepared CSV cut short", damage("prepared/*.csv"), ("dvc", "repro")),
     ("reports/compare.html deleted", damage("reports/compare.html", cut=False), ("dvc", "repro")),
     ("a kept finetune step model cut short", damage_state, ("dvc", "status")),
+    ("data/2013-05.csv cut short by mistake", damage("data/2013-05.csv"), ("dvc", "checkout", "--force", "data.dvc")),
     ("forecast given a model with a Lambda layer", foreign_model("lambda"), None),
     ("forecast given a model lstm_utils did not save", foreign_model("foreign"), None),
 ]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tiny_project import copy_project, env, locked, ran_stages, run
+from tiny_project import capture, copy_project, env, locked, ran_stages, run
 
 pytestmark = pytest.mark.slow
 
@@ -208,3 +208,9 @@ def test_damaged_outputs_are_mended_by_checkout_and_by_repro(project):
     again = run(["dvc", "repro"], root).stdout
     assert "Stage 'data' is cached - skipping run, checking out outputs" in again
     assert ran_stages(again) == set() and locked(root) == first
+    csv = root / "data/part-02.csv"  # the user's own data, changed by mistake
+    text = csv.read_text()
+    csv.write_text(text + "2013-02-01T00:00:00Z,oops\n")
+    assert "data.dvc" in run(["dvc", "status"], root).stdout
+    assert capture(["dvc", "checkout", "--force", "data.dvc"], root).returncode == 0  # (run() refuses data/ writes)
+    assert csv.read_text() == text and "up to date" in run(["dvc", "status"], root).stdout
