@@ -64,30 +64,32 @@ def _cannot_write(path: Path, exc: OSError) -> WriteError:
                       path=str(path))
 
 
+# a temporary file of `atomic_path` (`.metrics.tmp-1234.json`; `save_keras` writes beside it
+# `.base.tmp-1234.raw.keras`), with the writer's process id
+ORPHAN = re.compile(r"\..+?\.tmp-(\d+)(\..*)?")
+
+
+def _orphan(file: Path) -> bool:
+    """Whether `file` is a temporary file of a writer that is gone (killed mid-write)."""
+    found = ORPHAN.fullmatch(file.name)
+    return bool(found) and file.is_file() and not _alive(int(found.group(1)))
+
+
 def _remove_orphans(path: Path) -> None:
     """Delete temporary files for `path` left by processes that were killed mid-write."""
-    prefix = f".{path.stem}.tmp-"
-    for stale in path.parent.glob(f"{prefix}*{path.suffix}"):
-        pid = stale.name[len(prefix):len(stale.name) - len(path.suffix)]
-        if pid.isdigit() and not _alive(int(pid)):
+    for stale in path.parent.glob(f".{path.stem}.tmp-*{path.suffix}"):
+        if _orphan(stale):
             stale.unlink(missing_ok=True)
-
-
-ORPHAN = re.compile(r"\..+\.tmp-(\d+)(\.[^.]*)?")  # `.metrics.tmp-1234.json`, as atomic_path names them
 
 
 def sweep_orphans(folders: list[str | Path]) -> int:
     """Delete, under `folders`, every temporary file of an atomic write whose process is gone
     (a run killed mid-write left it); returns how many. A stage that DVC restores from its run
     cache runs no code, so the next stage that does run sweeps the project's output folders."""
-    gone = 0
-    for folder in map(Path, folders):
-        for stale in folder.rglob(".*.tmp-*") if folder.is_dir() else []:
-            found = ORPHAN.fullmatch(stale.name)
-            if found and stale.is_file() and not _alive(int(found.group(1))):
-                stale.unlink(missing_ok=True)
-                gone += 1
-    return gone
+    stale = [f for folder in map(Path, folders) if folder.is_dir() for f in folder.rglob(".*.tmp-*") if _orphan(f)]
+    for file in stale:
+        file.unlink(missing_ok=True)
+    return len(stale)
 
 
 def _alive(pid: int) -> bool:

@@ -379,11 +379,12 @@ def test_sweep_removes_dead_writers_temporary_files_in_every_folder(tmp_path):
     dead = subprocess.Popen(["true"])
     dead.wait()
     left = [tmp_path / "models" / f".champion.tmp-{dead.pid}.json",
+            tmp_path / "models" / f".base.tmp-{dead.pid}.raw.keras",  # save_keras's own, beside its temporary file
             tmp_path / "state" / "finetune" / f".0a1b.tmp-{dead.pid}.keras"]
     busy = tmp_path / "models" / f".base.tmp-{os.getpid()}.keras"  # this process is writing it
     kept = tmp_path / "models" / ".notes.tmp-draft.txt"  # not a temporary file of ours
     for path in (*left, busy, kept):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("half")
-    assert sweep_orphans([tmp_path / "models", tmp_path / "state", tmp_path / "absent"]) == 2
+    assert sweep_orphans([tmp_path / "models", tmp_path / "state", tmp_path / "absent"]) == 3
     assert not any(p.exists() for p in left) and busy.exists() and kept.exists()
