@@ -14,7 +14,6 @@ the metrics then equal the uninterrupted run's. Every row must say yes twice.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -28,26 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from tiny_project import locked  # noqa: E402
-
-FAULTS = ROOT / "tests" / "faults"
-
-
-def environment(fault: str = "", wait: Path | None = None) -> dict[str, str]:
-    """This venv first on PATH; with `fault`, injected into every Python process started."""
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if fault:
-        env["PYTHONPATH"] = os.pathsep.join([str(FAULTS), *filter(None, [env.get("PYTHONPATH")])])
-        env["LSTM_UTILS_FAULT"] = fault
-    if wait is not None:
-        env["LSTM_UTILS_FAULT_WAIT"] = str(wait)
-    return env
-
+from tiny_project import fault_env, locked, repro_with  # noqa: E402
 
 def sh(cmd: list[str], cwd: Path, fault: str = "") -> tuple[int, str]:
     """Run `cmd` in a session of its own (a kill takes it whole); exit status and output."""
-    done = subprocess.run(cmd, cwd=cwd, env=environment(fault), text=True, stdout=subprocess.PIPE,
+    done = subprocess.run(cmd, cwd=cwd, env=fault_env(fault), text=True, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, start_new_session=True)
     return done.returncode, done.stdout
 
@@ -116,9 +100,7 @@ def two_at_once(root: Path) -> str:
     """A second `dvc repro` while a forced compare is held in progress; then the first goes on."""
     with tempfile.TemporaryDirectory() as tmp:
         go = Path(tmp) / "go"
-        proc = subprocess.Popen(["dvc", "repro", "-f", "-s", "compare"], cwd=root, text=True,
-                                env=environment("hold@write:models/champion.json", go), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = repro_with(root, "hold@write:models/champion.json", "-f", "-s", "compare", wait=go)
         threading.Thread(target=proc.communicate, daemon=True).start()
         deadline = time.monotonic() + 300
         while not go.with_name("go.reached").exists():

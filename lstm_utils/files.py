@@ -60,7 +60,7 @@ def _cannot_write(path: Path, exc: OSError) -> WriteError:
             else "nothing was left in its place")
     return WriteError(f"{path}: could not be written ({exc.strerror or exc}); {kept}",
                       hint="free space on that disk (or make the folder writable) and run again; after a "
-                           "stopped `dvc repro`, `dvc checkout` puts back the last complete outputs",
+                           "stopped `dvc repro`, `dvc checkout --force` puts back the last complete outputs",
                       path=str(path))
 
 

@@ -258,18 +258,19 @@ def read_prepared(paths: list[str | Path], data: DataParams | None = None) -> tu
         timezone, freq = meta["timezone"], meta["freq"]
     else:
         timezone, freq = data.timezone, data.freq
-    parts = [from_inert_csv(pd.read_csv(p, index_col=0, float_precision="round_trip", dtype={SERIES: str}))
-             for p in paths]
+    parts = [pd.read_csv(p, index_col=0, float_precision="round_trip", dtype={SERIES: str}) for p in paths]
     frame = pd.concat(parts)
     # parse before sorting: as text, 02:00+0100 sorts before 02:00+0200 (the DST fall-back hour)
-    frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index, format="ISO8601", utc=True)).tz_convert(timezone)
+    frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index, format="ISO8601", utc=True),
+                                   name=parts[0].index.name).tz_convert(timezone)
+    frame = from_inert_csv(frame)  # names a spreadsheet would run, as they were (the times need nothing)
+    name = frame.index.name
     if SERIES in frame.columns:  # several series: one block each, by name, each in time order
-        name = frame.index.name
         frame = frame.rename_axis("__time").sort_values([SERIES, "__time"], kind="stable").rename_axis(name)
-        frame.index = pd.DatetimeIndex(frame.index, name=parts[0].index.name)
+        frame.index = pd.DatetimeIndex(frame.index, name=name)
         return frame, {"timezone": timezone, "freq": freq, "batches": _entries(paths)}
     frame = frame.sort_index(kind="stable")
-    frame.index = pd.DatetimeIndex(frame.index, freq=freq, name=parts[0].index.name)
+    frame.index = pd.DatetimeIndex(frame.index, freq=freq, name=name)
     return frame, {"timezone": timezone, "freq": freq, "batches": _entries(paths)}
 
 

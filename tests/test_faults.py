@@ -16,12 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tiny_project import capture, copy_project, env, locked, ran_stages, run
+from tiny_project import capture, copy_project, locked, ran_stages, repro_with, run
 
 pytestmark = pytest.mark.slow
-
-FAULTS = Path(__file__).resolve().parent / "faults"
-
 
 @pytest.fixture(scope="module")
 def project(repro_project, tmp_path_factory):
@@ -31,25 +28,17 @@ def project(repro_project, tmp_path_factory):
     return root, locked(root)
 
 
-def faulty_env(fault: str, wait: Path | None = None) -> dict[str, str]:
-    """The tests' environment with `fault` injected into every Python process it starts."""
-    e = env()
-    e["PYTHONPATH"] = os.pathsep.join([str(FAULTS), *filter(None, [e.get("PYTHONPATH")])])
-    e["LSTM_UTILS_FAULT"] = fault
-    if wait is not None:
-        e["LSTM_UTILS_FAULT_WAIT"] = str(wait)
-    return e
-
-
-def repro_with(root: Path, fault: str, *args: str, wait: Path | None = None) -> subprocess.Popen:
-    """Start `dvc repro ARGS` with `fault`, in a session of its own (so a kill takes it all)."""
-    return subprocess.Popen(["dvc", "repro", *args], cwd=root, env=faulty_env(fault, wait), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-
-
 def finish(proc: subprocess.Popen, timeout: float = 300) -> str:
     """Wait for `proc`; its output."""
     out, _ = proc.communicate(timeout=timeout)
+    return out
+
+
+def killed(root: Path, fault: str, stage: str) -> str:
+    """A forced run of `stage`, killed at `fault` (SIGKILL to the whole run); its output."""
+    proc = repro_with(root, fault, "-f", "-s", stage)
+    out = finish(proc)
+    assert proc.returncode == -9, out
     return out
 
 
@@ -102,9 +91,7 @@ def test_killed_while_the_base_model_trains(project):
 
 def test_killed_in_the_data_stage(project):
     root, first = project
-    proc = repro_with(root, "kill@write:prepared/01-*.csv", "-f", "-s", "data")
-    out = finish(proc)
-    assert proc.returncode == -9, out
+    killed(root, "kill@write:prepared/01-*.csv", "data")
     assert (root / "prepared/00-base.csv").is_file() and not (root / "prepared/01-part-02.csv").exists()
     assert list((root / "prepared").glob(".01-part-02.tmp-*.csv"))  # the half-written file a kill leaves
     again = recovers(root, first)
@@ -117,9 +104,7 @@ def test_killed_between_a_steps_model_and_its_record(project):
     root, first = project
     state = root / "state/finetune"
     shutil.rmtree(state)
-    proc = repro_with(root, "kill@write:state/finetune/[0-9a-f]*.json", "-f", "-s", "strategy@finetune")
-    out = finish(proc)
-    assert proc.returncode == -9, out
+    killed(root, "kill@write:state/finetune/[0-9a-f]*.json", "strategy@finetune")
     models = list(state.glob("*.keras"))
     assert len(models) == 1 and not models[0].with_suffix(".json").exists()
     again = recovers(root, first)
@@ -130,9 +115,7 @@ def test_killed_between_a_steps_model_and_its_record(project):
 
 def test_killed_during_the_error_matrix(project):
     root, first = project
-    proc = repro_with(root, "kill@call:lstm_utils.scoring:error_matrix", "-f", "-s", "strategy@none")
-    out = finish(proc)
-    assert proc.returncode == -9, out
+    killed(root, "kill@call:lstm_utils.scoring:error_matrix", "strategy@none")
     assert not (root / "models/none.keras").exists()
     assert ran_stages(recovers(root, first)) == {"strategy@none"}
 

@@ -90,6 +90,28 @@ def env() -> dict[str, str]:
     return e
 
 
+FAULTS = Path(__file__).resolve().parent / "faults"
+
+
+def fault_env(fault: str = "", wait: Path | None = None) -> dict[str, str]:
+    """:func:`env`, with `fault` injected into every Python process it starts (see
+    tests/faults/sitecustomize.py, and its LSTM_UTILS_FAULT_WAIT for `wait`)."""
+    e = env()
+    if fault:
+        e["PYTHONPATH"] = os.pathsep.join([str(FAULTS), *filter(None, [e.get("PYTHONPATH")])])
+        e["LSTM_UTILS_FAULT"] = fault
+    if wait is not None:
+        e["LSTM_UTILS_FAULT_WAIT"] = str(wait)
+    return e
+
+
+def repro_with(root: Path, fault: str, *args: str, wait: Path | None = None) -> subprocess.Popen:
+    """Start `dvc repro ARGS` with `fault`, in a session of its own (so a kill takes it all),
+    its output (stdout and stderr together) piped as text."""
+    return subprocess.Popen(["dvc", "repro", *args], cwd=root, env=fault_env(fault, wait), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+
 STALLED_AFTER = 420  # seconds: no command of the tests takes half of this here
 
 
