@@ -12,11 +12,18 @@ Variants, side by side:
 - each at `baselines.season` 168 (a week: the example's) and 24 (a day), the season that both
   the model's anchor and the seasonal naive forecast use.
 
-The update strategies' figures on the same data come from the pipeline itself (`make departures`,
-reports/metrics.json there); this script prints the champion's from it when the project exists.
+With `--updates`, the quality bar per airport instead: the base model of the example's settings,
+then July-October as four update steps of each strategy named (as the pipeline runs them, in
+one process, without step state), and per airport the new-period error (each step's model on
+its new month's test tail, meaned over the four months, as `new_rmse`) against seasonal naive
+and the linear baseline (the ridge refit on all months so far).
+
+The pipeline's own figures come from `make departures` (reports/metrics.json there); this script
+prints the champion's from it when the project exists.
 
     .venv/bin/python bench/departures.py                 # every variant (about 5 minutes here)
     .venv/bin/python bench/departures.py --seasons 168 --variants global
+    .venv/bin/python bench/departures.py --updates finetune distill   # about 2 minutes here
 """
 
 from __future__ import annotations
@@ -106,11 +113,69 @@ def run(variant: str, season: int) -> dict:
     return {"per": per, "pooled": pooled(per), "seconds": time.perf_counter() - started}
 
 
+def updates(names: list[str]) -> None:
+    """Per airport and pooled, the new-period error of each strategy against the baselines."""
+    from lstm_utils.baselines import seasonal_naive
+    from lstm_utils.chain import advance
+    from lstm_utils.from_scratch import train_new
+    from lstm_utils.ingest import ingest
+    from lstm_utils.linear import BatchSums
+    from lstm_utils.model import predict
+    from lstm_utils.splits import assign_splits
+    from lstm_utils.windows import split_windows
+
+    params = params_for(168, calendar=True)
+    ds = ingest(EXAMPLE / "data", params.data, params.split.base_batches, horizon=params.window.horizon)
+    frame = assign_splits(ds, params.split)
+    months = {f.batch: Path(f.name).stem for f in ds.report.files}
+    base = train_new(frame, params, [0], verbose=0).model
+    sums, later = BatchSums(frame, params), sorted(set(frame["batch"]))[1:]
+    fixed = {"seasonal naive": lambda t, w: seasonal_naive(w, params.baselines.season),
+             "linear": lambda t, w: sums.fit(list(range(t + 1))).predict(w)}
+    forecasters = dict(fixed)
+    for name in names:
+        started = time.perf_counter()
+        chain = advance(name, base, frame, params, months, progress=lambda line: None)
+        forecasters[name] = lambda t, w, chain=chain: predict(chain.models[t], w)
+        gates = [rec.info.get("gate") for rec in chain.steps]
+        print(f"<!-- {name}: {time.perf_counter() - started:.0f} s; gate per step {gates} -->", flush=True)
+    # scaled squared errors per forecaster, month and airport
+    rows: dict[str, dict[str, list[float]]] = {k: {} for k in forecasters}
+    pooled: dict[str, list[float]] = {k: [] for k in forecasters}
+    for t in later:
+        w = split_windows(frame, params, "test", [t])
+        y = w.scaled(w.arrays()[1])[0]
+        series = w.series()
+        for k, f in forecasters.items():
+            error = (w.scaled(f(t, w))[0] - y) ** 2
+            pooled[k].append(float(np.sqrt(error.mean())))
+            for airport in sorted(set(series)):
+                rows[k].setdefault(airport, []).append(float(np.sqrt(error[series == airport].mean())))
+    print("New-period error (each step's model on its new month's test tail, July-October, meaned), "
+          "scaled by each airport's scale:\n")
+    print("| forecaster | " + " | ".join([*sorted(rows["linear"]), "pooled"]) + " |")
+    print("|---|" + "---|" * (len(rows["linear"]) + 1))
+    for k in forecasters:
+        cells = [f"{np.mean(v):.4f}" for _, v in sorted(rows[k].items())] + [f"{np.mean(pooled[k]):.4f}"]
+        print(f"| {k} | " + " | ".join(cells) + " |")
+    for name in names:
+        beaten = [a for a, v in rows[name].items()
+                  if np.mean(v) < min(np.mean(rows["seasonal naive"][a]), np.mean(rows["linear"][a]))]
+        print(f"\n{name} beats both baselines on {len(beaten)} of {len(rows[name])} airports"
+              f" ({', '.join(beaten) or 'none'}) and pooled: "
+              f"{np.mean(pooled[name]) < min(np.mean(pooled['seasonal naive']), np.mean(pooled['linear']))}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seasons", type=int, nargs="+", default=[168, 24])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--updates", nargs="+", metavar="STRATEGY",
+                        help="per airport, the new-period error of these strategies' chains instead")
     args = parser.parse_args()
+    if args.updates:
+        updates(args.updates)
+        return
     print("Base models (January-June) on the July-October test tails, no updates. RMSE in departures per hour; "
           "pooled: each airport's errors divided by its scale.\n")
     for season in args.seasons:

@@ -153,6 +153,9 @@ class ModelParams:
     scaling: str = setting("global", choices=("global", "window"), optional=True,
                            hint="global: the base period's statistics; window: each window by its own spread "
                                 "(for series of different scales)")
+    gate: str = setting("none", choices=("none", "fitted"), optional=True,
+                        hint="fitted: the learned change is shrunk toward the residual's anchor by a weight per "
+                             "target, fitted on the newest validation tail after every training")
 
 
 @dataclass(frozen=True)
@@ -401,6 +404,9 @@ def _check(params: Params) -> None:
     rules.append((not (params.model.scaling == "window" and params.model.residual == "none"), "model.scaling",
                   "is window, which needs `model.residual` season or last (the change is scaled by each window's "
                   "spread and added to them)", "set model.residual to season, or model.scaling to global"))
+    rules.append((not (params.model.gate == "fitted" and params.model.residual == "none"), "model.gate",
+                  "is fitted, which needs `model.residual` season or last (the gate shrinks the learned change "
+                  "toward them)", "set model.residual to season, or model.gate to none"))
     levels = [f"{100 * q:g}" for q in params.intervals.levels]  # as intervals.level_name writes them
     rank = params.compare.rank_by
     if rank.startswith("new_interval_score_"):

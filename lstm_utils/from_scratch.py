@@ -12,7 +12,7 @@ import pandas as pd
 from lstm_utils._keras import keras
 from lstm_utils.config import Params
 from lstm_utils.linear import BatchSums
-from lstm_utils.model import LINEAR, Scaler, build_forecaster, set_linear
+from lstm_utils.model import LINEAR, Scaler, build_forecaster, fit_gate, gate_weights, has_gate, set_linear
 from lstm_utils.splits import BATCH, SPLIT, TRAIN
 from lstm_utils.train import TrainResult, fit, set_seed
 from lstm_utils.windows import Windows, split_windows
@@ -26,6 +26,11 @@ class Run:
     result: TrainResult
     train: Windows
     val: Windows
+
+    @property
+    def gate(self) -> list[float] | None:
+        """Each target's weight on the learned change (`model.gate: fitted`), or None."""
+        return gate_weights(self.model).tolist() if has_gate(self.model) else None
 
 
 def base_scaler(frame: pd.DataFrame, inputs: Sequence[str]) -> Scaler:
@@ -76,4 +81,5 @@ def train_new(frame: pd.DataFrame, params: Params, batches: Sequence[int], verbo
     t = params.train
     result = fit(model, train, val, epochs=t.epochs, batch_size=t.batch_size, learning_rate=t.learning_rate,
                  patience=t.patience, seed=t.seed, verbose=verbose, frozen=(LINEAR,) if params.model.linear else ())
+    fit_gate(model, split_windows(frame, params, "val", [max(batches)]))
     return Run(model, result, train, val)

@@ -29,6 +29,7 @@ layers = keras.layers
 UNSCALE = "unscale"  # the layer that maps scaled outputs back to the data's units
 SPREAD = "spread"  # with window scaling: each input's spread over the window
 LINEAR = "linear"  # the linear path's layer
+GATE = "gate"  # with `model.gate: fitted`: each target's weight on the learned change
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,9 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
     `params.relative_inputs`, the LSTM sees each input minus its last value in the window, so
     what it learns carries over to periods with other levels (summer after a winter base).
     `params.scaling` says what the inputs and the change are scaled by: the base period's
-    std per input (`global`) or each window's own spread per input (`window`).
+    std per input (`global`) or each window's own spread per input (`window`). With
+    `params.gate: fitted`, the change is multiplied by a weight per target (a fixed diagonal
+    `Dense`, set by :func:`fit_gate`), so the forecast can fall back toward the anchor.
 
     Parameters
     ----------
@@ -82,6 +85,8 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
     window = keras.Input((lookback, n_inputs), name="window")
     last_step = layers.Cropping1D((lookback - 1, 0), name="last_step")(window)
     by_window = params.scaling == "window"
+    if params.gate == "fitted" and params.residual == "none":
+        raise ValueError("`model.gate: fitted` needs `model.residual` season or last")
     if by_window:  # each window by its own spread, minus its last value (or its mean)
         if params.residual == "none":
             raise ValueError("`model.scaling: window` needs `model.residual` season or last")
@@ -119,6 +124,9 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
         else:
             change = layers.Normalization(mean=[0.0] * n_targets, variance=(t_std ** 2).tolist(), invert=True,
                                           name=UNSCALE)(z)
+        if params.gate == "fitted":  # a weight per target on the change, fitted after training (fit_gate)
+            change = layers.Dense(n_targets, use_bias=False, trainable=False, name=GATE,
+                                  kernel_initializer=keras.initializers.Identity())(change)
         out = layers.Add(name="forecast")([_anchor(window, last_step, params.residual, lookback, horizon,
                                                    target_idx, season), change])
     return keras.Model(window, out, name=name)
@@ -160,6 +168,57 @@ def has_linear(model: keras.Model) -> bool:
 def set_linear(model: keras.Model, w: np.ndarray, b: np.ndarray) -> None:
     """Set the linear path: scaled change = flattened scaled window @ w + b (see :mod:`lstm_utils.linear`)."""
     model.get_layer(LINEAR).set_weights([w.astype(np.float32), b.astype(np.float32)])
+
+
+def has_gate(model: keras.Model) -> bool:
+    """Whether the forecaster has a gate on its learned change (`model.gate: fitted`)."""
+    return any(layer.name == GATE for layer in model.layers)
+
+
+def gate_weights(model: keras.Model) -> np.ndarray:
+    """Each target's weight on the learned change, (targets,), float64."""
+    kernel = keras.ops.convert_to_numpy(model.get_layer(GATE).kernel)
+    return np.diag(kernel).astype(np.float64)
+
+
+def set_gate(model: keras.Model, weights: np.ndarray) -> None:
+    """Set each target's weight on the learned change (1: the change as learned; 0: the anchor alone)."""
+    model.get_layer(GATE).set_weights([np.diag(np.asarray(weights, dtype=np.float32))])
+
+
+def open_gate(model: keras.Model) -> None:
+    """Set a gated forecaster's weights to 1 (training learns the change itself); others are left alone."""
+    if has_gate(model):
+        set_gate(model, np.ones(model.output_shape[-1]))
+
+
+def fit_gate(model: keras.Model, windows: Windows) -> list[float] | None:
+    """Fit the gate of a gated forecaster on `windows` (the newest validation tail) and set it.
+
+    The forecast is anchor + g * change, where change is what the network learned. For each
+    target, g is the least-squares weight of the change on what the anchor misses, over every
+    window and horizon step, clipped to [0, 1]: 0 keeps the seasonal (or last) value alone, 1
+    the model as trained. With several series, errors are divided by each series' scale first,
+    as they are scored. A target whose change is zero throughout, or no windows at all, keeps
+    its weight. Returns the weights (None: the model has no gate, nothing done).
+    """
+    if not has_gate(model):
+        return None
+    before = gate_weights(model)
+    if len(windows) == 0:
+        return before.tolist()
+    batches, n_targets = input_batches(windows), model.output_shape[-1]
+    set_gate(model, np.ones(n_targets))
+    full = predict_batches(model, batches).astype(np.float64)
+    set_gate(model, np.zeros(n_targets))
+    anchor = predict_batches(model, batches).astype(np.float64)
+    actual, full, anchor = windows.scaled(windows.arrays()[1].astype(np.float64), full, anchor)
+    change, miss = full - anchor, actual - anchor
+    power = (change ** 2).sum(axis=(0, 1))
+    fitted = np.clip((change * miss).sum(axis=(0, 1)) / np.where(power > 0, power, 1.0), 0.0, 1.0)
+    weights = np.where(power > 0, fitted, before)
+    set_gate(model, weights)
+    return gate_weights(model).tolist()
 
 
 def copy_model(model: keras.Model) -> keras.Model:

@@ -157,7 +157,8 @@ def run_strategy(strategy: str, params: Params, prepared_dir: str | Path = "prep
 
 
 def steps_table(chain: Chain) -> pd.DataFrame:
-    """One row per update step: cost, and errors on the new batch, before and after, and on old ones."""
+    """One row per update step: cost, and errors on the new batch, before and after, and on old ones;
+    with a gated model (`model.gate: fitted`), the gate fitted at the step (a list with several targets)."""
     rows = []
     coverage = [f"new_coverage_{level}" for level in chain.intervals]
     for rec in chain.steps:
@@ -166,9 +167,19 @@ def steps_table(chain: Chain) -> pd.DataFrame:
                      "forward_rmse": chain.rmse[t - 1, t], "retained_rmse": float(np.nanmean(chain.rmse[t, :t])),
                      "base_rmse": chain.rmse[t, 0]}
                     | {f"new_coverage_{level}": m["coverage"][t, t] for level, m in chain.intervals.items()}
-                    | {"train_seconds": rec.train_seconds, "windows_seen": rec.windows_seen, "reused": rec.reused})
+                    | {"train_seconds": rec.train_seconds, "windows_seen": rec.windows_seen, "reused": rec.reused}
+                    | _gate(rec.info))
+    gates = ["gate"] if any("gate" in rec.info for rec in chain.steps) else []
     return pd.DataFrame(rows, columns=["step", "batch", "new_rmse", "forward_rmse", "retained_rmse", "base_rmse",
-                                       *coverage, "train_seconds", "windows_seen", "reused"])
+                                       *coverage, "train_seconds", "windows_seen", "reused", *gates])
+
+
+def _gate(info: dict) -> dict:
+    """A step's fitted gate for its table row: one number per target (one number for one target)."""
+    gate = info.get("gate")
+    if gate is None:
+        return {}
+    return {"gate": gate[0] if len(gate) == 1 else gate}
 
 
 def intervals_table(chain: Chain) -> pd.DataFrame:

@@ -184,6 +184,18 @@ def test_each_allowed_residual_loads(tmp_path, raw, residual):
     assert load_params(write(tmp_path, raw)).model.residual == residual
 
 
+@pytest.mark.parametrize("residual, gate", [("season", "fitted"), ("last", "fitted"), ("none", "none")])
+def test_a_gate_is_none_by_default_and_fitted_needs_an_anchor(tmp_path, raw, residual, gate):
+    assert "gate" not in raw["model"] and load_params(write(tmp_path, raw)).model.gate == "none"
+    raw["model"]["residual"], raw["model"]["gate"] = residual, gate
+    assert load_params(write(tmp_path, raw)).model.gate == gate
+    raw["model"]["residual"], raw["model"]["gate"] = "none", "fitted"
+    err = error_for(tmp_path, raw)
+    assert err.key == "model.gate" and "needs `model.residual` season or last" in err.message
+    raw["model"]["gate"] = "yes"
+    assert "must be none or fitted" in error_for(tmp_path, raw).message
+
+
 @pytest.mark.parametrize("section, key, value", [
     ("data", "max_fill", -1), ("data", "separator", ";;"), ("model", "dropout", 1.0),
     ("train", "learning_rate", 0), ("split", "base_batches", 0), ("model", "units", [32, 0]),

@@ -15,7 +15,7 @@ from conftest import make_frame
 from lstm_utils.from_scratch import base_scaler
 from lstm_utils.baselines import persistence, seasonal_naive
 from lstm_utils.config import ModelParams
-from lstm_utils.model import Scaler, build_forecaster, target_std
+from lstm_utils.model import Scaler, build_forecaster, fit_gate, gate_weights, predict, set_gate, target_std
 from lstm_utils.splits import TEST, TRAIN, VAL
 from lstm_utils.windows import make_windows
 
@@ -97,10 +97,13 @@ def test_scaler_comes_from_the_base_train_tail_only():
     assert base_scaler(changed, ["a", "b"]).mean[0] > scaler.mean[0] + 1000
 
 
-def test_saved_model_loads_in_safe_mode_without_the_package(tmp_path):
+@pytest.mark.parametrize("gate", ["none", "fitted"])
+def test_saved_model_loads_in_safe_mode_without_the_package(tmp_path, gate):
     w = random_windows(targets=("b", "c"))
-    model = build_forecaster(ModelParams((4,), 0.1, "season", True, True), LOOKBACK, HORIZON, 3, w.target_idx,
-                             scaler_for(), season=SEASON, seed=3)
+    model = build_forecaster(ModelParams((4,), 0.1, "season", True, True, gate=gate), LOOKBACK, HORIZON, 3,
+                             w.target_idx, scaler_for(), season=SEASON, seed=3)
+    if gate == "fitted":  # a built-in layer (a fixed diagonal Dense), saved with its weights
+        set_gate(model, [0.25, 0.75])
     head = model.get_layer("head")
     kernel, bias = head.get_weights()
     rng = np.random.default_rng(2)
@@ -217,3 +220,69 @@ def test_a_window_scaled_model_loads_in_safe_mode_after_import_lstm_utils(tmp_pa
     done = subprocess.run([sys.executable, "-c", script, str(path)], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode != 0 and "WindowSpread" in done.stderr
+
+
+def gated_model(targets=("b", "a"), **kwargs):
+    w = random_windows(targets=targets, **kwargs)
+    return w, build_forecaster(ModelParams((4,), 0.0, "season", True, True, gate="fitted"), LOOKBACK, HORIZON, 3,
+                               w.target_idx, scaler_for(), season=SEASON, seed=1)
+
+
+def test_a_gate_weighs_the_learned_change_per_target():
+    """anchor + g * change, g per target: 0 is seasonal naive, 1 the change as learned."""
+    w, model = gated_model()
+    with_random_head(model)
+    np.testing.assert_allclose(gate_weights(model), [1.0, 1.0])  # a new gate lets the change through
+    x, _ = w.arrays()
+    full, naive = forecast(model, x), seasonal_naive(w, SEASON)
+    assert np.abs(full - naive).max() > 0.5
+    set_gate(model, [0.0, 0.3])
+    np.testing.assert_allclose(gate_weights(model), [0.0, 0.3], rtol=1e-6)
+    out = forecast(model, x)
+    np.testing.assert_allclose(out[..., 0], naive[..., 0], rtol=1e-6, atol=1e-4)
+    np.testing.assert_allclose(out[..., 1], naive[..., 1] + 0.3 * (full[..., 1] - naive[..., 1]), rtol=1e-5, atol=1e-4)
+    # the gate is not trained by gradient steps
+    assert [v.name for v in model.get_layer("gate").trainable_variables] == []
+
+
+def test_a_gate_needs_an_anchor():
+    w = random_windows()
+    with pytest.raises(ValueError, match="model.gate"):
+        build_forecaster(ModelParams((4,), 0.0, "none", True, True, gate="fitted"), LOOKBACK, HORIZON, 3,
+                         w.target_idx, scaler_for(), season=SEASON)
+
+
+def test_training_opens_the_gate_and_fit_gate_finds_the_best_weight():
+    """A closed gate does not stop training (the change is learned as itself); afterwards the
+    fitted weight of each target beats every other weight in [0, 1] on the windows it is fitted on."""
+    from lstm_utils.train import fit
+
+    w, model = gated_model(n=120, seed=4)
+    set_gate(model, [0.0, 0.0])
+    fit(model, w, w.subset(slice(0, 0)), epochs=2, batch_size=16, learning_rate=0.05, patience=1, seed=0, verbose=0)
+    assert np.abs(model.get_layer("head").get_weights()[0]).max() > 1e-3  # gradients reached the head
+    np.testing.assert_allclose(gate_weights(model), [1.0, 1.0])  # left open for the caller to fit
+    weights = np.asarray(fit_gate(model, w))
+    assert ((0.0 <= weights) & (weights <= 1.0)).all()
+    _, y = w.arrays()
+
+    def sse(g: float) -> np.ndarray:
+        set_gate(model, [g, g])
+        return ((predict(model, w) - y) ** 2).sum(axis=(0, 1))
+
+    grid = np.array([sse(g) for g in np.linspace(0.0, 1.0, 21)])
+    set_gate(model, weights)
+    best = ((predict(model, w) - y) ** 2).sum(axis=(0, 1))
+    assert (best <= grid.min(axis=0) * (1 + 1e-5)).all()
+    assert (best < grid.max(axis=0)).all()  # the weight matters here
+
+
+def test_a_change_of_zero_keeps_the_gate_and_no_windows_too():
+    w, model = gated_model()
+    set_gate(model, [0.4, 0.6])  # head and linear path are zeros: the model learned no change
+    assert fit_gate(model, w) == pytest.approx([0.4, 0.6])
+    with_random_head(model)
+    assert fit_gate(model, w.subset(slice(0, 0))) == pytest.approx([0.4, 0.6])
+    plain = build_forecaster(ModelParams((4,), 0.0, "season", True, True), LOOKBACK, HORIZON, 3, w.target_idx,
+                             scaler_for(), season=SEASON)
+    assert fit_gate(plain, w) is None

@@ -216,7 +216,7 @@ def test_without_the_new_keys_a_single_series_project_is_exactly_as_before(tmp_p
         write_part(tmp_path / "data", part)
     absent = parse_params(tiny_params())
     explicit = parse_params(tiny_params({"data": {"series_column": None, "calendar": []},
-                                         "model": {**TINY["model"], "scaling": "global"}}))
+                                         "model": {**TINY["model"], "scaling": "global", "gate": "none"}}))
     assert "series_column" not in absent.raw["data"] and absent.data == explicit.data
     frames = []
     for params in (absent, explicit):

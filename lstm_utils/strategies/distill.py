@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lstm_utils.config import setting
-from lstm_utils.strategies._common import Step, Strategy, Update
+from lstm_utils.strategies._common import Step, Strategy, Update, gated
 from lstm_utils.windows import Windows
 
 if TYPE_CHECKING:
@@ -68,7 +68,8 @@ def update(previous: keras.Model, step: Step) -> Update:
     result = fit(model, train, step.new("val"), epochs=p.epochs, batch_size=step.params.train.batch_size,
                  learning_rate=p.learning_rate, patience=p.patience, seed=step.seed, verbose=step.verbose,
                  targets=targets, frozen=[LINEAR] if linear else [])
-    return Update(model, result.windows_seen, result.history, {"epochs": result.epochs_run, "windows": len(train)})
+    return Update(model, result.windows_seen, result.history,
+                  gated(model, step, {"epochs": result.epochs_run, "windows": len(train)}))
 
 
 STRATEGY = Strategy(

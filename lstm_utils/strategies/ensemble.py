@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lstm_utils.config import setting
-from lstm_utils.strategies._common import Step, Strategy, Update
+from lstm_utils.strategies._common import Step, Strategy, Update, with_gate
 
 if TYPE_CHECKING:
     from lstm_utils._keras import keras
@@ -91,8 +91,8 @@ def update(previous: keras.Model, step: Step) -> Update:
         weights = np.full(len(pool), 1.0 / len(pool))
     else:
         weights = fit_weights([predict(m, val) for m in pool], val.arrays()[1])
-    return Update(combine(pool, weights), run.result.windows_seen, run.result.history,
-                  {"members": [m.name for m in pool], "weights": weights.tolist()})
+    info = {"members": [m.name for m in pool], "weights": weights.tolist()}
+    return Update(combine(pool, weights), run.result.windows_seen, run.result.history, with_gate(info, run.gate))
 
 
 STRATEGY = Strategy(

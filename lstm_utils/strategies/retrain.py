@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lstm_utils.strategies._common import Step, Strategy, Update
+from lstm_utils.strategies._common import Step, Strategy, Update, with_gate
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,8 @@ def update(previous, step: Step) -> Update:
     from lstm_utils.from_scratch import train_new
 
     run = train_new(step.frame, step.params, list(range(step.t + 1)), verbose=step.verbose)
-    return Update(run.model, run.result.windows_seen, run.result.history, {"epochs": run.result.epochs_run})
+    return Update(run.model, run.result.windows_seen, run.result.history,
+                  with_gate({"epochs": run.result.epochs_run}, run.gate))
 
 
 STRATEGY = Strategy(
