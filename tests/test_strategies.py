@@ -616,3 +616,30 @@ def test_a_wider_calibration_window_takes_the_newest_batches(base, frame, params
     x, y = split_windows(frame, params, "val", [1, 2]).arrays()
     errs = np.sort(np.abs(predict(base, split_windows(frame, params, "val", [1, 2])).astype(np.float64) - y), axis=0)
     np.testing.assert_array_equal(chain.half_widths[2][0.8], errs[int(np.ceil((len(x) + 1) * 0.8 - 1e-9)) - 1])
+
+
+# --- the gate (model.gate: fitted) ------------------------------------------------------------
+
+def test_with_a_gate_every_strategy_that_learns_refits_it_on_the_new_validation_tail(frame, params):
+    """The base model's gate is fitted on its validation tail; each step of a strategy that
+    learns fits its model's gate again on the new batch's (and records it); none keeps the base."""
+    from lstm_utils import strategies
+    from lstm_utils.model import fit_gate, gate_weights, has_gate
+
+    gated = with_section(params, "model", gate="fitted")
+    run = train_new(frame, gated, [0], verbose=0)
+    base = run.model
+    assert has_gate(base) and not has_gate(train_new(frame, params, [0], verbose=0).model)
+    step = Step(frame, gated, 1)
+    # fit_gate gives the same weights whatever the gate was: the base's come from batch 0's tail
+    assert fit_gate(copy_model(base), split_windows(frame, gated, "val", [0])) == pytest.approx(run.gate, abs=1e-6)
+    for name in ("finetune", "distill", "replay", "retrain", "ensemble"):
+        result = strategies.get(name).update(base, step)
+        model = ensemble.members(result.model)[-1] if name == "ensemble" else result.model
+        gate = result.info["gate"]
+        assert gate == gate_weights(model).tolist() and all(0.0 <= g <= 1.0 for g in gate), name
+        assert fit_gate(copy_model(model), step.new("val")) == pytest.approx(gate, abs=1e-6), name
+        other = fit_gate(copy_model(model), split_windows(frame, gated, "val", [0]))  # the base's tail instead
+        assert abs(gate[0] - other[0]) > 1e-3, name
+    kept = none.update(base, step)
+    assert kept.model is base and "gate" not in kept.info and gate_weights(base).tolist() == run.gate
