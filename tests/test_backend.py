@@ -201,3 +201,59 @@ def test_the_lstm_layers_keep_the_settings_of_the_fused_cudnn_kernel():
         c = layer.get_config()
         assert (c["activation"], c["recurrent_activation"]) == ("tanh", "sigmoid")
         assert c["recurrent_dropout"] == 0 and c["unroll"] is False and c["use_bias"] is True
+
+
+TF_FEED = r"""
+import json, sys
+import numpy as np
+import pandas as pd
+from lstm_utils import backend
+backend.use("tensorflow", source="test")
+from lstm_utils import train
+from lstm_utils.config import ModelParams
+from lstm_utils.model import Scaler, build_forecaster
+from lstm_utils.windows import make_windows
+
+rng = np.random.default_rng(0)
+n = 200
+frame = pd.DataFrame({"a": rng.normal(0, 1, n), "b": rng.normal(50, 20, n)},
+                     index=pd.date_range("2024-01-01", periods=n, freq="h"))
+frame.iloc[100:, :] *= 1000.0  # a second stretch of another scale
+w = make_windows(frame, ["a", "b"], ["b"], 8, 4)
+scaler = Scaler(np.array([0.0, 50.0]), np.array([1.0, 20.0]))
+out = {}
+for scaling in ("global", "window"):
+    model = build_forecaster(ModelParams((4,), 0.0, "season", True, True, scaling=scaling), 8, 4, 2, w.target_idx,
+                             scaler, season=4)
+    for label, windows, targets, size in (("all", w, None, 16), ("distill", w, rng.normal(0, 1, (len(w), 4, 1)).astype("float32"), 16),
+                                          ("short", w.subset(slice(0, 10)), None, 16)):
+        one, two = (train.WindowBatches(windows, size, shuffle=True, seed=3, targets=targets, drop_last=True) for _ in "12")
+        numpy_feed, tf_feed = train._ScaledTargets(one, model), train._tf_feed(two, model)
+        x_gap = y_gap = 0.0
+        batches = 0
+        for epoch in range(2):
+            got = list(tf_feed)
+            assert len(got) == len(numpy_feed), (len(got), len(numpy_feed))
+            for k, (x, y) in enumerate(got):
+                xn, yn = numpy_feed[k]
+                x_gap = max(x_gap, float(np.abs(x.numpy() - xn).max()))
+                y_gap = max(y_gap, float(np.abs(y.numpy() - yn).max() / np.abs(yn).max()))
+                batches += 1
+            numpy_feed.on_epoch_end()
+        out[f"{scaling} {label}"] = [x_gap, y_gap, batches]
+print("OUT " + json.dumps(out))
+"""
+
+
+def test_tensorflow_feeds_the_same_batches_as_the_numpy_path():
+    """On TensorFlow, fit cuts windows inside tf.data (faster: no Python generator per batch);
+    epoch by epoch it gives exactly the batches of the PyDataset path, scaled alike."""
+    done = subprocess.run([sys.executable, "-c", TF_FEED], cwd=ROOT, env=env(), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(next(ln for ln in done.stdout.splitlines() if ln.startswith("OUT "))[4:])
+    assert set(out) == {f"{s} {k}" for s in ("global", "window") for k in ("all", "distill", "short")}
+    for name, (x_gap, y_gap, batches) in out.items():
+        assert x_gap == 0.0, name  # the same windows in the same order
+        assert y_gap < 1e-6, name  # the same targets, scaled alike (float rounding aside)
+        assert batches == (2 if "short" in name else 2 * (len(range(8, 200 - 4 + 1)) // 16)), name
