@@ -128,7 +128,9 @@ def _tf_feed(batches: WindowBatches, model: keras.Model):
         return x, tf.cast(tf.cast(y, tf.float64) / tf.maximum(spread, SPREAD_FLOOR), tf.float32)
 
     return (tf.data.Dataset.from_generator(order, output_signature=tf.TensorSpec([None], tf.int64))
-            .unbatch().batch(size, drop_remainder=batches.drop_last).map(cut).prefetch(2))
+            .unbatch().batch(size, drop_remainder=batches.drop_last)
+            .apply(tf.data.experimental.assert_cardinality(len(batches)))  # Keras then knows an epoch's length
+            .map(cut).prefetch(2))
 
 
 def _feed(batches: WindowBatches, model: keras.Model):
