@@ -5,8 +5,9 @@ one) GPU.
 Each (backend, model) pair runs in its own process, as a pipeline stage does, on the bundled
 sample's base period (the first six CSVs, the shipped params' windows). Per pair it prints:
 
-- `loop w/s`: windows per second through `lstm_utils.train.fit` (shuffled PyDataset batches,
-  validation every epoch, early stopping), after a first fit that compiles;
+- `loop w/s`: windows per second through `lstm_utils.train.fit` (shuffled batches, a PyDataset
+  on JAX and a `tf.data` pipeline on TensorFlow; validation every epoch, early stopping), after
+  a first fit that compiles;
 - `plain w/s`: `model.fit` on NumPy arrays of the same windows, same validation, same batch;
 - `loop/plain`, and the seconds the first fit spent compiling (its time minus its windows at
   the steady rate);

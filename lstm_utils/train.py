@@ -96,7 +96,7 @@ def _tf_feed(batches: WindowBatches, model: keras.Model):
 
     On the TensorFlow backend, Keras feeds a PyDataset through a Python generator in a thread
     of TensorFlow's, batch by batch, and that thread contends with the training loop for the
-    GIL: measured here, the loop ran at 0.65-0.75x a plain `fit` on arrays. This cuts the
+    GIL: measured here, the loop ran at 0.58-0.79x a plain `fit` on arrays. This cuts the
     windows inside TensorFlow instead (a gather of rows by start index); Python only hands
     over each epoch's order, drawn as the PyDataset draws it.
     """
