@@ -620,16 +620,17 @@ def test_a_wider_calibration_window_takes_the_newest_batches(base, frame, params
 
 # --- the gate (model.gate: fitted) ------------------------------------------------------------
 
-def test_with_a_gate_every_strategy_that_learns_refits_it_on_the_new_validation_tail(frame, params):
+def test_with_a_gate_every_strategy_that_learns_refits_it_on_the_new_validation_tail(frame, params, base):
     """The base model's gate is fitted on its validation tail; each step of a strategy that
     learns fits its model's gate again on the new batch's (and records it); none keeps the base."""
     from lstm_utils import strategies
     from lstm_utils.model import fit_gate, gate_weights, has_gate
 
     gated = with_section(params, "model", gate="fitted")
+    assert not has_gate(base)  # the module's base model, without the key
     run = train_new(frame, gated, [0], verbose=0)
     base = run.model
-    assert has_gate(base) and not has_gate(train_new(frame, params, [0], verbose=0).model)
+    assert has_gate(base)
     step = Step(frame, gated, 1)
     # fit_gate gives the same weights whatever the gate was: the base's come from batch 0's tail
     assert fit_gate(copy_model(base), split_windows(frame, gated, "val", [0])) == pytest.approx(run.gate, abs=1e-6)
