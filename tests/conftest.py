@@ -76,17 +76,34 @@ def make_frame(values: np.ndarray, batch: np.ndarray | list, split: np.ndarray |
     return frame
 
 
-@pytest.fixture(scope="session")
-def repro_project(tmp_path_factory):
-    """A tiny project (3 slices of the sample: a 2-slice base period, one update batch) after one
-    real `dvc repro` and a commit, with that run's output. Tests copy it before changing it."""
+def _first_run(root: Path) -> str:
+    """Make the tiny project at `root`, run `dvc repro` there and commit; that run's output."""
     from tiny_project import make_project, run
 
-    root = make_project(tmp_path_factory.mktemp("repro") / "project", parts=3, with_dvc=True)
+    make_project(root, parts=3, with_dvc=True)
     first = run(["dvc", "repro"], root)
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-q", "-m", "first run"], root)
-    return root, first.stdout + first.stderr
+    return first.stdout + first.stderr
+
+
+@pytest.fixture(scope="session")
+def repro_project(tmp_path_factory, worker_id):
+    """A tiny project (3 slices of the sample: a 2-slice base period, one update batch) after one
+    real `dvc repro` and a commit, with that run's output. Tests copy it before changing it, so
+    under xdist the workers share one (the first to need it builds it; about 80 s saved a worker)."""
+    if worker_id == "master":
+        root = tmp_path_factory.mktemp("repro") / "project"
+        return root, _first_run(root)
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent / "repro-shared"  # this session's, common to its workers
+    with FileLock(f"{shared}.lock"):
+        if not (shared / "output.txt").is_file():
+            (shared / "output.txt.tmp").parent.mkdir(parents=True, exist_ok=True)
+            (shared / "output.txt.tmp").write_text(_first_run(shared / "project"))
+            (shared / "output.txt.tmp").rename(shared / "output.txt")
+    return shared / "project", (shared / "output.txt").read_text()
 
 
 @pytest.fixture(scope="session")
