@@ -75,7 +75,7 @@ def scored(frame, params, model_of) -> dict[str, dict[str, float]]:
         w = split_windows(frame, params, "test", later)
         pick = w.series() == name
         w = w.subset(pick)
-        _, y = w.arrays()
+        y = w.targets()
         preds = {"model": predict(model_of(name), w), "seasonal_naive": seasonal_naive(w, params.baselines.season),
                  "linear": ridge[key].predict(w)}
         target = params.data.targets[0]
@@ -144,7 +144,7 @@ def updates(names: list[str]) -> None:
     pooled: dict[str, list[float]] = {k: [] for k in forecasters}
     for t in later:
         w = split_windows(frame, params, "test", [t])
-        y = w.scaled(w.arrays()[1])[0]
+        y = w.scaled(w.targets())[0]
         series = w.series()
         for k, f in forecasters.items():
             error = (w.scaled(f(t, w))[0] - y) ** 2

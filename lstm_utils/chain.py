@@ -194,7 +194,7 @@ def score(chain: Chain, frame: pd.DataFrame, params: Params, cache: StepCache | 
         model_at(chain, i, cache)
         if widths[i] is None:
             windows = calibration_windows(frame, params, i)
-            _, y = windows.arrays()
+            y = windows.targets()
             widths[i] = calibrate(*windows.scaled(y, predict(chain.models[i], windows)), levels)
             sizes[i] = len(windows)
     scores = error_matrix(chain.models, tests, params.data.targets, known, widths)

@@ -88,7 +88,7 @@ def interval_widths(model: keras.Model, sidecar: dict, before: Windows, targets:
                               f"only {len(before)} window(s) end before --start: too few to calibrate the "
                               "baselines' intervals on (give more data before --start)")
         return widths, notes
-    _, y = calibration.arrays()
+    y = calibration.targets()
     baselines = naive_forecasts(calibration, season) | ({"linear": ridge.predict(calibration)} if ridge else {})
     widths |= {name: intervals.calibrate(*calibration.scaled(y, pred), levels) for name, pred in baselines.items()}
     return widths, notes

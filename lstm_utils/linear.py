@@ -226,7 +226,7 @@ def baseline(frame: pd.DataFrame, params: Params, names: Sequence[str]) -> dict:
     n = len(names)
     sums = BatchSums(frame, params)
     tests = tail_windows(frame, params, n)
-    actual = [w.scaled(w.arrays()[1])[0] for w in tests]
+    actual = [w.scaled(w.targets())[0] for w in tests]
     rmse, mae = np.full((n, n), np.nan), np.full((n, n), np.nan)
     levels = list(params.intervals.levels)
     cover = {intervals.level_name(q): {m: np.full((n, n), np.nan) for m in intervals.MEASURES} for q in levels}
@@ -235,7 +235,7 @@ def baseline(frame: pd.DataFrame, params: Params, names: Sequence[str]) -> dict:
         ridge = sums.fit(range(t + 1))
         penalties.append(ridge.penalty)
         calibration = calibration_windows(frame, params, t)
-        widths = intervals.calibrate(*calibration.scaled(calibration.arrays()[1], ridge.predict(calibration)), levels)
+        widths = intervals.calibrate(*calibration.scaled(calibration.targets(), ridge.predict(calibration)), levels)
         for k, windows in enumerate(tests):
             if len(windows):
                 pred = windows.scaled(ridge.predict(windows))[0]

@@ -212,7 +212,7 @@ def fit_gate(model: keras.Model, windows: Windows) -> list[float] | None:
     full = predict_batches(model, batches).astype(np.float64)
     set_gate(model, np.zeros(n_targets))
     anchor = predict_batches(model, batches).astype(np.float64)
-    actual, full, anchor = windows.scaled(windows.arrays()[1].astype(np.float64), full, anchor)
+    actual, full, anchor = windows.scaled(windows.targets().astype(np.float64), full, anchor)
     change, miss = full - anchor, actual - anchor
     power = (change ** 2).sum(axis=(0, 1))
     fitted = np.clip((change * miss).sum(axis=(0, 1)) / np.where(power > 0, power, 1.0), 0.0, 1.0)

@@ -113,7 +113,7 @@ def forecast_vs_actual(windows: Windows, forecasts: dict[str, np.ndarray], targe
         first = min(names.tolist())
         pick = names == first
         windows, forecasts, which = windows.subset(pick), {k: v[pick] for k, v in forecasts.items()}, f" ({first})"
-    _, y = windows.arrays()
+    y = windows.targets()
     times = windows.target_times()
     fig = Figure(figsize=(11, 2.8 * len(steps)), layout="constrained")
     axes = fig.subplots(len(steps), 1, squeeze=False)[:, 0]

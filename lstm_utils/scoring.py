@@ -35,7 +35,7 @@ def forecasts(model: keras.Model, windows: Windows, season: int, ridge: Ridge | 
 def calibrate_all(model: keras.Model, calibration: Windows, season: int, levels: Sequence[float],
                   ridge: Ridge | None = None) -> dict[str, dict[float, np.ndarray]]:
     """Conformal half-widths of every forecaster of :func:`forecasts`, calibrated on the same windows."""
-    _, y = calibration.arrays()
+    y = calibration.targets()
     return {name: intervals.calibrate(*calibration.scaled(y, pred), levels)
             for name, pred in forecasts(model, calibration, season, ridge).items()}
 
@@ -47,7 +47,7 @@ def score(model: keras.Model, windows: Windows, targets: Sequence[str], season: 
     baseline on `windows`, keyed by name; with half-widths per forecaster (`widths`, e.g. from
     :func:`calibrate_all`), also their intervals' coverage, width and score per level, overall
     and per horizon step (`intervals`). `preds`: the :func:`forecasts` already made on `windows`."""
-    _, y = windows.arrays()
+    y = windows.targets()
     out = {}
     for name, pred in (preds if preds is not None else forecasts(model, windows, season, ridge)).items():
         y_s, pred_s = windows.scaled(y, pred)  # several series: divided by each one's scale
@@ -113,7 +113,7 @@ def error_matrix(models: Sequence[keras.Model], tests: Sequence[Windows], target
     shape = (len(models), len(tests))
     rmse, mae = np.full(shape, np.nan), np.full(shape, np.nan)
     cover = {n: {m: np.full(shape, np.nan) for m in intervals.MEASURES} for n in names}
-    actual = [w.scaled(w.arrays()[1])[0] for w in tests]
+    actual = [w.scaled(w.targets())[0] for w in tests]
     for i, model in enumerate(models):
         for k, windows in enumerate(tests):
             if (i, k) in known:
@@ -151,9 +151,9 @@ def baseline_errors(tests: Sequence[Windows], targets: Sequence[str], season: in
         if calibrations is not None and names:
             entry["intervals"] = {n: {m: [] for m in intervals.MEASURES} for n in names}
     for k, windows in enumerate(tests):
-        y = windows.scaled(windows.arrays()[1])[0]
+        y = windows.scaled(windows.targets())[0]
         if calibrations is not None and names:
-            yc = calibrations[k].scaled(calibrations[k].arrays()[1])[0]
+            yc = calibrations[k].scaled(calibrations[k].targets())[0]
             calibration = {n: calibrations[k].scaled(p)[0] for n, p in naive_forecasts(calibrations[k], season).items()}
         for name, pred in naive_forecasts(windows, season).items():
             pred = windows.scaled(pred)[0]
@@ -174,7 +174,7 @@ def by_series(windows: Windows, forecasts: dict[str, np.ndarray], targets: Seque
     names = windows.series()
     if names is None:
         return {}
-    _, y = windows.arrays()
+    y = windows.targets()
     out = {}
     for name in sorted(set(names.tolist())):
         pick = names == name

@@ -373,7 +373,7 @@ def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = 
     the models' half-widths from their sidecars, the baselines' calibrated like the last step's."""
     last = int(frame[BATCH].max())
     windows = tail_windows(frame, params, last + 1)[last]
-    _, y = windows.arrays()
+    y = windows.targets()
     calibration = calibration_windows(frame, params, last)
     forecasts, widths = {}, {}
     for s in params.compare.strategies:
@@ -382,7 +382,7 @@ def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = 
                                                                                   params.data.targets)
     ridge = linear.BatchSums(frame, params).fit(range(last + 1))
     forecasts |= naive_forecasts(windows, params.baselines.season) | {"linear": ridge.predict(windows)}
-    _, yc = calibration.arrays()
+    yc = calibration.targets()
     for name, pred in (naive_forecasts(calibration, params.baselines.season)
                        | {"linear": ridge.predict(calibration)}).items():
         widths[name] = intervals.calibrate(*calibration.scaled(yc, pred), params.intervals.levels)

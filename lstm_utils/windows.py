@@ -56,8 +56,13 @@ class Windows:
         starts = self.starts if which is None else self.starts[which]
         # np.take along rows: several times faster than fancy indexing (training cuts every batch)
         x = np.take(self.values, starts[:, None] + np.arange(-self.lookback, 0), axis=0)
-        y = np.take(self._target_values, starts[:, None] + np.arange(self.horizon), axis=0)
-        return x, y
+        return x, self.targets(which)
+
+    def targets(self, which: np.ndarray | slice | None = None) -> np.ndarray:
+        """Y alone, (n, horizon, targets): the actuals, without cutting the inputs (`lookback`
+        times the size) that :meth:`arrays` cuts too."""
+        starts = self.starts if which is None else self.starts[which]
+        return np.take(self._target_values, starts[:, None] + np.arange(self.horizon), axis=0)
 
     def target_scale(self) -> np.ndarray | None:
         """(n, 1, targets): the scale of each window's series (its errors are divided by it to

@@ -100,7 +100,7 @@ def repro_project(tmp_path_factory, worker_id):
     shared = tmp_path_factory.getbasetemp().parent / "repro-shared"  # this session's, common to its workers
     with FileLock(f"{shared}.lock"):
         if not (shared / "output.txt").is_file():
-            (shared / "output.txt.tmp").parent.mkdir(parents=True, exist_ok=True)
+            shared.mkdir(parents=True, exist_ok=True)
             (shared / "output.txt.tmp").write_text(_first_run(shared / "project"))
             (shared / "output.txt.tmp").rename(shared / "output.txt")
     return shared / "project", (shared / "output.txt").read_text()

@@ -47,6 +47,9 @@ def test_shapes_and_exact_contents():
     assert list(w.target_times()) == list(frame.index[3:9])
     x2, y2 = w.arrays(np.array([0, 5]))
     assert x2[:, 0, 0].tolist() == [0.0, 5.0] and y2[:, 0, 0].tolist() == [1003.0, 1008.0]
+    # the actuals alone, as arrays gives them, without cutting the inputs
+    assert np.array_equal(w.targets(), y) and np.array_equal(w.targets(np.array([0, 5])), y2)
+    assert w.targets().dtype == np.float32
     assert len(w.subset(slice(2, 4))) == 2 and w.subset(slice(2, 4)).starts.tolist() == [5, 6]
 
 

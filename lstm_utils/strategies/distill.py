@@ -34,7 +34,7 @@ def blended_targets(teacher: keras.Model, windows: Windows, alpha: float) -> np.
     """alpha * true targets + (1 - alpha) * the teacher's forecasts, per window."""
     from lstm_utils.model import predict
 
-    _, y = windows.arrays()
+    y = windows.targets()
     if alpha == 1.0:
         return y
     return (alpha * y + (1.0 - alpha) * predict(teacher, windows)).astype(np.float32)

@@ -90,7 +90,7 @@ def update(previous: keras.Model, step: Step) -> Update:
     if p.how == "mean" or len(val) == 0:
         weights = np.full(len(pool), 1.0 / len(pool))
     else:
-        weights = fit_weights([predict(m, val) for m in pool], val.arrays()[1])
+        weights = fit_weights([predict(m, val) for m in pool], val.targets())
     info = {"members": [m.name for m in pool], "weights": weights.tolist()}
     return Update(combine(pool, weights), run.result.windows_seen, run.result.history, with_gate(info, run.gate))
 
