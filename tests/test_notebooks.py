@@ -149,3 +149,31 @@ def test_each_notebook_opened_in_jupyter_runs_top_to_bottom_and_gives_what_its_s
         NotebookClient(nb, timeout=600, kernel_name="python3",
                        resources={"metadata": {"path": str(root / "notebooks")}}).execute()
         assert {out: tree_hash(root / out) for out in outputs} == before, name
+
+
+IRI_CHECKS = ["http://example.com/ä", "http://exa mple", "//x", "urn:isbn:0451450523"]
+IRI_SCRIPT = """
+import json, sys
+if sys.argv[1] == "deferred":
+    import lstm_utils.notebooks
+import papermill, jsonschema
+grammar = "lark" in sys.modules
+checker = jsonschema.FormatChecker()
+print(json.dumps({"grammar_at_import": grammar,
+                  "iri": [checker.conforms(v, "iri") for v in json.loads(sys.argv[2])],
+                  "real_after_use": "lark" in sys.modules}))
+"""
+
+
+@pytest.mark.parametrize("how", ["deferred", "plain"])
+def test_the_iri_grammar_is_built_only_when_a_string_is_checked_against_it(how):
+    import subprocess
+    import sys
+
+    pytest.importorskip("rfc3987_syntax")
+    done = subprocess.run([sys.executable, "-c", IRI_SCRIPT, how, json.dumps(IRI_CHECKS)], capture_output=True,
+                          text=True, check=True)
+    out = json.loads(done.stdout.splitlines()[-1])
+    assert out["grammar_at_import"] is (how == "plain")  # lstm_utils.notebooks spares every stage building it
+    assert out["iri"] == [True, False, False, True]  # and the "iri" format checks exactly as without it
+    assert out["real_after_use"] is True
