@@ -171,7 +171,8 @@ def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=N
     for (t, k), value in np.ndenumerate(rmse):
         light = value > (low + high) / 2 if cmap == "viridis_r" else abs(value - (low + high) / 2) > (high - low) / 3
         ax.text(k, t, fmt.format(value), ha="center", va="center", fontsize=8,
-                color="white" if light else "black", fontweight="bold" if t == k else None)
+                color="white" if light else "black", fontweight="bold" if t == k else None,
+                in_layout=False)  # inside the axes: layout need not measure each (half of a figure's time)
     ax.set_xticks(range(len(batches)), batches, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(rmse)), ["base"] + [f"after {b}" for b in batches[1:len(rmse)]], fontsize=8)
     ax.set_xlabel("test tail of batch")
