@@ -39,14 +39,23 @@ def _defer_iri_grammar() -> None:
         return
     real: list[types.ModuleType] = []
 
-    def is_valid_syntax(rule: str, value: str) -> bool:
+    def load() -> types.ModuleType:
         if not real:
             sys.modules.pop(name, None)
             real.append(importlib.import_module(name))
-        return real[0].is_valid_syntax(rule, value)
+        return real[0]
+
+    def is_valid_syntax(rule: str, value: str) -> bool:
+        return load().is_valid_syntax(rule, value)
+
+    def other(attr: str) -> Any:  # any other public name: the real package's, loaded then
+        if attr.startswith("__"):  # the import system's questions (`__path__`, ...): a plain module
+            raise AttributeError(attr)
+        return getattr(load(), attr)
 
     stand_in = types.ModuleType(name, "stands in for rfc3987_syntax until it is used (lstm_utils.notebooks)")
     stand_in.is_valid_syntax = is_valid_syntax
+    stand_in.__getattr__ = other
     sys.modules[name] = stand_in
 
 

@@ -177,3 +177,14 @@ def test_the_iri_grammar_is_built_only_when_a_string_is_checked_against_it(how):
     assert out["grammar_at_import"] is (how == "plain")  # lstm_utils.notebooks spares every stage building it
     assert out["iri"] == [True, False, False, True]  # and the "iri" format checks exactly as without it
     assert out["real_after_use"] is True
+
+
+def test_the_stand_in_hands_over_any_other_name_of_the_real_package():
+    import subprocess
+    import sys
+
+    pytest.importorskip("rfc3987_syntax")
+    script = ("import sys, lstm_utils.notebooks\nimport rfc3987_syntax\nbefore = 'lark' in sys.modules\n"
+              "print(before, rfc3987_syntax.Lark.__name__, 'lark' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "Lark", "True"]
