@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -167,9 +169,6 @@ print(json.dumps({"grammar_at_import": grammar,
 
 @pytest.mark.parametrize("how", ["deferred", "plain"])
 def test_the_iri_grammar_is_built_only_when_a_string_is_checked_against_it(how):
-    import subprocess
-    import sys
-
     pytest.importorskip("rfc3987_syntax")
     done = subprocess.run([sys.executable, "-c", IRI_SCRIPT, how, json.dumps(IRI_CHECKS)], capture_output=True,
                           text=True, check=True)
@@ -180,9 +179,6 @@ def test_the_iri_grammar_is_built_only_when_a_string_is_checked_against_it(how):
 
 
 def test_the_stand_in_hands_over_any_other_name_of_the_real_package():
-    import subprocess
-    import sys
-
     pytest.importorskip("rfc3987_syntax")
     script = ("import sys, lstm_utils.notebooks\nimport rfc3987_syntax\nbefore = 'lark' in sys.modules\n"
               "print(before, rfc3987_syntax.Lark.__name__, 'lark' in sys.modules)")
