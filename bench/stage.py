@@ -30,6 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from incremental import ROOT, profile, sh  # noqa: E402
 
@@ -61,25 +64,15 @@ def measure(commit: str | None, stage: str, repeat: int) -> dict:
         return row
 
 
-def _notebook(cells: list[str]) -> dict:
-    """A source notebook: a parameters cell, then `cells`."""
-    code = [{"cell_type": "code", "execution_count": None, "id": f"cell-{k}", "metadata": {}, "outputs": [],
-             "source": src} for k, src in enumerate(cells)]
-    code[0]["metadata"]["tags"] = ["parameters"]
-    return {"cells": code, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                        "language": "python"}},
-            "nbformat": 4, "nbformat_minor": 5}
-
-
 def floor(work: Path, repeat: int) -> dict[str, float]:
     """Median wall seconds of forced stages that do ever less than a stage's work (module docstring)."""
-    strategy = json.loads((work / "notebooks" / "strategy.ipynb").read_text(encoding="utf-8"))
-    imports = next("".join(c["source"]) for c in strategy["cells"]
-                   if c["cell_type"] == "code" and "import" in "".join(c["source"]))
-    imports = imports.replace('params_file', '"params.yaml"').replace('spec = strategies.get(strategy)', '')
-    (work / "notebooks" / "floor.ipynb").write_text(json.dumps(_notebook(['note = ""'])), encoding="utf-8")
-    (work / "notebooks" / "floor_imports.ipynb").write_text(
-        json.dumps(_notebook(['note = ""', imports.split("Markdown(")[0]])), encoding="utf-8")
+    strategy = nbformat.read(str(work / "notebooks" / "strategy.ipynb"), as_version=4)
+    imports = next(c.source for c in strategy.cells if c.cell_type == "code" and "import" in c.source)
+    for name, cells in {"floor": [], "floor_imports": [imports]}.items():
+        parameters = new_code_cell('strategy = "none"\nparams_file = "params.yaml"', metadata={"tags": ["parameters"]})
+        book = new_notebook(cells=[parameters] + [new_code_cell(c) for c in cells],
+                            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+        nbformat.write(book, str(work / "notebooks" / f"{name}.ipynb"))
     stages = {"floor-dvc": "python -c pass", "floor-papermill": "python -m lstm_utils notebook floor",
               "floor-imports": "python -m lstm_utils notebook floor_imports"}
     with open(work / "dvc.yaml", "a", encoding="utf-8") as f:
@@ -110,12 +103,12 @@ def main() -> int:
     print(f"\n[{'pass' if ratio <= 0.4 else 'FAIL'}] {args.stage}: {ratio:.2f} of {args.against}'s wall seconds "
           f"(bar: at most 0.40; notebook seconds {rows[1]['notebook'] / rows[0]['notebook']:.2f})")
     print(f"\nThe floor under any stage ({rows[1]['label']}), forced {args.repeat} times each, medians:")
-    print(f"{'stage that runs':42s} {'wall s':>7s} {'of ' + args.against:>11s}")
+    print(f"{'stage that runs':50s} {'wall s':>7s} {'of ' + args.against:>11s}")
     what = {"dvc": "dvc + `python -c pass`", "papermill": "+ papermill, a kernel, the HTML (empty notebook)",
             "imports": "+ the strategy notebook's imports"}
     for key, seconds in rows[1]["floor"].items():
-        print(f"{what[key]:42s} {seconds:7.1f} {seconds / rows[0]['wall']:11.2f}")
-    print(f"{'the whole ' + args.stage + ' stage':42s} {rows[1]['wall']:7.1f} {ratio:11.2f}")
+        print(f"{what[key]:50s} {seconds:7.1f} {seconds / rows[0]['wall']:11.2f}")
+    print(f"{'the whole ' + args.stage + ' stage':50s} {rows[1]['wall']:7.1f} {ratio:11.2f}")
     return 0
 
 

@@ -57,9 +57,11 @@ def windows_for(params):
     return frame, split_windows(frame, params, "train", base), split_windows(frame, params, "val", base)
 
 
-def child(backend_name: str, units: int, batch_size: int, epochs: int, tree: Path = ROOT) -> dict:
+def child(backend_name: str, units: int, batch_size: int, epochs: int, tree: Path = ROOT,
+          loop_only: bool = False) -> dict:
     """One measurement, in this process (Keras is started on `backend_name` here), of the
-    `lstm_utils` in `tree`: this checkout, or an earlier commit's (its loop only, no plain fit)."""
+    `lstm_utils` in `tree`: this checkout, or an earlier commit's; with `loop_only`, its fit loop
+    and no plain fit."""
     sys.path.insert(0, str(tree))
     os.environ["KERAS_BACKEND"] = backend_name
     if tree == ROOT:
@@ -87,7 +89,7 @@ def child(backend_name: str, units: int, batch_size: int, epochs: int, tree: Pat
     first = train.fit(copy_model(model), tr, va, epochs=1, **kw)
     steady = train.fit(copy_model(model), tr, va, epochs=epochs, **kw)
     loop_rate = steady.windows_seen / steady.seconds
-    if tree != ROOT:
+    if loop_only:
         return {"backend": backend_name, "units": units, "batch": batch_size, "windows": len(tr), "loop": loop_rate}
 
     inv = 1.0 / target_std(model)
@@ -167,9 +169,11 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=5, help="with --against: alternating pairs of processes")
     parser.add_argument("--child", nargs=3, metavar=("BACKEND", "UNITS", "BATCH"), help=argparse.SUPPRESS)
     parser.add_argument("--child-tree", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    parser.add_argument("--loop-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        row = child(args.child[0], int(args.child[1]), int(args.child[2]), args.epochs, args.child_tree)
+        row = child(args.child[0], int(args.child[1]), int(args.child[2]), args.epochs, args.child_tree,
+                    args.loop_only)
         print("ROW " + json.dumps(row))
         return 0
     rows = []
@@ -179,13 +183,10 @@ def main() -> int:
             for batch in args.batch_sizes:
                 tries = []
                 for _ in range(args.repeat):
-                    done = subprocess.run([sys.executable, __file__, "--epochs", str(args.epochs), "--child",
-                                           backend_name, str(units), str(batch)], capture_output=True, text=True, env=env)
-                    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("ROW ")]
-                    if done.returncode or not lines:
-                        print(f"{backend_name} LSTM({units}) batch {batch}: failed\n{done.stderr[-3000:]}")
+                    row = in_child(backend_name, units, batch, args.epochs, env)
+                    if row is None:
                         break
-                    tries.append(json.loads(lines[-1][4:]))
+                    tries.append(row)
                 if len(tries) < args.repeat:
                     continue
                 r = dict(tries[0])
@@ -223,26 +224,34 @@ def main() -> int:
     return 0 if ok else 1
 
 
+def in_child(backend_name: str, units: int, batch: int, epochs: int, env: dict, tree: Path = ROOT,
+             loop_only: bool = False) -> dict | None:
+    """:func:`child` in a fresh process, as a pipeline stage runs; None (and its error printed) if it fails."""
+    cmd = [sys.executable, __file__, "--epochs", str(epochs), "--child-tree", str(tree),
+           "--child", backend_name, str(units), str(batch)] + (["--loop-only"] if loop_only else [])
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("ROW ")]
+    if done.returncode or not lines:
+        print(f"{tree} on {backend_name}, LSTM({units}) batch {batch}: failed\n{done.stderr[-3000:]}")
+        return None
+    return json.loads(lines[-1][4:])
+
+
 def against(commit: str, pairs: int, epochs: int, env: dict) -> list[tuple[float, float]]:
     """`pairs` side-by-side measurements of the default model, batch 64, each a process of
     COMMIT's own fit loop on TensorFlow (its files unpacked in a temporary folder) then one of
     this code's loop on JAX, alternating, so that the machine's drift weighs on both alike;
     returns (COMMIT's w/s, JAX's w/s) per pair, or nothing if one fails."""
-    def loop(tree: Path | str, backend_name: str) -> float | None:
-        done = subprocess.run([sys.executable, __file__, "--epochs", str(epochs), "--child-tree", str(tree),
-                               "--child", backend_name, "16", "64"], capture_output=True, text=True, env=env)
-        lines = [ln for ln in done.stdout.splitlines() if ln.startswith("ROW ")]
-        if done.returncode or not lines:
-            print(f"{tree} on {backend_name}: failed\n{done.stderr[-3000:]}")
-            return None
-        return json.loads(lines[-1][4:])["loop"]
+    def loop(tree: Path, backend_name: str) -> float | None:
+        row = in_child(backend_name, 16, 64, epochs, env, tree, loop_only=True)
+        return None if row is None else row["loop"]
 
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True)
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
         for k in range(pairs):
-            old, new = loop(tmp, "tensorflow"), loop(ROOT, "jax")
+            old, new = loop(Path(tmp), "tensorflow"), loop(ROOT, "jax")
             if old is None or new is None:
                 return []
             out.append((old, new))
