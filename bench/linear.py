@@ -10,9 +10,10 @@ month's test tail) against the linear baseline's, and the bars of issue 11:
 - finetune, replay and distill are each at most 1% worse than it.
 
 Datasets: `sample` (hourly weather at JFK, Jan-Oct 2013: the bundled sample, as `make repro`
-runs it) and `flights` (hourly departures from New York's airports, Jan-Dec 2013: examples/flights,
+runs it), `flights` (hourly departures from New York's airports, Jan-Dec 2013: examples/flights,
 made by scripts/export_flights.py from the same CC0 package: a schedule with daily and weekly
-patterns, holidays and weather delays, in local time across the daylight-saving changes).
+patterns, holidays and weather delays, in local time across the daylight-saving changes) and
+`departures` (examples/departures with its own params: three airports, one global model).
 
     .venv/bin/python bench/linear.py                       # both datasets, every strategy
     .venv/bin/python bench/linear.py --dataset flights --strategies finetune,replay
@@ -42,12 +43,16 @@ DATASETS = {
     "flights": {"files": sorted((ROOT / "examples" / "flights").glob("*.csv")),
                 "data": {"targets": ["departures"], "features": ["departures", "dep_delay", "cancelled"],
                          "timezone": "America/New_York"}},
+    # three airports, their weather and the calendar (its own params: README, "A second example")
+    "departures": {"files": sorted((ROOT / "examples" / "departures" / "data").glob("*.csv")), "data": {},
+                   "params": ROOT / "examples" / "departures" / "params.yaml"},
 }
 
 
 def settings(dataset: str, changes: list[str]) -> dict:
-    """The shipped params.yaml with the dataset's data keys and the `--set` changes applied."""
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    """The dataset's params (the shipped params.yaml with its data keys, or its own file), with the
+    `--set` changes applied."""
+    raw = yaml.safe_load(Path(DATASETS[dataset].get("params", ROOT / "params.yaml")).read_text())
     raw["data"].update(DATASETS[dataset]["data"])
     for change in changes:
         key, _, value = change.partition("=")
@@ -57,16 +62,18 @@ def settings(dataset: str, changes: list[str]) -> dict:
 
 
 def run(dataset: str, raw: dict, names: list[str] | None = None, quiet: bool = False) -> dict:
-    """Every strategy's summary, the linear baseline's, the base model's test RMSEs, and seconds."""
+    """Every strategy's summary and record (as the compare stage reads it), the baselines (with the
+    linear one's summary), the champion by the params rule walked forward (`walk`), the base
+    model's test RMSEs, and seconds."""
     from lstm_utils.chain import run_chain
-    from lstm_utils.compare import champion, summarize
     from lstm_utils.config import parse_params
     from lstm_utils.from_scratch import train_new
     from lstm_utils.ingest import ingest
-    from lstm_utils.linear import BatchSums, baseline
+    from lstm_utils.linear import BatchSums
     from lstm_utils.metrics import mean_over_targets
     from lstm_utils.scoring import score
     from lstm_utils.splits import assign_splits, batch_names
+    from lstm_utils.stages import baselines, decide, result
     from lstm_utils.windows import split_windows
 
     params = parse_params(copy.deepcopy(raw))
@@ -74,25 +81,28 @@ def run(dataset: str, raw: dict, names: list[str] | None = None, quiet: bool = F
     with tempfile.TemporaryDirectory() as tmp:
         for path in DATASETS[dataset]["files"]:
             shutil.copy(path, Path(tmp) / path.name)
-        data = ingest(tmp, params.data, params.split.base_batches)
+        data = ingest(tmp, params.data, params.split.base_batches, horizon=params.window.horizon)
     frame, batch = assign_splits(data, params.split), batch_names(data)
     started = time.perf_counter()
     base = train_new(frame, params, [0], verbose=0)
     test = split_windows(frame, params, "test", [0])
     base_scores = score(base.model, test, params.data.targets, params.baselines.season, BatchSums(frame, params).fit([0]))
     out = {"base": {k: mean_over_targets(v["rmse"]) for k, v in base_scores.items()}, "seconds": {},
-           "strategies": {}}
+           "strategies": {}, "records": {}}
     out["seconds"]["base"] = time.perf_counter() - started
     for name in names:
         started = time.perf_counter()
         chain = run_chain(name, base.model, frame, params, batch, progress=lambda line: None)
-        out["strategies"][name] = summarize(chain.rmse, chain.mae, [r.windows_seen for r in chain.steps])
+        out["records"][name] = result(chain)
+        out["strategies"][name] = out["records"][name]["summary"]
         out["seconds"][name] = time.perf_counter() - started
         if not quiet:
             print(f"  {dataset}: {name} done ({out['seconds'][name]:.0f} s)", file=sys.stderr, flush=True)
-    n = len(batch)
-    out["linear"] = baseline(frame, params, [batch[b] for b in range(n)])["summary"]
-    out["champion"] = champion(out["strategies"], params.compare)[0]
+    out["baselines"] = baselines(frame, params, batch)
+    out["linear"] = out["baselines"].linear["summary"]
+    out["params"] = params
+    out["walk"] = decide(out["records"], out["baselines"], params)
+    out["champion"] = out["walk"].final.choice.champion
     return out
 
 
@@ -119,11 +129,11 @@ def report(dataset: str, out: dict) -> list[tuple[str, bool]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=[*DATASETS, "both"], default="both")
+    parser.add_argument("--dataset", choices=[*DATASETS, "both"], default="both", help="both: sample and flights")
     parser.add_argument("--strategies", help="comma-separated (default: compare.strategies)")
     parser.add_argument("--set", dest="changes", action="append", default=[], metavar="SECTION.KEY=VALUE")
     args = parser.parse_args()
-    datasets = list(DATASETS) if args.dataset == "both" else [args.dataset]
+    datasets = ["sample", "flights"] if args.dataset == "both" else [args.dataset]
     bars = []
     for dataset in datasets:
         out = run(dataset, settings(dataset, args.changes), args.strategies.split(",") if args.strategies else None)

@@ -8,8 +8,10 @@ Where each verb lives:
     the model       model         the forecaster (scaling inside), `predict`
     training        train         the one training loop and its batches; from_scratch: a new model
     updating        strategies/   one module per update strategy; chain: `advance` a chain, `score` it
-    judging         scoring       model and baselines on the same windows, the error matrix;
-                    baselines, metrics, compare (summaries, the champion rule, the verdict)
+    judging         evaluation    the one evaluator: forecasts scored pooled or window by window (deployed losses);
+                    scoring (model and baselines on the same windows, the error matrix), baselines, metrics
+    deciding        summary       each forecaster's figures as of any step; decide: the confidence set (arch), the
+                    champion rule, the walk forward; compare: the tables and the verdict in words
     intervals       intervals     conformal half-widths per level, horizon step and target; coverage, width, score
     known ahead     calendar      hour, weekday, month, day-of-year encodings and holiday flags from timestamps
     stages          stages        what the notebooks do (save the base, run a strategy, crown the champion)

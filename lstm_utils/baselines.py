@@ -1,10 +1,23 @@
-"""Naive forecasts on the same windows as the model, so their errors compare directly."""
+"""What a user could use instead of an LSTM, on the same windows as the model, so their errors
+compare directly: persistence and seasonal naive (fixed rules), and the linear baseline (a ridge
+regression refit at every step) over the chain of batches.
+
+Each forecaster answers ``predict(windows)`` in the data's units, as every forecaster does
+(:mod:`lstm_utils.evaluation`).
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
-from lstm_utils.windows import Windows
+import numpy as np
+import pandas as pd
+
+from lstm_utils import intervals
+from lstm_utils.config import Params
+from lstm_utils.evaluation import WindowLosses, calibrate, cell
+from lstm_utils.linear import BatchSums
+from lstm_utils.windows import Windows, calibration_windows, deployed_windows, tail_windows
 
 
 def persistence(windows: Windows) -> np.ndarray:
@@ -28,6 +41,76 @@ def seasonal_naive(windows: Windows, season: int) -> np.ndarray:
     return x[:, pos][:, :, windows.target_idx]
 
 
+@dataclass(frozen=True)
+class Persistence:
+    """The last observed value, held over the horizon."""
+
+    def predict(self, windows: Windows) -> np.ndarray:
+        return persistence(windows)
+
+
+@dataclass(frozen=True)
+class SeasonalNaive:
+    """The value one season (`season` steps) earlier."""
+
+    season: int
+
+    def predict(self, windows: Windows) -> np.ndarray:
+        return seasonal_naive(windows, self.season)
+
+
+def naive(season: int) -> dict[str, Persistence | SeasonalNaive]:
+    """Both naive forecasters, keyed by the names used in every table."""
+    return {"persistence": Persistence(), "seasonal_naive": SeasonalNaive(season)}
+
+
 def naive_forecasts(windows: Windows, season: int) -> dict[str, np.ndarray]:
     """Both naive forecasts of `windows`, keyed by the names used in every table."""
-    return {"persistence": persistence(windows), "seasonal_naive": seasonal_naive(windows, season)}
+    return {name: f.predict(windows) for name, f in naive(season).items()}
+
+
+def linear_chain(frame: pd.DataFrame, params: Params) -> dict:
+    """The `linear` baseline over the chain of batches, recorded like a strategy: row t of its
+    error matrices is the ridge refit on batches 0..t (penalty chosen on their validation
+    tails), scored on every batch's test tail (mean over targets, in the data's units), with its
+    intervals calibrated at every step as a strategy's are (`intervals`, like rmse); `deployed`
+    holds, for each batch t >= 1, the losses on its deployed windows of the ridge as fitted up to
+    t - 1 (:func:`lstm_utils.windows.deployed_windows`)."""
+    n = int(frame["batch"].max()) + 1
+    sums = BatchSums(frame, params)
+    tests = tail_windows(frame, params, n)
+    levels = list(params.intervals.levels)
+    names = [intervals.level_name(q) for q in levels]
+    rmse, mae = np.full((n, n), np.nan), np.full((n, n), np.nan)
+    cover = {level: {m: np.full((n, n), np.nan) for m in intervals.MEASURES} for level in names}
+    penalties, deployed = [], []
+    for t in range(n):
+        ridge = sums.fit(range(t + 1))
+        penalties.append(ridge.penalty)
+        calibration = calibration_windows(frame, params, t)
+        widths = calibrate(calibration, ridge.predict(calibration), levels)
+        for k, windows in enumerate(tests):
+            if len(windows):
+                values = cell(windows, ridge.predict(windows), params.data.targets, widths)
+                rmse[t, k], mae[t, k] = values[:2]
+                for j, (level, m) in enumerate((level, m) for level in names for m in intervals.MEASURES):
+                    cover[level][m][t, k] = values[2 + j]
+        if t + 1 < n:  # the ridge as fitted so far, deployed on the next batch
+            ahead = deployed_windows(frame, params, t + 1)
+            deployed.append(WindowLosses.of(ahead, ridge.predict(ahead), widths))
+    return {"rmse": rmse, "mae": mae, "penalties": penalties, "intervals": cover, "deployed": deployed}
+
+
+def naive_deployed(frame: pd.DataFrame, params: Params) -> dict[str, list[WindowLosses]]:
+    """Persistence's and seasonal naive's losses on every later batch's deployed windows, their
+    intervals calibrated as the deployed model's were (on the calibration windows of the step
+    before the batch)."""
+    n = int(frame["batch"].max()) + 1
+    out: dict[str, list[WindowLosses]] = {name: [] for name in naive(params.baselines.season)}
+    for t in range(1, n):
+        windows, calibration = deployed_windows(frame, params, t), calibration_windows(frame, params, t - 1)
+        for name, forecaster in naive(params.baselines.season).items():
+            widths = calibrate(calibration, forecaster.predict(calibration), params.intervals.levels)
+            out[name].append(WindowLosses.of(windows, forecaster.predict(windows), widths))
+    return out
+

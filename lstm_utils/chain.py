@@ -2,8 +2,9 @@
 using batch t; step 0 is the base model. Every strategy runs the whole chain this way.
 
 Two verbs: :func:`advance` applies a strategy once per later batch (reusing steps kept from an
-earlier run), and :func:`score` fills the error matrix, every model on every batch's test tail
-(reusing kept cells). :func:`run_chain` does both.
+earlier run), and :func:`score` fills the error matrix, every model on every batch's test tail,
+and the deployed losses, each model on every window of the batch after it, before it learns
+that batch (reusing kept cells). :func:`run_chain` does both.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from lstm_utils import strategies
 from lstm_utils._keras import keras
 from lstm_utils.backend import compile_seconds
 from lstm_utils.config import Params
+from lstm_utils.evaluation import WindowLosses, calibrate
 from lstm_utils.linear import BatchSums
-from lstm_utils.intervals import calibrate, level_name
+from lstm_utils.intervals import level_name
 from lstm_utils.model import predict
 from lstm_utils.scoring import cell_values, error_matrix
 from lstm_utils.splits import BATCH
 from lstm_utils.stepcache import StepCache
-from lstm_utils.windows import calibration_windows, tail_windows
+from lstm_utils.windows import calibration_windows, deployed_windows, tail_windows
 
 
 @dataclass
@@ -57,6 +59,8 @@ class Chain:
     half_widths: list[dict[float, np.ndarray]] = field(default_factory=list)  # per model: {level: (horizon, targets)}
     calibration_windows: list[int] = field(default_factory=list)  # per model: windows its intervals came from
     intervals: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # level -> measure -> like rmse
+    test_windows: list[int] = field(default_factory=list)  # per batch: its test tail's windows
+    deployed: list[WindowLosses] = field(default_factory=list)  # per batch t >= 1: the model after t-1 on it
     series_scales: dict[str, list[float]] = field(default_factory=dict)  # several series: each one's scale
 
     @property
@@ -143,23 +147,26 @@ def model_at(chain: Chain, i: int, cache: StepCache | None) -> keras.Model:
 
 def score(chain: Chain, frame: pd.DataFrame, params: Params, cache: StepCache | None = None,
           data_hashes: list[str] | None = None) -> Chain:
-    """Calibrate every model's intervals and fill the chain's error and coverage matrices: every
-    model on every batch's test tail.
+    """Calibrate every model's intervals, fill the chain's error and coverage matrices (every
+    model on every batch's test tail) and its deployed losses (for each batch t >= 1, the model
+    after step t-1, with the intervals calibrated at that step, on every window whose targets lie
+    in batch t: :func:`lstm_utils.windows.deployed_windows`).
 
     Parameters
     ----------
     chain
-        What :func:`advance` returned; its `rmse`, `mae`, `half_widths`, `calibration_windows`
-        and `intervals` are set.
+        What :func:`advance` returned; its `rmse`, `mae`, `half_widths`, `calibration_windows`,
+        `intervals`, `test_windows` and `deployed` are set.
     frame, params
         The prepared batches and every setting.
     cache, data_hashes
         The strategy's step state and the SHA-256 of each prepared batch file: cells kept from
         an earlier run (identified by the model's hash, the prepared data up to the batch, the
         window and `intervals` settings and the data the model's intervals were calibrated on)
-        are not computed again, so a new batch costs one new row and one new column; nor are
-        kept calibrations. The cells and calibrations of this chain are then kept, and the
-        steps this run did not use are deleted. The last model is always loaded.
+        are not computed again, so a new batch costs one new row and one new column, and one
+        set of deployed losses; nor are kept calibrations. The cells, deployed losses and
+        calibrations of this chain are then kept, and the steps this run did not use are
+        deleted. The last model is always loaded.
     """
     n = len(chain.models)
     tests = tail_windows(frame, params, n)
@@ -168,6 +175,8 @@ def score(chain: Chain, frame: pd.DataFrame, params: Params, cache: StepCache | 
     known: dict[tuple[int, int], list[float]] = {}
     cells: dict[tuple[int, int], str] = {}
     calib_keys: dict[int, str] = {}
+    ahead_keys: dict[int, str] = {}
+    ahead: dict[int, WindowLosses] = {}
     widths: list[dict[float, np.ndarray] | None] = [None] * n
     sizes = [0] * n
     if cache is not None:
@@ -188,23 +197,33 @@ def score(chain: Chain, frame: pd.DataFrame, params: Params, cache: StepCache | 
                 widths[i] = {q: np.nan_to_num(np.array(saved[key]["half_widths"][level_name(q)], dtype=float),
                                               nan=np.inf) for q in levels}
                 sizes[i] = saved[key]["windows"]
+        ahead_keys = {t: cache.score_key(chain.hashes[t - 1], data[:t + 1], window | {
+            "calibrated_on": data[:t], "deployed": True}) for t in range(1, n)}
+        losses = cache.deployed()
+        ahead = {t: WindowLosses.from_record(losses[key]) for t, key in ahead_keys.items() if key in losses}
     needed = {i for i in range(n) for k in range(n) if (i, k) not in known and len(tests[k])}
-    needed |= {i for i in range(n) if widths[i] is None} | {n - 1}
+    needed |= {i for i in range(n) if widths[i] is None} | {n - 1} | {t - 1 for t in range(1, n) if t not in ahead}
     for i in sorted(needed):
         model_at(chain, i, cache)
         if widths[i] is None:
             windows = calibration_windows(frame, params, i)
-            y = windows.targets()
-            widths[i] = calibrate(*windows.scaled(y, predict(chain.models[i], windows)), levels)
+            widths[i] = calibrate(windows, predict(chain.models[i], windows), levels)
             sizes[i] = len(windows)
     scores = error_matrix(chain.models, tests, params.data.targets, known, widths)
+    for t in range(1, n):
+        if t not in ahead:
+            windows = deployed_windows(frame, params, t)
+            ahead[t] = WindowLosses.of(windows, predict(chain.models[t - 1], windows), widths[t - 1])
     if cache is not None:
         cache.save_scores({key: cell_values(scores, cell) for cell, key in cells.items()
                            if not np.isnan(scores["rmse"][cell])})
         cache.save_calibrations({calib_keys[i]: {"windows": sizes[i], "half_widths": {
             level_name(q): w.tolist() for q, w in widths[i].items()}} for i in range(n)})
+        cache.save_deployed({key: ahead[t].record() for t, key in ahead_keys.items()})
     chain.rmse, chain.mae, chain.intervals = scores["rmse"], scores["mae"], scores["intervals"]
     chain.half_widths, chain.calibration_windows = widths, sizes
+    chain.test_windows = [len(w) for w in tests]
+    chain.deployed = [ahead[t] for t in range(1, n)]
     chain.series_scales = tests[0].scale_table()  # every row's scale is in any windows of the frame
     return chain
 

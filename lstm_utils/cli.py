@@ -26,13 +26,21 @@ from lstm_utils.errors import LstmUtilsError
 def _validate(args: argparse.Namespace) -> int:
     from lstm_utils.config import load_params
     from lstm_utils.ingest import ingest
-    from lstm_utils.splits import assign_splits, check_batches
+    from lstm_utils.splits import assign_splits, batch_names, check_batches
+    from lstm_utils.windows import few_windows, window_counts
 
     params = load_params(args.params)
     data = ingest(args.data_dir, params.data, params.split.base_batches, horizon=params.window.horizon)
-    check_batches(data, assign_splits(data, params.split), params.split, params.window)
+    frame = assign_splits(data, params.split)
+    check_batches(data, frame, params.split, params.window)
     print(f"{args.data_dir}: OK")
     print(data.report)
+    counts = window_counts(frame, params, batch_names(data))
+    print("\nwindows per batch (deployed: every window whose targets lie in the batch, which the strategies are "
+          "ranked on):")
+    print(counts.astype(object).fillna("-").to_string())  # the base period has no deployed windows
+    for line in few_windows(counts, params.compare.min_windows, params.window.horizon):
+        print(f"warning: {line}")
     return 0
 
 

@@ -1,96 +1,188 @@
-"""From error matrices to decisions: per-strategy summaries, the champion rule, and the words
-that explain the result.
+"""The comparison in tables and words: every strategy and baseline side by side, the verdict of
+the champion rule (:mod:`lstm_utils.decide`) with the evidence behind it, and the walk forward.
 
-E[t][k] is the error of the model after step t on batch k's test tail (t = 0: the base model).
-new-period error: E[t][t]; retained: E[t][k], k < t; forgetting: E[T][k] - E[k][k] for k < T;
-forward (deployment) error: E[t-1][t], the model before step t on batch t.
+The figures come from :mod:`lstm_utils.summary`: the deployed error (every window of each new
+batch, forecast before learning it) ranks; the test tails' new-period error, forgetting and
+error matrix are the view of what each strategy learned and forgot. Every figure says how many
+windows it rests on, and one on fewer than `compare.min_windows` is flagged.
 """
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
 
 from lstm_utils import strategies
 from lstm_utils.config import CompareParams
+from lstm_utils.decide import Choice, ConfidenceSet, WalkForward
 from lstm_utils.escape import markdown_text
 
-
-def _mean(values) -> float | None:
-    values = [v for v in values if v is not None and not math.isnan(v)]
-    return float(np.mean(values)) if values else None
+BASELINE = " (baseline)"  # how a baseline is named beside the strategies
 
 
-def summarize(rmse: np.ndarray, mae: np.ndarray, windows: list[int],
-              intervals: dict[str, dict[str, np.ndarray]] | None = None) -> dict:
-    """One strategy's headline numbers from its error matrices (models x batches) and the
-    training windows seen per step (the cost measure that reproduces; seconds vary by machine);
-    given its coverage matrices (level -> measure -> matrix), also `new_coverage_<level>`,
-    `new_width_<level>` and `new_interval_score_<level>`: means over the new periods, like new_rmse."""
-    steps = rmse.shape[0] - 1
-    last = steps
-    out = {
-        "new_rmse": _mean(rmse[t, t] for t in range(1, steps + 1)),
-        "new_mae": _mean(mae[t, t] for t in range(1, steps + 1)),
-        "old_rmse": float(rmse[last, 0]),
-        "forgetting": _mean(rmse[last, k] - rmse[k, k] for k in range(last)),
-        "forward_rmse": _mean(rmse[t - 1, t] for t in range(1, steps + 1)),
-        "windows_seen": int(sum(windows)),
-    }
-    for level, measures in (intervals or {}).items():
-        out |= {f"new_{m}_{level}": _mean(v[t, t] for t in range(1, steps + 1)) for m, v in measures.items()}
+def shown(name: str, baselines: dict) -> str:
+    """A forecaster's name as the tables show it: a baseline marked."""
+    return f"{name}{BASELINE}" if name in baselines else name
+
+
+COLUMNS = ["deployed_rmse", "deployed_windows", "mcs_pvalue", "in_set", "new_rmse", "new_windows", "old_rmse",
+           "forgetting_share", "windows_seen"]
+
+
+def flags(summary: dict, min_windows: int) -> list[str]:
+    """The figures of a summary that rest on fewer than `min_windows` windows, in words."""
+    out = []
+    for figure, count in (("deployed_rmse", "deployed_windows"), ("new_rmse", "new_windows")):
+        n = summary.get(count)
+        if summary.get(figure) is not None and n is not None and n < min_windows:
+            out.append(f"{figure} on {n} windows")
     return out
 
 
-def summarize_baseline(errors: dict) -> dict:
-    """A naive forecaster's new-period error (mean over batches 1..T) and base-period error, and
-    its intervals' new-period coverage, width and score per level when `errors` has them."""
-    rmse, mae = errors["rmse"], errors["mae"]
-    out = {"new_rmse": _mean(rmse[1:]), "new_mae": _mean(mae[1:]), "old_rmse": float(rmse[0])}
-    for level, measures in errors.get("intervals", {}).items():
-        out |= {f"new_{m}_{level}": _mean(v[1:]) for m, v in measures.items()}
-    return out
+def table(summaries: dict[str, dict], baselines: dict[str, dict], evidence: ConfidenceSet | None = None,
+          min_windows: int = 0) -> pd.DataFrame:
+    """Every strategy and baseline, one row each, lowest deployed RMSE first: the deployed error
+    and the windows behind it, the confidence set's p-value and membership, the new-period error
+    on the test tails and its windows, the base period's error after the last step, the
+    forgetting as a share of the error, and the training windows seen; `few windows`, where any
+    figure rests on fewer than `min_windows` windows, names them."""
+    rows = {}
+    for name, v in {**summaries, **baselines}.items():
+        row = dict(v)
+        if evidence is not None and name in evidence.pvalues:
+            row |= {"mcs_pvalue": evidence.pvalues[name], "in_set": name in evidence}
+        row["few windows"] = ", ".join(flags(v, min_windows))
+        rows[shown(name, baselines) if name not in summaries else name] = row
+    frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=COLUMNS + ["few windows"])
+    frame = frame.astype({c: "float64" for c in COLUMNS if c not in ("deployed_windows", "new_windows", "in_set",
+                                                                       "windows_seen")}
+                         | {"deployed_windows": "Int64", "new_windows": "Int64", "windows_seen": "Int64",
+                            "in_set": "boolean"})
+    if not frame["few windows"].astype(bool).any():
+        frame = frame.drop(columns="few windows")
+    order = "deployed_rmse" if frame["deployed_rmse"].notna().any() else "new_rmse"
+    return frame.sort_values(order, kind="stable").rename_axis("forecaster")
 
 
-def champion(summaries: dict[str, dict], rule: CompareParams) -> tuple[str, str]:
-    """The strategy to use, and why: the lowest `rule.rank_by` among strategies whose
-    forgetting is at most `rule.max_forgetting` (all of them if none qualifies)."""
-    ranked = {s: v for s, v in summaries.items() if v.get(rule.rank_by) is not None}
-    if not ranked:
-        return "none", "no update step has run yet (a single batch), so the base model stays"
-    eligible = {s: v for s, v in ranked.items() if (v["forgetting"] or 0.0) <= rule.max_forgetting}
-    pool = eligible or ranked
-    best = min(pool, key=lambda s: (pool[s][rule.rank_by], s))
-    why = (f"lowest {rule.rank_by} ({pool[best][rule.rank_by]:.3f}) among {len(pool)} strategies whose forgetting "
-           f"is at most {rule.max_forgetting}") if eligible else (
-           f"no strategy kept its forgetting under {rule.max_forgetting}; lowest {rule.rank_by} of all")
-    excluded = sorted(set(ranked) - set(eligible)) if eligible else []
-    if excluded:
-        why += f" (excluded for forgetting: {', '.join(excluded)})"
-    return best, why
+def evidence_words(evidence: ConfidenceSet, summaries: dict[str, dict], baselines: dict[str, dict],
+                   rule: CompareParams) -> list[str]:
+    """In words: which forecasters the confidence set cannot tell apart, which are worse (with their
+    p-values), and whether updating pays at all (is `none` in the set?)."""
+    if not evidence.windows:
+        return []
+    every = {**summaries, **baselines}
+    gap = lambda n: every[n].get(rule.rank_by)  # noqa: E731
+    inside = ", ".join(f"{shown(n, baselines)} (p = {evidence.pvalues[n]:.2f})" for n in evidence.members)
+    lines = [f"**Cannot be told apart** on {evidence.windows:,} deployed windows (the {evidence.confidence:.0%} "
+             f"confidence set; stationary bootstrap, blocks of {evidence.block} windows on average): {inside}."]
+    if evidence.excluded:
+        worse = ", ".join(f"{shown(n, baselines)} (p = {evidence.pvalues[n]:.3f}"
+                          + (f", {rule.rank_by} {gap(n):.3f}" if gap(n) is not None else "") + ")"
+                          for n in evidence.excluded)
+        lines.append(f"**Worse**, beyond noise: {worse}.")
+    else:
+        lines.append("**None is worse beyond noise**: every forecaster is in the set.")
+    if "none" in summaries:
+        p = evidence.pvalues.get("none", 1.0)
+        if "none" in evidence:
+            lines.append(f"**Updating does not pay here, as far as the evidence can tell**: never updating (`none`) is "
+                         f"in the set (p = {p:.2f}); no update can be told apart from keeping the base model.")
+        else:
+            lines.append(f"**Updating pays**: never updating (`none`) left the set (p = {p:.3f}).")
+    return lines
 
 
-def table(summaries: dict[str, dict], baselines: dict[str, dict]) -> pd.DataFrame:
-    """Every strategy and baseline, one row each, best new-period RMSE first."""
-    rows = {**summaries, **{f"{k} (baseline)": v for k, v in baselines.items()}}
-    columns = ["new_rmse", "new_mae", "old_rmse", "forgetting", "forward_rmse", "windows_seen"]
-    frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
-    frame = frame.astype({c: "float64" for c in columns[:-1]} | {"windows_seen": "Int64"})  # counts stay whole
-    return frame.sort_values("new_rmse").rename_axis("forecaster")
+def verdict(summaries: dict[str, dict], baselines: dict[str, dict], choice: Choice, evidence: ConfidenceSet,
+            rule: CompareParams) -> str:
+    """Plain-words verdict: the champion and why, what the evidence can and cannot tell apart,
+    whether updating pays, whether a baseline beats every strategy, the figures on too few
+    windows; then each strategy set against when it is said to fit, and the design's checks."""
+    lines = [f"**Champion: {choice.champion}**: {choice.why}."]
+    if not choice.in_set:
+        behind = choice.behind or "a baseline"
+        gap = _gap(summaries.get(choice.champion, {}), baselines.get(choice.behind or "", {}), rule.rank_by)
+        lines.append(f"**No strategy is in the confidence set: {behind} beats them all** on the deployed windows"
+                     + (f"; the champion is {gap:+.1%} behind it" if gap is not None else "")
+                     + f". Use {behind}, or give the LSTM more data or other settings.")
+    lines += evidence_words(evidence, summaries, baselines, rule)
+    few = {name: flags(v, rule.min_windows) for name, v in {**summaries, **baselines}.items()}
+    few = {name: f for name, f in few.items() if f}
+    if few:
+        said = "; ".join(f"{shown(n, baselines)}: {', '.join(f)}" for n, f in few.items())
+        lines.append(f"**Figures on few windows** (fewer than `compare.min_windows`, {rule.min_windows}): {said}. "
+                     "Differences between them are likely noise; more or longer batches, larger `split.*` "
+                     "fractions or a shorter `window.horizon` give more windows.")
+    return "\n\n".join(lines) + "\n\n" + narrative(summaries, baselines, choice.champion, rule.rank_by)
+
+
+def _gap(a: dict, b: dict, key: str) -> float | None:
+    if a.get(key) is None or not b.get(key):
+        return None
+    return a[key] / b[key] - 1
+
+
+def policies_table(walk: WalkForward) -> pd.DataFrame:
+    """The rule against the fixed policies over the walk forward: deployed RMSE, the windows it
+    rests on, and the training windows of the steps that made the deployed models (and their share
+    of always retraining's)."""
+    rows = {("the rule" if name == "rule" else f"always {name}" if name != "none" else "never update"): v
+            for name, v in walk.policies.items()}
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=["deployed_rmse", "windows", "windows_seen"])
+    retrain = walk.policies.get("retrain", {}).get("windows_seen")
+    if retrain:
+        frame["cost vs always retrain"] = frame["windows_seen"] / retrain
+    return frame.rename_axis("policy")
+
+
+def history_table(walk: WalkForward) -> pd.DataFrame:
+    """The champion history: for each batch from the second update on (and the one to come), the
+    rule's pick on the evidence before it and why it was kept or changed, its deployed RMSE on
+    that batch and the windows behind it, and the evidence then: its windows, and the
+    forecasters the confidence set left out."""
+    rows = []
+    for i, turn in enumerate(walk.history):
+        before = walk.history[i - 1].choice.champion if i else None
+        reason = ("first pick" if before is None else "kept: still in the set" if turn.choice.kept else
+                  f"changed: {before} left the set" if before not in turn.evidence else
+                  f"changed: {before} forgot too much")
+        rows.append({"batch": turn.name, "champion": turn.choice.champion, "pick": reason,
+                     "deployed_rmse": turn.deployed_rmse, "windows": turn.windows or None,
+                     "evidence windows": turn.evidence.windows,
+                     "left out of the set": ", ".join(turn.evidence.excluded) or "-"})
+    return pd.DataFrame(rows).set_index("batch").astype({"windows": "Int64"})
+
+
+def walk_words(walk: WalkForward) -> str:
+    """In words: would following the rule have paid, against always retraining and never updating."""
+    rule = walk.policies.get("rule")
+    if rule is None:
+        return ("The rule can be checked walking forward from the second update step on; with "
+                f"{len(walk.history) - 1 or 'one or no'} update step(s) there is nothing to check yet.")
+    parts = [f"Following the rule from the second update on, on {rule['windows']:,} deployed windows: deployed RMSE "
+             f"{rule['deployed_rmse']:.3f}, training {rule['windows_seen']:,} windows"]
+    for name, what in (("retrain", "always retraining"), ("none", "never updating"), ("finetune", "always fine-tuning")):
+        other = walk.policies.get(name)
+        if other is None:
+            continue
+        gap = rule["deployed_rmse"] / other["deployed_rmse"] - 1
+        cost = f", at {rule['windows_seen'] / other['windows_seen']:.0%} of its training windows" \
+            if other["windows_seen"] else ""
+        parts.append(f"{gap:+.1%} against {what} ({other['deployed_rmse']:.3f}{cost})")
+    changes = sum(1 for i, t in enumerate(walk.history) if i and t.choice.champion != walk.history[i - 1].choice.champion)
+    return "; ".join(parts) + f". The champion changed {changes} time(s) over {len(walk.history)} picks."
 
 
 HELD = 0.05  # intervals "held" when their mean new-period coverage fell at most 5 points below nominal
 
 
 def interval_table(summaries: dict[str, dict], baselines: dict[str, dict]) -> pd.DataFrame:
-    """Every strategy and baseline, one row each: per level (columns `coverage 80`, `width 80`,
-    `interval_score 80`, ...) the means over the new periods; best interval score at the highest
-    level first."""
-    rows = {**summaries, **{f"{k} (baseline)": v for k, v in baselines.items()}}
+    """Every strategy and baseline, one row each: per level the means over the new periods' test
+    tails (columns `coverage 80`, `width 80`, `interval_score 80`, ...) and the coverage on every
+    deployed window (`deployed coverage 80`: the intervals a user had before each batch arrived);
+    best interval score at the highest level first."""
+    rows = {**summaries, **{f"{k}{BASELINE}": v for k, v in baselines.items()}}
     found = levels(summaries)
     columns = {f"new_{m}_{q}": f"{m} {q}" for q in found for m in ("coverage", "width", "interval_score")}
+    columns |= {f"deployed_coverage_{q}": f"deployed coverage {q}" for q in found}
     frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=list(columns)).astype("float64")
     frame = frame.rename(columns=columns).rename_axis("forecaster")
     return frame.sort_values(f"interval_score {found[-1]}") if found else frame
@@ -142,92 +234,104 @@ def interval_verdict(summaries: dict[str, dict], baselines: dict[str, dict]) -> 
     return "\n\n".join(lines) if lines else "No interval was calibrated (no update step, or too few windows)."
 
 
-def narrative(summaries: dict[str, dict], baselines: dict[str, dict], best: str, why: str) -> str:
-    """Plain-words verdict: who won and why, then when each strategy is said to fit (its module's
-    `fits`) set against what was measured here: its rank, its cost (windows seen) next to the
-    reference strategy's (retrain), its forgetting."""
-    ranked = sorted((s for s in summaries if summaries[s].get("new_rmse") is not None),
-                    key=lambda s: summaries[s]["new_rmse"])
+def narrative(summaries: dict[str, dict], baselines: dict[str, dict], best: str, key: str = "deployed_rmse") -> str:
+    """The measured picture around a champion `best`: its figure (`key`) against the best
+    baseline's and the linear baseline's, then when each strategy is said to fit (its module's
+    `fits`) set against what was measured here: its rank by `key`, its cost (windows seen) next to
+    the reference strategy's (retrain), its forgetting as a share of the error; the design's checks."""
+    what = _figure_name(key)
+    ranked = sorted((s for s in summaries if summaries[s].get(key) is not None), key=lambda s: summaries[s][key])
     if not ranked:
-        return f"**Champion: {best}** ({why})."
-    top = summaries[ranked[0]]["new_rmse"]
-    others = {k: v["new_rmse"] for k, v in baselines.items() if v.get("new_rmse") is not None}
-    lines = [f"**Champion: {best}**: {why}."]
-    if others and summaries[best].get("new_rmse") is not None:
+        return ""
+    top = summaries[ranked[0]][key]
+    others = {k: v[key] for k, v in baselines.items() if v.get(key) is not None}
+    lines = []
+    if others and summaries[best].get(key) is not None:
         name = min(others, key=others.get)
-        gap = summaries[best]["new_rmse"] / others[name] - 1
-        lines.append(f"Its new-period RMSE, {summaries[best]['new_rmse']:.3f}, is {abs(gap):.1%} "
-                     f"{'below' if gap < 0 else 'above'} the best baseline ({name}, {others[name]:.3f}).")
+        gap = summaries[best][key] / others[name] - 1
+        lines.append(f"Its {what}, {summaries[best][key]:.3f}, is {abs(gap):.2%} "
+                     f"{'below' if gap < 0 else 'above'} the best baseline's ({name}, {others[name]:.3f}).")
     if others.get("linear") is not None:
-        lines.append(against_linear(summaries, ranked, others["linear"], best))
+        lines.append(against_linear(summaries, ranked, others["linear"], best, key))
     known = strategies.STRATEGIES
     reference = next((s for s in summaries if s in known and known[s].reference), None)
     ref = summaries.get(reference, {}) if reference else {}
     lines.append("")
-    lines.append(f"| strategy | when it fits | rank | new RMSE vs best | cost vs {reference or 'reference'} "
+    lines.append(f"| strategy | when it fits | rank | {what} vs best | cost vs {reference or 'reference'} "
                  "| forgetting |")
     lines.append("|---|---|---|---|---|---|")
     for s in ranked:
         x = summaries[s]
         cost = f"{x['windows_seen'] / ref['windows_seen']:.0%}" if ref.get("windows_seen") else "n/a"
         fits = known[s].fits if s in known else ""
+        share = x.get("forgetting_share")
         lines.append(f"| {s} | {fits} | {ranked.index(s) + 1} of {len(ranked)} | "
-                     f"{x['new_rmse'] / top - 1:+.1%} | {cost} | {x['forgetting']:+.3f} |")
+                     f"{x[key] / top - 1:+.1%} | {cost} | {'n/a' if share is None else f'{share:+.1%}'} |")
     lines.append("")
-    lines += _checks(summaries, ranked)
+    lines += _checks(summaries, ranked, key)
     if levels(summaries):
         lines += ["", interval_verdict(summaries, baselines)]
     return "\n".join(lines)
 
 
-def against_linear(summaries: dict[str, dict], ranked: list[str], linear: float, best: str) -> str:
+def _figure_name(key: str) -> str:
+    """A ranking figure in words."""
+    return {"deployed_rmse": "deployed RMSE", "deployed_mae": "deployed MAE", "new_rmse": "new-period RMSE",
+            "forward_rmse": "forward RMSE"}.get(key, key.replace("_", " "))
+
+
+def against_linear(summaries: dict[str, dict], ranked: list[str], linear: float, best: str,
+                   key: str = "deployed_rmse") -> str:
     """In plain words: whether the LSTM beats the linear baseline (a ridge regression on the same
-    windows, refit on all data at every step), for which strategies not, and by how much."""
-    behind = {s: summaries[s]["new_rmse"] / linear - 1 for s in ranked if summaries[s]["new_rmse"] >= linear}
-    what = f"the linear baseline (a ridge regression on the same windows, refit at every step: {linear:.3f})"
+    windows, refit on all data at every step) by `key`, for which strategies not, and by how much."""
+    what = _figure_name(key)
+    behind = {s: summaries[s][key] / linear - 1 for s in ranked if summaries[s][key] >= linear}
+    ridge = f"the linear baseline (a ridge regression on the same windows, refit at every step: {linear:.3f})"
     if not behind:
-        return (f"Every strategy beats {what} on the new periods, the champion by "
-                f"{1 - summaries[best]['new_rmse'] / linear:.1%}: the LSTM adds to what a linear model can do here.")
+        return (f"Every strategy beats {ridge} by {what}, the champion by "
+                f"{1 - summaries[best][key] / linear:.1%}: the LSTM adds to what a linear model can do here.")
     listed = ", ".join(f"{s} (+{gap:.1%})" for s, gap in behind.items())
     if len(behind) == len(ranked):
-        return (f"**The LSTM does not beat {what} on your data**: no compared strategy does better on the new "
-                f"periods ({listed}). Use the linear model, or give the LSTM more data or other settings.")
+        return (f"**The LSTM does not beat {ridge} on your data**: no compared strategy has a lower {what} "
+                f"({listed}). Use the linear model, or give the LSTM more data or other settings.")
     ahead = ", ".join(s for s in ranked if s not in behind)
     if best in behind:
-        return (f"**The champion does not beat {what} on your data** ({listed} behind it); {ahead} "
-                f"{'does' if len(ranked) - len(behind) == 1 else 'do'} better on the new periods, but forget more "
-                f"than `compare.max_forgetting` allows or rank lower by `compare.rank_by`.")
-    return f"Behind {what} on the new periods: {listed}; the other strategies beat it."
+        return (f"**The champion does not beat {ridge} on your data** ({listed} behind it); {ahead} "
+                f"{'has' if len(ranked) - len(behind) == 1 else 'have'} a lower {what}, but the rule "
+                "(`compare.choose`, `compare.max_forgetting`) picked the champion: the difference may be noise "
+                "(see the confidence set).")
+    return f"Behind {ridge} by {what}: {listed}; the other strategies beat it."
 
 
-def _checks(summaries: dict[str, dict], ranked: list[str]) -> list[str]:
-    """The design's expectations, each said to hold here or not."""
+def _checks(summaries: dict[str, dict], ranked: list[str], key: str = "deployed_rmse") -> list[str]:
+    """The design's expectations, each said to hold here or not (by the ranking figure `key`)."""
     out = []
-    spread = summaries[ranked[-1]]["new_rmse"] / summaries[ranked[0]]["new_rmse"] - 1
-    if "none" in summaries:
-        gain = summaries["none"]["new_rmse"] / summaries[ranked[0]]["new_rmse"] - 1
+    what = _figure_name(key)
+    spread = summaries[ranked[-1]][key] / summaries[ranked[0]][key] - 1
+    if "none" in summaries and summaries["none"].get(key) is not None:
+        gain = summaries["none"][key] / summaries[ranked[0]][key] - 1
         out.append(f"- *Updating pays when the data drifts*: never updating (none) is {gain:+.1%} behind the best "
                    f"strategy; {'the drift was small here' if gain < 0.02 else 'the new periods did drift'}.")
-    if "replay" in summaries:
+    if "replay" in ranked:
         r = ranked.index("replay") + 1
         out.append(f"- *Replay is the usual winner in continual learning*: here it ranks {r} of {len(ranked)}"
                    f"{' (holds)' if r <= 2 else ' (does not hold on this data)'}.")
     if {"finetune", "replay"} <= set(summaries):
-        f, r = summaries["finetune"], summaries["replay"]
-        out.append(f"- *Fine-tuning alone forgets; replay remembers*: forgetting {f['forgetting']:+.3f} for finetune "
-                   f"against {r['forgetting']:+.3f} for replay"
-                   f"{' (holds)' if f['forgetting'] >= r['forgetting'] else ' (not seen here)'}.")
+        f, r = summaries["finetune"].get("forgetting_share"), summaries["replay"].get("forgetting_share")
+        if f is not None and r is not None:
+            out.append(f"- *Fine-tuning alone forgets; replay remembers*: forgetting {f:+.1%} for finetune against "
+                       f"{r:+.1%} for replay{' (holds)' if f >= r else ' (not seen here)'}.")
     known = strategies.STRATEGIES
     reference = next((s for s in ranked if s in known and known[s].reference), None)
     if reference is not None:
         ref = summaries[reference]
         cheap = [s for s in ranked if s != reference and 0 < summaries[s]["windows_seen"] < ref["windows_seen"]
-                 and summaries[s]["new_rmse"] <= 1.05 * ref["new_rmse"]]
+                 and summaries[s][key] <= 1.05 * ref[key]]
         out.append(f"- *Updating costs less than retraining for similar accuracy*: "
-                   f"{', '.join(cheap) if cheap else 'no strategy'} came within 5% of {reference}'s new-period RMSE "
+                   f"{', '.join(cheap) if cheap else 'no strategy'} came within 5% of {reference}'s {what} "
                    "for less training (fewer windows seen).")
-    out.append(f"- All strategies lie within {spread:.1%} of each other on the new periods; differences smaller "
-               "than the step-to-step spread in the error matrices are not decisive.")
+    out.append(f"- All strategies lie within {spread:.1%} of each other by {what}; the confidence set above says "
+               "which of these differences the evidence can tell from noise.")
     return out
 
 

@@ -203,23 +203,30 @@ class IntervalParams:
     calibration_batches: int = setting(1, ge=1, hint="1 calibrates on the newest batch's validation tail")
 
 
-RANK_BY = ("new_rmse", "forward_rmse")  # or new_interval_score_<level>, for a level of intervals.levels
+RANK_BY = ("deployed_rmse", "deployed_mae", "new_rmse", "forward_rmse")  # or <new|deployed>_interval_score_<level>
 
 
 def _rank_by(value: str) -> str | None:
-    if value in RANK_BY or re.fullmatch(r"new_interval_score_\d+(\.\d+)?", value):
+    if value in RANK_BY or re.fullmatch(r"(new|deployed)_interval_score_\d+(\.\d+)?", value):
         return None
-    return f"is {value!r}; allowed: {', '.join(RANK_BY)}, or new_interval_score_<level> (e.g. new_interval_score_95)"
+    return (f"is {value!r}; allowed: {', '.join(RANK_BY)}, or new_interval_score_<level> / "
+            "deployed_interval_score_<level> (e.g. deployed_interval_score_95)")
 
 
 @dataclass(frozen=True)
 class CompareParams:
-    strategies: tuple[str, ...] = setting(("none", "finetune", "distill", "ensemble", "retrain", "replay"),
+    strategies: tuple[str, ...] = setting(("none", "finetune", "distill", "ensemble", "retrain", "replay", "refit"),
                                           check=_known_strategies)
-    rank_by: str = setting("new_rmse", check=_rank_by,
-                           hint="new_rmse ranks by the newest period's error; new_interval_score_95 by the "
-                                "95% intervals' score")
-    max_forgetting: float = setting(0.5, ge=0, hint="in the target's units of RMSE, e.g. 0.5")
+    rank_by: str = setting("deployed_rmse", check=_rank_by,
+                           hint="deployed_rmse ranks by the error on every window of each new batch before learning "
+                                "it; new_rmse by the new batches' test tails after learning them")
+    choose: str = setting("cheapest", choices=("cheapest", "best"),
+                          hint="cheapest: the strategy in the confidence set with the fewest training windows seen; "
+                               "best: the lowest rank_by")
+    confidence: float = setting(0.9, gt=0, lt=1, hint="the confidence set's level, e.g. 0.9")
+    max_forgetting: float = setting(0.05, ge=0, hint="a share of the error: 0.05 lets the error on old batches "
+                                                     "rise by at most 5% since they were learned")
+    min_windows: int = setting(100, ge=1, hint="e.g. 100: a figure on fewer windows is flagged")
 
 
 CORE: dict[str, type] = {
@@ -409,10 +416,11 @@ def _check(params: Params) -> None:
                   "toward them)", "set model.residual to season, or model.gate to none"))
     levels = [f"{100 * q:g}" for q in params.intervals.levels]  # as intervals.level_name writes them
     rank = params.compare.rank_by
-    if rank.startswith("new_interval_score_"):
-        rules.append((rank.removeprefix("new_interval_score_") in levels, "compare.rank_by",
+    if "_interval_score_" in rank:
+        prefix = rank[:rank.index("_interval_score_")] + "_interval_score_"
+        rules.append((rank.removeprefix(prefix) in levels, "compare.rank_by",
                       f"({rank}) names a level that `intervals.levels` does not list",
-                      f"use one of {', '.join('new_interval_score_' + n for n in levels)}"))
+                      f"use one of {', '.join(prefix + n for n in levels)}"))
     for ok, key, message, hint in rules:
         if not ok:
             _fail(key, message, hint)

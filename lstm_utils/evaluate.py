@@ -15,6 +15,7 @@ from lstm_utils.errors import DataError, ModelError
 from lstm_utils.forecast import read_for_model
 from lstm_utils.linear import Design, Ridge, Sums, fit
 from lstm_utils.baselines import naive_forecasts
+from lstm_utils.evaluation import calibrate
 from lstm_utils.scoring import by_series, forecasts, score
 from lstm_utils.splits import with_known_scales
 from lstm_utils.windows import Windows, make_windows
@@ -88,9 +89,8 @@ def interval_widths(model: keras.Model, sidecar: dict, before: Windows, targets:
                               f"only {len(before)} window(s) end before --start: too few to calibrate the "
                               "baselines' intervals on (give more data before --start)")
         return widths, notes
-    y = calibration.targets()
     baselines = naive_forecasts(calibration, season) | ({"linear": ridge.predict(calibration)} if ridge else {})
-    widths |= {name: intervals.calibrate(*calibration.scaled(y, pred), levels) for name, pred in baselines.items()}
+    widths |= {name: calibrate(calibration, pred, levels) for name, pred in baselines.items()}
     return widths, notes
 
 

@@ -2,7 +2,7 @@
 input minus its last value, scaled), fitted in closed form.
 
 It is both a baseline (`linear`, beside persistence and seasonal naive: what a user could fit
-instead) and the start of every forecaster: the model's linear path is set to it before any
+instead; :func:`lstm_utils.baselines.linear_chain`) and the start of every forecaster: the model's linear path is set to it before any
 gradient step, and the LSTM learns only what it misses.
 
 The fit keeps only normal-equation sums (:class:`Sums`: X'X, X'Y and the like), which add up
@@ -212,37 +212,3 @@ class BatchSums:
         return fit(self.of("train", batches), self.of("val", batches), self.params.baselines.linear_penalties,
                    self.design)
 
-
-def baseline(frame: pd.DataFrame, params: Params, names: Sequence[str]) -> dict:
-    """The `linear` baseline over the chain of batches, recorded like a strategy: row t of its
-    error matrices is the ridge refit on batches 0..t (penalty chosen on their validation
-    tails), scored on every batch's test tail (mean over targets, in the data's units); its
-    intervals are calibrated at every step as a strategy's are (`intervals`, like rmse)."""
-    from lstm_utils import intervals
-    from lstm_utils.compare import summarize
-    from lstm_utils.metrics import errors, mean_over_targets
-    from lstm_utils.windows import calibration_windows, tail_windows
-
-    n = len(names)
-    sums = BatchSums(frame, params)
-    tests = tail_windows(frame, params, n)
-    actual = [w.scaled(w.targets())[0] for w in tests]
-    rmse, mae = np.full((n, n), np.nan), np.full((n, n), np.nan)
-    levels = list(params.intervals.levels)
-    cover = {intervals.level_name(q): {m: np.full((n, n), np.nan) for m in intervals.MEASURES} for q in levels}
-    penalties = []
-    for t in range(n):
-        ridge = sums.fit(range(t + 1))
-        penalties.append(ridge.penalty)
-        calibration = calibration_windows(frame, params, t)
-        widths = intervals.calibrate(*calibration.scaled(calibration.targets(), ridge.predict(calibration)), levels)
-        for k, windows in enumerate(tests):
-            if len(windows):
-                pred = windows.scaled(ridge.predict(windows))[0]
-                e = errors(actual[k], pred, params.data.targets)
-                rmse[t, k], mae[t, k] = mean_over_targets(e["rmse"]), mean_over_targets(e["mae"])
-                for level, got in intervals.scores(actual[k], pred, widths).items():
-                    for m, v in got.items():
-                        cover[level][m][t, k] = v
-    return {"strategy": "linear", "batches": list(names), "rmse": rmse, "mae": mae, "penalties": penalties,
-            "intervals": cover, "summary": summarize(rmse, mae, [0] * (n - 1), cover)}

@@ -143,7 +143,7 @@ def error_by_step(scores: dict[str, dict], target: str, metric: str = "rmse") ->
 
 def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=None,
                  limits: tuple[float, float] | None = None, fmt: str = "{:.2f}", cmap: str = "viridis_r",
-                 what: str = "RMSE") -> Figure | None:
+                 what: str = "RMSE", windows: Sequence[int] | None = None) -> Figure | None:
     """Heat map of E[t][k]: rows = model after step t, columns = test tail of batch k.
 
     Parameters
@@ -161,6 +161,8 @@ def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=N
     fmt, cmap, what
         How a cell's value is written, the colour map, and what the values are (for a coverage
         matrix: "{:.0%}", a diverging map centred on the nominal level by `limits`, "coverage").
+    windows
+        Each batch's test-tail windows, written under its name: what each column rests on.
     """
     fig = None
     if ax is None:
@@ -173,9 +175,10 @@ def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=N
         ax.text(k, t, fmt.format(value), ha="center", va="center", fontsize=8,
                 color="white" if light else "black", fontweight="bold" if t == k else None,
                 in_layout=False)  # inside the axes: layout need not measure each (half of a figure's time)
-    ax.set_xticks(range(len(batches)), batches, rotation=45, ha="right", fontsize=8)
+    labels = batches if not windows else [f"{b} ({n})" for b, n in zip(batches, windows)]
+    ax.set_xticks(range(len(batches)), labels, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(rmse)), ["base"] + [f"after {b}" for b in batches[1:len(rmse)]], fontsize=8)
-    ax.set_xlabel("test tail of batch")
+    ax.set_xlabel("test tail of batch" + (" (its windows)" if windows else ""))
     ax.set_title(title or f"{what}: model after each step on every batch")
     if fig is not None:
         fig.colorbar(image, ax=ax, shrink=0.8)
@@ -199,7 +202,7 @@ def error_matrices(results: dict[str, dict], level: str | None = None) -> Figure
         style = {"limits": (nominal - 0.25, nominal + 0.25), "fmt": "{:.0%}", "cmap": "RdBu", "what": "coverage"}
     for ax, name in zip(axes, names):
         error_matrix(matrix[name], results[name]["batches"], title=name if level is None else f"{name}: {level}%",
-                     ax=ax, **style)
+                     ax=ax, windows=results[name].get("test_windows"), **style)
     for ax in axes[len(names):]:
         ax.set_visible(False)
     return fig
@@ -277,17 +280,42 @@ def steps_over_time(results: dict[str, dict], baselines: dict[str, dict], key: s
     return fig
 
 
-def cost_vs_accuracy(summaries: dict[str, dict]) -> Figure:
-    """Training windows seen over the chain against new-period RMSE, one point per strategy."""
+def deployed_over_time(deployed: dict[str, list], batches: list[str], baselines: set[str] | frozenset = frozenset()
+                       ) -> Figure:
+    """Per update step: each forecaster's deployed RMSE on the new batch (the model before the step
+    on every window of the batch), strategies with markers, `baselines` dashed; each batch's
+    window count under its name."""
+    fig = Figure(figsize=(8, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    steps = range(1, len(batches))
+    for name, cells in deployed.items():
+        values = [float(np.sqrt(c.sq.mean())) if len(c) else np.nan for c in cells]
+        style = ({"ls": "--", "color": {"persistence": "grey", "seasonal_naive": "black"}.get(name, "tab:brown")}
+                 if name in baselines else {"marker": "o"})
+        ax.plot(list(steps), values, label=f"{name} (baseline)" if name in baselines else name, **style)
+    counts = [len(next(iter(deployed.values()))[t - 1]) for t in steps] if deployed else []
+    ax.set_xticks(list(steps), [f"{b}\n{n:,} windows" for b, n in zip(batches[1:], counts)])
+    ax.set_ylabel("deployed RMSE on the new batch")
+    ax.set_title("before learning each batch: every window of it (the model a user had then)")
+    ax.legend(fontsize=8, ncols=2)
+    return fig
+
+
+def cost_vs_accuracy(summaries: dict[str, dict], key: str = "deployed_rmse", members: Sequence[str] = ()) -> Figure:
+    """Training windows seen over the chain against a ranking figure (`key`), one point per
+    strategy; those in the confidence set (`members`) filled, the others hollow."""
     fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     for name, s in summaries.items():
-        if s.get("new_rmse") is None:
+        if s.get(key) is None:
             continue
-        ax.scatter(s["windows_seen"], s["new_rmse"], s=40)
-        ax.annotate(name, (s["windows_seen"], s["new_rmse"]), textcoords="offset points", xytext=(5, 4))
+        if name in members or not members:
+            ax.scatter(s["windows_seen"], s[key], s=40, color="tab:blue")
+        else:
+            ax.scatter(s["windows_seen"], s[key], s=40, facecolors="none", edgecolors="tab:blue")
+        ax.annotate(name, (s["windows_seen"], s[key]), textcoords="offset points", xytext=(5, 4))
     ax.set_xlabel("training windows seen, all steps")
-    ax.set_ylabel("new-period RMSE")
+    ax.set_ylabel(key.replace("_", " ") + (" (hollow: outside the confidence set)" if members else ""))
     return fig
 
 

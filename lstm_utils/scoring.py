@@ -16,7 +16,8 @@ import pandas as pd
 
 from lstm_utils import intervals
 from lstm_utils._keras import keras
-from lstm_utils.baselines import naive_forecasts
+from lstm_utils.baselines import naive, naive_forecasts
+from lstm_utils.evaluation import assess, calibrate, cell
 from lstm_utils.linear import Ridge
 from lstm_utils.metrics import errors, mean_over_targets
 from lstm_utils.model import predict
@@ -35,8 +36,7 @@ def forecasts(model: keras.Model, windows: Windows, season: int, ridge: Ridge | 
 def calibrate_all(model: keras.Model, calibration: Windows, season: int, levels: Sequence[float],
                   ridge: Ridge | None = None) -> dict[str, dict[float, np.ndarray]]:
     """Conformal half-widths of every forecaster of :func:`forecasts`, calibrated on the same windows."""
-    y = calibration.targets()
-    return {name: intervals.calibrate(*calibration.scaled(y, pred), levels)
+    return {name: calibrate(calibration, pred, levels)
             for name, pred in forecasts(model, calibration, season, ridge).items()}
 
 
@@ -47,14 +47,9 @@ def score(model: keras.Model, windows: Windows, targets: Sequence[str], season: 
     baseline on `windows`, keyed by name; with half-widths per forecaster (`widths`, e.g. from
     :func:`calibrate_all`), also their intervals' coverage, width and score per level, overall
     and per horizon step (`intervals`). `preds`: the :func:`forecasts` already made on `windows`."""
-    y = windows.targets()
-    out = {}
-    for name, pred in (preds if preds is not None else forecasts(model, windows, season, ridge)).items():
-        y_s, pred_s = windows.scaled(y, pred)  # several series: divided by each one's scale
-        out[name] = errors(y_s, pred_s, targets)
-        if widths and widths.get(name) is not None:
-            out[name]["intervals"] = intervals.scores(y_s, pred_s, widths[name], by_step=True)
-    return out
+    preds = preds if preds is not None else forecasts(model, windows, season, ridge)
+    return {name: assess(windows, pred, targets, (widths or {}).get(name), by_step=True)
+            for name, pred in preds.items()}
 
 
 def scores_table(scores: dict[str, dict]) -> pd.DataFrame:
@@ -113,18 +108,12 @@ def error_matrix(models: Sequence[keras.Model], tests: Sequence[Windows], target
     shape = (len(models), len(tests))
     rmse, mae = np.full(shape, np.nan), np.full(shape, np.nan)
     cover = {n: {m: np.full(shape, np.nan) for m in intervals.MEASURES} for n in names}
-    actual = [w.scaled(w.targets())[0] for w in tests]
     for i, model in enumerate(models):
         for k, windows in enumerate(tests):
             if (i, k) in known:
                 values = list(known[i, k])
             elif len(windows):
-                pred = windows.scaled(predict(model, windows))[0]
-                e = errors(actual[k], pred, targets)
-                values = [mean_over_targets(e["rmse"]), mean_over_targets(e["mae"])]
-                if levels:
-                    got = intervals.scores(actual[k], pred, widths[i])
-                    values += [got[n][m] for n in names for m in intervals.MEASURES]
+                values = cell(windows, predict(model, windows), targets, widths[i] if levels else None)
             else:
                 continue
             rmse[i, k], mae[i, k] = values[0], values[1]
@@ -146,25 +135,22 @@ def baseline_errors(tests: Sequence[Windows], targets: Sequence[str], season: in
     with a calibration set per test set and `levels`, also their intervals (calibrated on
     calibration set k, scored on test set k): ``intervals[level_name][measure]``, a list alike."""
     out: dict[str, dict] = {"persistence": {"rmse": [], "mae": []}, "seasonal_naive": {"rmse": [], "mae": []}}
-    names = [intervals.level_name(q) for q in levels]
+    names = [intervals.level_name(q) for q in levels] if calibrations is not None else []
     for entry in out.values():
-        if calibrations is not None and names:
+        if names:
             entry["intervals"] = {n: {m: [] for m in intervals.MEASURES} for n in names}
     for k, windows in enumerate(tests):
-        y = windows.scaled(windows.targets())[0]
-        if calibrations is not None and names:
-            yc = calibrations[k].scaled(calibrations[k].targets())[0]
-            calibration = {n: calibrations[k].scaled(p)[0] for n, p in naive_forecasts(calibrations[k], season).items()}
-        for name, pred in naive_forecasts(windows, season).items():
-            pred = windows.scaled(pred)[0]
-            e = errors(y, pred, targets)
-            out[name]["rmse"].append(mean_over_targets(e["rmse"]) if len(windows) else float("nan"))
-            out[name]["mae"].append(mean_over_targets(e["mae"]) if len(windows) else float("nan"))
-            if calibrations is not None and names:
-                got = intervals.scores(y, pred, intervals.calibrate(yc, calibration[name], levels))
-                for n in names:
-                    for m in intervals.MEASURES:
-                        out[name]["intervals"][n][m].append(got[n][m])
+        for name, forecaster in naive(season).items():
+            widths = None
+            if names:
+                c = calibrations[k]
+                widths = calibrate(c, forecaster.predict(c), levels)
+            values = cell(windows, forecaster.predict(windows), targets, widths) if len(windows) else \
+                [float("nan")] * (2 + len(names) * len(intervals.MEASURES))
+            out[name]["rmse"].append(values[0])
+            out[name]["mae"].append(values[1])
+            for j, (n, m) in enumerate((n, m) for n in names for m in intervals.MEASURES):
+                out[name]["intervals"][n][m].append(values[2 + j])
     return out
 
 

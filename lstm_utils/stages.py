@@ -15,19 +15,21 @@ import numpy as np
 import pandas as pd
 from lstm_utils import intervals, linear, strategies
 from lstm_utils.artifacts import load_model, make_sidecar, save_model, sidecar_path
-from lstm_utils.baselines import naive_forecasts
+from lstm_utils.baselines import linear_chain, naive_deployed, naive_forecasts
 from lstm_utils.chain import Chain, run_chain
-from lstm_utils.compare import champion, summarize, summarize_baseline
 from lstm_utils.config import Params, raw_value
+from lstm_utils.decide import Choice, WalkForward, walk_forward
+from lstm_utils.evaluation import WindowLosses, assess, calibrate
 from lstm_utils.escape import inert_csv
 from lstm_utils.files import atomic_path, sha256_file, write_json
 from lstm_utils.forecast import forecast_frame, with_bands
 from lstm_utils.from_scratch import Run, train_new
-from lstm_utils.metrics import errors, mean_over_targets
+from lstm_utils.metrics import mean_over_targets
 from lstm_utils.model import predict
 from lstm_utils.scoring import baseline_errors, by_series
 from lstm_utils.splits import BATCH, read_prepared
 from lstm_utils.stepcache import StepCache
+from lstm_utils.summary import Evidence, Track, summarize, summarize_baseline
 from lstm_utils.train import TrainResult
 from lstm_utils.windows import Windows, calibration_windows, split_windows, tail_windows
 
@@ -157,21 +159,28 @@ def run_strategy(strategy: str, params: Params, prepared_dir: str | Path = "prep
 
 
 def steps_table(chain: Chain) -> pd.DataFrame:
-    """One row per update step: cost, and errors on the new batch, before and after, and on old ones;
-    with a gated model (`model.gate: fitted`), the gate fitted at the step (a list with several targets)."""
+    """One row per update step: cost; the error on every window of the new batch before learning it
+    (`deployed_rmse`, the model a user had) and on its test tail after (`new_rmse`), with the windows
+    behind each; the errors on old batches; the keys of a step's `info` its strategy's module
+    shows (`Strategy.shown`; refit: whether the step retrained from scratch); with a gated model
+    (`model.gate: fitted`), the gate fitted at the step (a list with several targets)."""
     rows = []
     coverage = [f"new_coverage_{level}" for level in chain.intervals]
+    shown = strategies.get(chain.strategy).shown if chain.strategy in strategies.STRATEGIES else ()
     for rec in chain.steps:
         t = rec.step
-        rows.append({"step": t, "batch": rec.batch, "new_rmse": chain.rmse[t, t],
-                     "forward_rmse": chain.rmse[t - 1, t], "retained_rmse": float(np.nanmean(chain.rmse[t, :t])),
-                     "base_rmse": chain.rmse[t, 0]}
+        ahead = chain.deployed[t - 1]
+        rows.append({"step": t, "batch": rec.batch, "deployed_rmse": float(np.sqrt(ahead.sq.mean())) if len(ahead)
+                     else np.nan, "deployed_windows": len(ahead), "new_rmse": chain.rmse[t, t],
+                     "test_windows": chain.test_windows[t], "forward_rmse": chain.rmse[t - 1, t],
+                     "retained_rmse": float(np.nanmean(chain.rmse[t, :t])), "base_rmse": chain.rmse[t, 0]}
                     | {f"new_coverage_{level}": m["coverage"][t, t] for level, m in chain.intervals.items()}
                     | {"train_seconds": rec.train_seconds, "windows_seen": rec.windows_seen, "reused": rec.reused}
-                    | _gate(rec.info))
-    gates = ["gate"] if any("gate" in rec.info for rec in chain.steps) else []
-    return pd.DataFrame(rows, columns=["step", "batch", "new_rmse", "forward_rmse", "retained_rmse", "base_rmse",
-                                       *coverage, "train_seconds", "windows_seen", "reused", *gates])
+                    | {k: rec.info[k] for k in shown if k in rec.info} | _gate(rec.info))
+    gates = [k for k in (*shown, "gate") if any(k in rec.info for rec in chain.steps)]
+    return pd.DataFrame(rows, columns=["step", "batch", "deployed_rmse", "deployed_windows", "new_rmse", "test_windows",
+                                       "forward_rmse", "retained_rmse", "base_rmse", *coverage, "train_seconds",
+                                       "windows_seen", "reused", *gates])
 
 
 def _gate(info: dict) -> dict:
@@ -231,7 +240,8 @@ def save_strategy(chain: Chain, params: Params, sources: dict[str, str], models_
         Where the model and the records go.
     """
     s = chain.strategy
-    summary = summarize(chain.rmse, chain.mae, [r.windows_seen for r in chain.steps], chain.intervals)
+    kept = result(chain)
+    summary = kept["summary"]
     parent = f"{models_dir}/base.keras" if len(chain.steps) <= 1 else f"{s} after step {len(chain.steps) - 1}"
     path = Path(models_dir) / f"{s}.keras"
     last = len(chain.models) - 1
@@ -246,14 +256,24 @@ def save_strategy(chain: Chain, params: Params, sources: dict[str, str], models_
                             for level, measures in chain.intervals.items()},
               "half_widths": [{intervals.level_name(q): w.tolist() for q, w in widths.items()}
                               for widths in chain.half_widths],
-              "calibration_windows": chain.calibration_windows,
-              "summary": summary, "steps": [{"step": r.step, "batch": r.batch, "windows_seen": r.windows_seen,
-                                             "info": r.info} for r in chain.steps]}
+              "calibration_windows": chain.calibration_windows, "test_windows": chain.test_windows,
+              "deployed": [d.record() for d in chain.deployed], "summary": summary, "steps": kept["steps"]}
     steps = Path(reports_dir) / "steps"
     write_json(steps / f"{s}.json", record)
     write_steps_csv(chain, steps / f"{s}.csv")
     write_json(Path(reports_dir) / "cost" / f"{s}.json", cost(chain))
     return summary
+
+
+def result(chain: Chain) -> dict:
+    """A scored chain as the compare stage reads a strategy's record back (:func:`load_results`):
+    its error matrices, intervals, test-tail windows, deployed losses, steps and summary."""
+    seen = [r.windows_seen for r in chain.steps]
+    return {"strategy": chain.strategy, "batches": chain.batches, "rmse": chain.rmse, "mae": chain.mae,
+            "intervals": chain.intervals, "test_windows": chain.test_windows, "deployed": chain.deployed,
+            "steps": [{"step": r.step, "batch": r.batch, "windows_seen": r.windows_seen, "info": r.info}
+                      for r in chain.steps],
+            "summary": summarize(chain.rmse, chain.mae, seen, chain.intervals, chain.deployed, chain.test_windows)}
 
 
 def write_steps_csv(chain: Chain, path: str | Path) -> None:
@@ -286,6 +306,10 @@ def load_results(names: tuple[str, ...], reports_dir: str | Path = "reports") ->
         rec["mae"] = np.array(rec["mae"], dtype=float)
         rec["intervals"] = {level: {m: np.array(v, dtype=float) for m, v in measures.items()}
                             for level, measures in rec.get("intervals", {}).items()}
+        if "deployed" not in rec:
+            raise FileNotFoundError(f"{path}: written by an older version (no deployed losses); run `dvc repro` "
+                                    f"to run the strategy@{s} stage again")
+        rec["deployed"] = [WindowLosses.from_record(d) for d in rec["deployed"]]
         out[s] = rec
     return out
 
@@ -294,54 +318,108 @@ def load_results(names: tuple[str, ...], reports_dir: str | Path = "reports") ->
 class Baselines:
     """What a user could use instead of an LSTM, on the same windows: persistence and seasonal
     naive (fixed rules: one error per batch) and the linear baseline (a ridge refit at every
-    step: an error matrix, recorded like a strategy's)."""
+    step: an error matrix, recorded like a strategy's); each with its deployed losses."""
 
     per_batch: dict[str, dict]  # persistence, seasonal_naive: {"rmse": [per batch], "mae": [...], "intervals"}
-    linear: dict  # the linear baseline's record (lstm_utils.linear.baseline)
+    linear: dict  # the linear baseline's record (lstm_utils.baselines.linear_chain), with its summary
+    deployed: dict[str, list[WindowLosses]]  # every baseline's, per batch t >= 1
+    test_windows: list[int]  # per batch: its test tail's windows
     summaries: dict[str, dict]  # every baseline's headline numbers
+
+    def tracks(self) -> dict[str, Track]:
+        """Each baseline's :class:`lstm_utils.summary.Track`, for the champion rule."""
+        out = {"linear": Track(self.linear["rmse"], self.linear["mae"], self.deployed["linear"], self.test_windows,
+                               self.linear["intervals"])}
+        for name, e in self.per_batch.items():
+            out[name] = Track(np.asarray(e["rmse"], dtype=float), np.asarray(e["mae"], dtype=float),
+                              self.deployed[name], self.test_windows,
+                              {q: {m: np.asarray(v, dtype=float) for m, v in ms.items()}
+                               for q, ms in e.get("intervals", {}).items()})
+        return out
 
 
 def baselines(frame: pd.DataFrame, params: Params, names: dict[int, str]) -> Baselines:
     """Every baseline over the chain of batches (`names`: a name per batch number)."""
     n = int(frame[BATCH].max()) + 1
     calibrations = [calibration_windows(frame, params, t) for t in range(n)]
-    per_batch = baseline_errors(tail_windows(frame, params, n), params.data.targets, params.baselines.season,
-                                calibrations, params.intervals.levels)
-    ridge = linear.baseline(frame, params, [names.get(b, str(b)) for b in range(n)])
-    summaries = {name: summarize_baseline(e) for name, e in per_batch.items()}
+    tests = tail_windows(frame, params, n)
+    per_batch = baseline_errors(tests, params.data.targets, params.baselines.season, calibrations,
+                                params.intervals.levels)
+    ridge = linear_chain(frame, params) | {"strategy": "linear", "batches": [names.get(b, str(b)) for b in range(n)]}
+    deployed = naive_deployed(frame, params) | {"linear": ridge["deployed"]}
+    counts = [len(w) for w in tests]
+    summaries = {name: summarize_baseline(e, deployed[name], counts) for name, e in per_batch.items()}
+    ridge["test_windows"] = counts
+    ridge["summary"] = summarize(ridge["rmse"], ridge["mae"], [0] * (n - 1), ridge["intervals"], ridge["deployed"],
+                                 counts)
     summaries["linear"] = {k: v for k, v in ridge["summary"].items() if k != "windows_seen"}
-    return Baselines(per_batch, ridge, summaries)
+    return Baselines(per_batch, ridge, deployed, counts, summaries)
 
 
-def crown(results: dict[str, dict], params: Params, models_dir: str | Path = "models") -> tuple[str, str]:
-    """Choose the champion by the params rule and copy its model to models/champion.keras."""
-    best, why = champion({s: r["summary"] for s, r in results.items()}, params.compare)
-    src = Path(models_dir) / f"{best}.keras"
+def evidence(results: dict[str, dict], base: Baselines) -> Evidence:
+    """Every strategy's record (:func:`load_results`) and every baseline, as the champion rule
+    weighs them (:mod:`lstm_utils.decide`)."""
+    tracks = {s: Track(r["rmse"], r["mae"], r["deployed"], r["test_windows"], r["intervals"],
+                       [step["windows_seen"] for step in r["steps"]]) for s, r in results.items()}
+    return Evidence(tracks, base.tracks(), base.linear["batches"])
+
+
+def decide(results: dict[str, dict], base: Baselines, params: Params) -> WalkForward:
+    """The champion rule walked forward over every batch (:func:`lstm_utils.decide.walk_forward`):
+    its last pick, on all the evidence, is the champion. The confidence set's bootstrap has blocks
+    of `window.horizon` windows on average and is seeded by `train.seed`."""
+    return walk_forward(evidence(results, base), params.compare, params.window.horizon, params.train.seed)
+
+
+def crown(choice: Choice, models_dir: str | Path = "models", compared: list[str] | None = None) -> None:
+    """Copy the champion's model to models/champion.keras, its sidecar saying why."""
+    src = Path(models_dir) / f"{choice.champion}.keras"
     with atomic_path(Path(models_dir) / "champion.keras") as tmp:
         shutil.copyfile(src, tmp)
     side = json.loads(sidecar_path(src).read_text(encoding="utf-8"))
-    side |= {"champion_of": list(results), "parent": str(src), "why": why}
+    side |= {"champion_of": list(compared or []), "parent": str(src), "why": choice.why}
     write_json(Path(models_dir) / "champion.json", side)
-    return best, why
 
 
 INTERVAL_KEYS = ("new_coverage_", "new_width_", "new_interval_score_")  # + level, in summaries and metrics.json
 
 
-def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], best: str,
+BASELINE_KEYS = ("new_rmse", "old_rmse", "forgetting", "forgetting_share", "forward_rmse", "new_windows")
+
+
+def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], walk: WalkForward,
             newest: Newest | None = None) -> dict:
-    """The content of reports/metrics.json: the champion, each strategy's summary, and each
-    baseline's (persistence and seasonal naive: new_rmse, old_rmse; linear, refit at every
-    step: forgetting and forward_rmse too); with intervals, each one's `new_coverage_<level>`,
-    `new_width_<level>` and `new_interval_score_<level>` (level in percent, e.g. 80).
+    """The content of reports/metrics.json: the champion and why; each strategy's summary and each
+    baseline's (persistence and seasonal naive: new_rmse, old_rmse; linear, refit at every step:
+    forgetting and forward_rmse too), each with its deployed figures (`deployed_rmse`,
+    `deployed_mae`, `deployed_windows`, `deployed_coverage_<level>`, ...), its confidence-set
+    p-value (`mcs_pvalue`) and whether it is in the set (`in_mcs`); with intervals, each one's
+    `new_coverage_<level>`, `new_width_<level>` and `new_interval_score_<level>` (level in percent,
+    e.g. 80). `confidence_set` says on what the set rests; `walk_forward`, the rule against the
+    fixed policies and the champion picked before each batch.
 
     With several series these figures are pooled on each series' scale (see
-    :mod:`lstm_utils.scoring`), and `series` adds, per series, every final model's and
+    :mod:`lstm_utils.evaluation`), and `series` adds, per series, every final model's and
     baseline's RMSE and MAE on the newest test tail in that series' units (from `newest`)."""
-    keys = ("new_rmse", "old_rmse", "forgetting", "forward_rmse")
-    out = {"champion": best, "strategies": {s: r["summary"] for s, r in results.items()},
-           "baselines": {k: {key: x for key, x in v.items() if key in keys or key.startswith(INTERVAL_KEYS)}
-                         for k, v in baseline_summaries.items()}}
+    final = walk.final
+    cs = final.evidence
+
+    def judged(name: str, values: dict) -> dict:
+        return values | {"mcs_pvalue": cs.pvalues.get(name), "in_mcs": name in cs}
+
+    out = {"champion": final.choice.champion, "why": final.choice.why,
+           "champion_in_mcs": final.choice.in_set,
+           "strategies": {s: judged(s, r["summary"]) for s, r in results.items()},
+           "baselines": {k: judged(k, {key: x for key, x in v.items()
+                                       if key in BASELINE_KEYS or key.startswith(INTERVAL_KEYS + ("deployed_",))})
+                         for k, v in baseline_summaries.items()},
+           "confidence_set": {"confidence": cs.confidence, "windows": cs.windows, "block": cs.block,
+                              "members": cs.members},
+           "walk_forward": {"policies": walk.policies,
+                            "history": {turn.name: {"champion": turn.choice.champion, "deployed_rmse": turn.deployed_rmse,
+                                                    "windows": turn.windows, "windows_seen": turn.windows_seen,
+                                                    "members": turn.evidence.members}
+                                        for turn in walk.history}}}
     if newest is not None and newest.series:
         out["series"] = {name: {f: {"rmse": mean_over_targets(e["rmse"]), "mae": mean_over_targets(e["mae"]),
                                     "windows": e["windows"]} for f, e in by.items()}
@@ -373,7 +451,6 @@ def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = 
     the models' half-widths from their sidecars, the baselines' calibrated like the last step's."""
     last = int(frame[BATCH].max())
     windows = tail_windows(frame, params, last + 1)[last]
-    y = windows.targets()
     calibration = calibration_windows(frame, params, last)
     forecasts, widths = {}, {}
     for s in params.compare.strategies:
@@ -382,16 +459,11 @@ def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = 
                                                                                   params.data.targets)
     ridge = linear.BatchSums(frame, params).fit(range(last + 1))
     forecasts |= naive_forecasts(windows, params.baselines.season) | {"linear": ridge.predict(windows)}
-    yc = calibration.targets()
     for name, pred in (naive_forecasts(calibration, params.baselines.season)
                        | {"linear": ridge.predict(calibration)}).items():
-        widths[name] = intervals.calibrate(*calibration.scaled(yc, pred), params.intervals.levels)
-    scores = {}
-    for name, pred in forecasts.items():
-        y_s, pred_s = windows.scaled(y, pred)  # several series: divided by each one's scale
-        scores[name] = errors(y_s, pred_s, params.data.targets)
-        if widths.get(name) is not None:
-            scores[name]["intervals"] = intervals.scores(y_s, pred_s, widths[name], by_step=True)
+        widths[name] = calibrate(calibration, pred, params.intervals.levels)
+    scores = {name: assess(windows, pred, params.data.targets, widths.get(name), by_step=True)
+              for name, pred in forecasts.items()}
     return Newest(windows, forecasts, scores, by_series(windows, forecasts, params.data.targets))
 
 

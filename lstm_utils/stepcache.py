@@ -15,7 +15,9 @@ The error-matrix cells are kept too (`scores.json`): a cell is identified by the
 the prepared data up to its batch and the window settings, so a new batch costs one new row
 and one new column of forecasts, not the whole matrix. So are each model's interval
 half-widths (`intervals.json`), identified by the model's hash, the data it was calibrated on
-and the `intervals` settings: a reused step keeps them, byte for byte.
+and the `intervals` settings: a reused step keeps them, byte for byte. So are the deployed
+losses (`deployed.json`): each model's loss on every window of the batch after it, identified
+like a cell.
 
 Every kept entry is checked when read. A step's record carries its model file's SHA-256, and
 each JSON file the SHA-256 of its own content (`sha256`). A missing, cut-short, unreadable or
@@ -181,10 +183,20 @@ class StepCache:
         """Keep exactly these calibrations (those of the latest chain's models)."""
         self._write(self.folder / self.CALIBRATIONS, {"entries": dict(sorted(kept.items()))})
 
+    DEPLOYED = "deployed.json"
+
+    def deployed(self) -> dict[str, dict]:
+        """The kept deployed losses: {score_key: a :meth:`lstm_utils.evaluation.WindowLosses.record`}."""
+        return self._entries(self.DEPLOYED, "the deployed losses are computed again")
+
+    def save_deployed(self, kept: dict[str, dict]) -> None:
+        """Keep exactly these deployed losses (those of the latest chain's models)."""
+        self._write(self.folder / self.DEPLOYED, {"entries": dict(sorted(kept.items()))})
+
     def prune(self) -> int:
         """Delete the steps this run did not use (other params or data); returns how many."""
         stale = [p for p in self.folder.glob("*.*") if p.stem not in self.used
-                 and p.name not in (self.SCORES, self.CALIBRATIONS)]
+                 and p.name not in (self.SCORES, self.CALIBRATIONS, self.DEPLOYED)]
         for path in stale:
             path.unlink()
         return len({p.stem for p in stale})

@@ -143,9 +143,12 @@ def make_windows(frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[s
     lookback, horizon
         Steps in, steps out.
     split
-        'train', 'val' or 'test'; None: every window of the series counts (as in `evaluate`).
+        'train', 'val' or 'test'; None: every window of the series counts (as in `evaluate`),
+        its targets crossing from one split into the next as they may.
     batches
-        Which batches' windows (default: all).
+        Which batches' windows (default: all): with `split`, or without it on a frame with a
+        `batch` column, the windows whose targets all lie in one of these batches (their
+        look-back may reach into earlier ones, as a deployed model's does).
 
     Examples
     --------
@@ -158,8 +161,9 @@ def make_windows(frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[s
     valid = ~np.isnan(values).any(axis=1)
     n = len(values)
     i = np.arange(n, dtype=np.int64)
+    by_batch = split is not None or batches is not None
     if split is None:
-        target_ok = valid
+        target_ok = valid if batches is None else valid & np.isin(frame[BATCH].to_numpy(), np.asarray(batches))
         input_ok = valid
     else:
         if split not in SPLITS:
@@ -178,7 +182,7 @@ def make_windows(frame: pd.DataFrame, inputs: Sequence[str], targets: Sequence[s
         columns = [f"{SCALE}{t}" for t in targets]
         if all(c in frame.columns for c in columns):
             scale = frame[columns].to_numpy(dtype=np.float64)
-    if split is not None:  # targets in one batch: first and last target row share it
+    if by_batch:  # targets in one batch: first and last target row share it
         batch = frame[BATCH].to_numpy()
         last = np.clip(i + horizon - 1, 0, n - 1)
         ok &= batch == batch[last]
@@ -203,6 +207,55 @@ def calibration_windows(frame: pd.DataFrame, params: Params, step: int) -> Windo
     return split_windows(frame, params, "val", calibration_batches(step, params.intervals.calibration_batches))
 
 
+def deployed_windows(frame: pd.DataFrame, params: Params, batch: int) -> Windows:
+    """Every window whose targets all lie in `batch`, in any of its splits, its look-back reaching
+    into earlier batches as it may: what a model deployed before the batch arrived had to
+    forecast, counted as the `evaluate` command counts windows. A month of hourly data at
+    horizon 24 gives about 700, where its test tail gives about 90."""
+    return make_windows(frame, params.data.inputs, params.data.targets, params.window.lookback,
+                        params.window.horizon, batches=[batch])
+
+
 def tail_windows(frame: pd.DataFrame, params: Params, n_batches: int, split: str = "test") -> list[Windows]:
     """The windows of one tail (the test tail by default) of each batch 0..n_batches-1."""
     return [split_windows(frame, params, split, [k]) for k in range(n_batches)]
+
+
+def window_counts(frame: pd.DataFrame, params: Params, names: dict[int, str] | None = None) -> pd.DataFrame:
+    """Per batch: the windows each tail gives (`train`, `val`, `test`), those that calibrate the
+    intervals of the model after that step (`calibration`: the validation tails of the newest
+    `intervals.calibration_batches` batches), and its deployed windows (`deployed`: every window
+    whose targets lie in the batch, what a model deployed before it forecast; none for the base
+    period, which no model forecast before learning it)."""
+    n = int(frame[BATCH].max()) + 1
+    tails = {s: [len(split_windows(frame, params, s, [b])) for b in range(n)] for s in SPLITS}
+    count = params.intervals.calibration_batches
+    rows = [{"batch": (names or {}).get(b, str(b)), **{s: tails[s][b] for s in SPLITS},
+             "calibration": sum(tails["val"][k] for k in range(max(0, b - count + 1), b + 1)),
+             "deployed": len(deployed_windows(frame, params, b)) if b else None} for b in range(n)]
+    return pd.DataFrame(rows).set_index("batch").astype({"deployed": "Int64"})
+
+
+def few_windows(counts: pd.DataFrame, min_windows: int, horizon: int) -> list[str]:
+    """Warning lines for the tails of :func:`window_counts` that give fewer than `min_windows`
+    windows (`compare.min_windows`): the test tails (each batch's figures on them rest on few
+    windows) and the calibration tails (the intervals are calibrated on few), naming the settings
+    that give more."""
+    out = []
+    deployed = counts["deployed"].dropna()
+    ranking = (f" The ranking rests on every window of each later batch instead ({int(deployed.min()):,} to "
+               f"{int(deployed.max()):,} a batch)." if len(deployed) else "")
+    for tail, what, settings in (
+            ("test", "figures on one batch's test tail (its column of the error matrix, its new_rmse) rest on few "
+                     "windows", "raise `split.test_fraction`"),
+            ("calibration", "the intervals calibrated on them rest on few windows",
+             "raise `split.val_fraction` or `intervals.calibration_batches`")):
+        few = counts[counts[tail] < min_windows]
+        if few.empty:
+            continue
+        listed = ", ".join(f"{name} ({n})" for name, n in few[tail].items())
+        out.append(f"the {tail} tails of {len(few)} of {len(counts)} batches give fewer windows than "
+                   f"`compare.min_windows` ({min_windows}): {listed}; {what}. To get more: {settings}, or shorten "
+                   f"`window.horizon` ({horizon}; a tail of R rows gives R - horizon + 1 windows), or give longer "
+                   "batches." + (ranking if tail == "test" else ""))
+    return out

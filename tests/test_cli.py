@@ -232,6 +232,15 @@ def test_validate_summarises_every_file(quick):
     for name in MONTHS:
         assert name in proc.stdout
     assert "Traceback" not in proc.stderr
+    from lstm_utils.splits import assign_splits
+    from lstm_utils.windows import deployed_windows, split_windows
+
+    frame = assign_splits(ds, TINY.split)  # every tail's windows, and every window of March (deployed)
+    counts = [len(split_windows(frame, TINY, s, [1])) for s in ("train", "val", "test")]
+    rows = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines()[-2:]}
+    assert rows["2013-03"] == [str(n) for n in (*counts, counts[1], len(deployed_windows(frame, TINY, 1)))]
+    assert rows["base"][-1] == "-"  # no model forecast the base period before learning it
+    assert "warning:" not in proc.stdout  # every tail gives at least compare.min_windows (100) here
 
 
 def test_validate_names_file_row_and_column_of_a_bad_cell(quick):

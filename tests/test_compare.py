@@ -1,15 +1,19 @@
-"""From error matrices to decisions: summaries, the champion rule, the metrics file, the table."""
+"""From error matrices to decisions: summaries, the champion rule, the metrics file, the table and
+the words of the verdict."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 from lstm_utils import compare
-from lstm_utils.compare import champion, summarize, summarize_baseline, table
 from lstm_utils.config import CompareParams
+from lstm_utils.decide import ConfidenceSet, Choice, WalkForward, Turn, choose
+from lstm_utils.summary import summarize, summarize_baseline
+from lstm_utils.compare import table
 from tiny_project import STRATEGIES as NAMES
 
 # E[t][k]: model after step t on batch k's test tail; values chosen so every mean is exact
@@ -20,12 +24,14 @@ MAE = np.array([[0.50, 3.00, 7.00],
                 [1.00, 1.50, 5.00],
                 [1.25, 2.00, 2.50]])
 WINDOWS = [100, 300]
-SUMMARY_KEYS = {"new_rmse", "new_mae", "old_rmse", "forgetting", "forward_rmse", "windows_seen"}
+SUMMARY_KEYS = {"new_rmse", "new_mae", "old_rmse", "forgetting", "forgetting_share", "forward_rmse", "windows_seen"}
 
 
 def summary(new_rmse, forgetting, forward_rmse=None, **more) -> dict:
+    """A strategy's summary; `forgetting` is its share (rank_by new_rmse unless the rule says other)."""
     return {"new_rmse": new_rmse, "new_mae": None if new_rmse is None else new_rmse / 2, "old_rmse": 1.0,
-            "forgetting": forgetting, "forward_rmse": forward_rmse, "windows_seen": 10} | more
+            "forgetting": forgetting, "forgetting_share": forgetting, "forward_rmse": forward_rmse,
+            "windows_seen": 10} | more
 
 
 def test_summarize_exact_values():
@@ -35,8 +41,19 @@ def test_summarize_exact_values():
     assert s["new_mae"] == (1.50 + 2.50) / 2
     assert s["old_rmse"] == 1.75  # final model on the base period
     assert s["forgetting"] == ((1.75 - 1.00) + (2.50 - 2.00)) / 2  # E[T][k] - E[k][k], k < T
+    assert s["forgetting_share"] == ((1.75 - 1.00) + (2.50 - 2.00)) / (1.00 + 2.00)  # as a share of E[k][k]
     assert s["forward_rmse"] == (4.00 + 6.00) / 2  # E[t-1][t]
     assert s["windows_seen"] == 400 and isinstance(s["windows_seen"], int)
+
+
+def test_summarize_counts_the_windows_behind_its_figures():
+    from lstm_utils.evaluation import WindowLosses
+
+    deployed = [WindowLosses(np.full(5, 4.0), np.full(5, 2.0)), WindowLosses(np.full(15, 16.0), np.full(15, 4.0))]
+    s = summarize(RMSE, MAE, WINDOWS, deployed=deployed, test_windows=[60, 40, 30])
+    assert s["new_windows"] == 70  # the test tails of batches 1 and 2
+    assert s["deployed_windows"] == 20 and s["deployed_rmse"] == pytest.approx(math.sqrt((5 * 4 + 15 * 16) / 20))
+    assert s["deployed_mae"] == pytest.approx((5 * 2 + 15 * 4) / 20)
 
 
 def test_summarize_one_step_and_no_step():
@@ -44,6 +61,7 @@ def test_summarize_one_step_and_no_step():
     assert (s["new_rmse"], s["old_rmse"], s["forgetting"], s["forward_rmse"]) == (2.0, 1.5, 0.5, 4.0)
     none = summarize(RMSE[:1, :1], MAE[:1, :1], [])
     assert none["new_rmse"] is None and none["forgetting"] is None and none["forward_rmse"] is None
+    assert none["forgetting_share"] is None
     assert none["old_rmse"] == 1.0 and none["windows_seen"] == 0
 
 
@@ -62,56 +80,76 @@ def test_summarize_baseline():
     assert s == {"new_rmse": 3.0, "new_mae": 1.5, "old_rmse": 1.0}
 
 
-RULE = CompareParams(rank_by="new_rmse", max_forgetting=0.5)
+RULE = CompareParams(rank_by="new_rmse", choose="best", confidence=0.9, max_forgetting=0.05, min_windows=100)
 
 
-def test_champion_is_the_lowest_new_rmse_among_the_eligible():
-    best, why = champion({"a": summary(2.0, 0.1), "b": summary(1.5, 0.4), "c": summary(1.8, -0.2)}, RULE)
+def everyone(*names: str) -> ConfidenceSet:
+    """A confidence set that keeps every name given (nothing told apart)."""
+    return ConfidenceSet({n: 1.0 for n in names}, 0.9, 1000, 24)
+
+
+def champion(summaries: dict[str, dict], rule: CompareParams = RULE) -> tuple[str, str]:
+    """The rule's pick when the evidence tells nobody apart."""
+    got = choose(summaries, {}, everyone(*summaries), rule)
+    return got.champion, got.why
+
+
+def test_champion_is_the_lowest_figure_among_the_eligible():
+    best, why = champion({"a": summary(2.0, 0.01), "b": summary(1.5, 0.04), "c": summary(1.8, -0.2)})
     assert best == "b"
     assert "1.500" in why and "excluded" not in why
 
 
 def test_champion_excludes_large_forgetting_even_with_the_lowest_error():
-    summaries = {"forgetful": summary(0.5, 3.0), "steady": summary(1.0, 0.2), "shaky": summary(0.9, 0.51)}
-    best, why = champion(summaries, RULE)
+    summaries = {"forgetful": summary(0.5, 0.3), "steady": summary(1.0, 0.02), "shaky": summary(0.9, 0.051)}
+    best, why = champion(summaries)
     assert best == "steady"
-    assert "excluded for forgetting: forgetful, shaky" in why
+    assert "excluded for forgetting more than 5%: forgetful, shaky" in why
 
 
 def test_champion_boundary_forgetting_is_eligible():
-    best, _ = champion({"edge": summary(1.0, 0.5), "other": summary(1.1, 0.0)}, RULE)
-    assert best == "edge"
+    assert champion({"edge": summary(1.0, 0.05), "other": summary(1.1, 0.0)})[0] == "edge"
 
 
 def test_champion_falls_back_to_all_when_none_qualifies():
-    best, why = champion({"a": summary(2.0, 1.0), "b": summary(1.5, 2.0)}, RULE)
+    best, why = champion({"a": summary(2.0, 1.0), "b": summary(1.5, 2.0)})
     assert best == "b"
-    assert "no strategy kept its forgetting under 0.5" in why
+    assert "every strategy in the set forgot more than 5%, so all of them were considered" in why
+
+
+def test_a_strategy_in_the_set_beats_a_steady_one_outside_it():
+    """Forgetting narrows the choice among the strategies the evidence keeps; it never crowns one the
+    evidence left out."""
+    summaries = {"none": summary(3.0, 0.0, windows_seen=0), "learns": summary(1.0, 0.3, windows_seen=50)}
+    cs = ConfidenceSet({"none": 0.0, "learns": 1.0}, 0.9, 700, 24)
+    got = choose(summaries, {}, cs, dataclasses.replace(RULE, choose="cheapest"))
+    assert got.champion == "learns" and got.in_set
+    assert "every strategy in the set forgot more than 5%" in got.why
 
 
 def test_champion_ranks_by_forward_rmse_when_asked():
     summaries = {"a": summary(1.0, 0.0, forward_rmse=3.0), "b": summary(2.0, 0.0, forward_rmse=2.5)}
-    assert champion(summaries, RULE)[0] == "a"
-    best, why = champion(summaries, CompareParams(rank_by="forward_rmse", max_forgetting=0.5))
+    assert champion(summaries)[0] == "a"
+    best, why = champion(summaries, dataclasses.replace(RULE, rank_by="forward_rmse"))
     assert best == "b"
     assert "forward_rmse" in why and "2.500" in why
 
 
 def test_champion_ties_go_to_the_first_name():
-    summaries = {"zeta": summary(1.0, 0.0), "alpha": summary(1.0, 0.1), "mid": summary(1.0, 0.0)}
-    assert champion(summaries, RULE)[0] == "alpha"
+    summaries = {"zeta": summary(1.0, 0.0), "alpha": summary(1.0, 0.01), "mid": summary(1.0, 0.0)}
+    assert champion(summaries)[0] == "alpha"
 
 
 def test_champion_without_steps_is_none():
     summaries = {s: summary(None, None) for s in NAMES}
-    best, why = champion(summaries, RULE)
+    best, why = champion(summaries)
     assert best == "none"
     assert "no update step" in why
 
 
 def test_champion_missing_forgetting_counts_as_none():
     # a strategy with steps but no old-batch test windows has no forgetting figure
-    assert champion({"a": summary(1.0, None), "b": summary(1.2, 0.0)}, RULE)[0] == "a"
+    assert champion({"a": summary(1.0, None), "b": summary(1.2, 0.0)})[0] == "a"
 
 
 # --- reports/metrics.json -----------------------------------------------------------------
@@ -130,23 +168,36 @@ def baseline_summaries() -> dict[str, dict]:
             "seasonal_naive": summarize_baseline({"rmse": [1.5, 2.5, 3.5], "mae": [1.0, 1.5, 2.5]})}
 
 
+def walked(best: str, pvalues: dict[str, float]) -> WalkForward:
+    """A walk forward of one pick (one update step): `best`, on a confidence set with these p-values."""
+    cs = ConfidenceSet(pvalues, 0.9, 700, 24)
+    turn = Turn(2, "next", Choice(best, "because"), cs, None, 0, 10)
+    return WalkForward([turn], {"rule": {"deployed_rmse": 1.0, "windows": 700, "windows_seen": 10}})
+
+
 def test_metrics_schema():
     from lstm_utils.stages import metrics
 
     results = six_results()
     best, _ = champion({s: r["summary"] for s, r in results.items()}, RULE)
-    content = metrics(results, baseline_summaries(), best)
-    assert set(content) >= {"champion", "strategies", "baselines"}
-    assert content["champion"] == best == "none"  # the lowest errors (offset 0), forgetting 0.625 > 0.5 for all
+    pvalues = {s: 0.5 for s in NAMES} | {"persistence": 0.01, "seasonal_naive": 0.2}
+    content = metrics(results, baseline_summaries(), walked(best, pvalues))
+    assert set(content) >= {"champion", "why", "strategies", "baselines", "confidence_set", "walk_forward"}
+    assert content["champion"] == best == "none"  # the lowest errors (offset 0), forgetting 0.5 > 5% for all
     assert list(content["strategies"]) == list(NAMES)
     for s, values in content["strategies"].items():
-        assert set(values) >= SUMMARY_KEYS, s
+        assert set(values) >= SUMMARY_KEYS | {"mcs_pvalue", "in_mcs"}, s
         assert values["new_rmse"] == results[s]["summary"]["new_rmse"]
+        assert values["mcs_pvalue"] == 0.5 and values["in_mcs"] is True
     assert set(content["baselines"]) == {"persistence", "seasonal_naive"}
     for name, values in content["baselines"].items():
-        assert set(values) >= {"new_rmse", "old_rmse"}, name
+        assert set(values) >= {"new_rmse", "old_rmse", "mcs_pvalue", "in_mcs"}, name
     assert content["baselines"]["persistence"]["new_rmse"] == 3.0
+    assert content["baselines"]["persistence"]["in_mcs"] is False
     assert content["baselines"]["seasonal_naive"]["old_rmse"] == 1.5
+    assert content["confidence_set"] == {"confidence": 0.9, "windows": 700, "block": 24,
+                                         "members": [*sorted(NAMES), "seasonal_naive"]}
+    assert content["walk_forward"]["history"]["next"]["champion"] == "none"
 
 
 def test_metrics_are_plain_json():
@@ -154,62 +205,96 @@ def test_metrics_are_plain_json():
 
     from lstm_utils.stages import metrics
 
-    content = metrics(six_results(), baseline_summaries(), "replay")
+    content = metrics(six_results(), baseline_summaries(), walked("replay", {s: 1.0 for s in NAMES}))
     back = json.loads(json.dumps(content, allow_nan=False))
     assert back == content
 
 
 # --- the table ----------------------------------------------------------------------------
 
-def test_table_sorts_by_new_rmse_and_includes_baselines():
-    summaries = {"finetune": summary(2.0, 0.1), "retrain": summary(1.0, 0.0), "none": summary(3.0, 0.0)}
-    baselines = {"persistence": {"new_rmse": 2.5, "new_mae": 2.0, "old_rmse": 2.0},
-                 "seasonal_naive": {"new_rmse": 1.5, "new_mae": 1.0, "old_rmse": 1.0}}
-    t = table(summaries, baselines)
+def test_table_sorts_by_the_deployed_error_and_includes_baselines():
+    summaries = {"finetune": summary(2.0, 0.1, deployed_rmse=2.2, deployed_windows=700, new_windows=90),
+                 "retrain": summary(1.0, 0.0, deployed_rmse=1.1, deployed_windows=700, new_windows=90),
+                 "none": summary(3.0, 0.0, deployed_rmse=3.3, deployed_windows=700, new_windows=90)}
+    baselines = {"persistence": {"new_rmse": 2.5, "old_rmse": 2.0, "deployed_rmse": 2.75, "deployed_windows": 700},
+                 "seasonal_naive": {"new_rmse": 1.5, "old_rmse": 1.0, "deployed_rmse": 1.65, "deployed_windows": 700}}
+    cs = ConfidenceSet({"finetune": 0.5, "retrain": 1.0, "none": 0.02, "persistence": 0.0, "seasonal_naive": 0.3},
+                       0.9, 700, 24)
+    t = table(summaries, baselines, cs, min_windows=100)
     assert t.index.name == "forecaster"
     assert t.index.tolist() == ["retrain", "seasonal_naive (baseline)", "finetune", "persistence (baseline)", "none"]
-    assert t["new_rmse"].tolist() == [1.0, 1.5, 2.0, 2.5, 3.0]
-    assert list(t.columns) == ["new_rmse", "new_mae", "old_rmse", "forgetting", "forward_rmse", "windows_seen"]
-    assert t.loc["finetune", "forgetting"] == 0.1
-    assert math.isnan(float(t.loc["persistence (baseline)", "forgetting"]))
-    assert t.round(3).loc["retrain", "new_rmse"] == 1.0  # numeric columns: the notebook rounds them
+    assert t["deployed_rmse"].tolist() == [1.1, 1.65, 2.2, 2.75, 3.3]
+    assert list(t.columns) == compare.COLUMNS + ["few windows"]
+    assert t.loc["finetune", "forgetting_share"] == 0.1
+    assert t.loc["none", "mcs_pvalue"] == 0.02 and not t.loc["none", "in_set"] and t.loc["finetune", "in_set"]
+    assert t.loc["retrain", "few windows"] == "new_rmse on 90 windows"  # 90 test-tail windows < 100
+    assert t.loc["persistence (baseline)", "few windows"] == ""
+    assert "few windows" not in table(summaries, baselines, cs, min_windows=90).columns  # shown where one is few
+    assert math.isnan(float(t.loc["persistence (baseline)", "forgetting_share"]))
+    assert t.round(3).loc["retrain", "deployed_rmse"] == 1.1  # numeric columns: the notebook rounds them
 
 
-def test_narrative_names_the_champion_and_the_gain_over_none():
+def test_narrative_names_the_champions_gap_and_the_gain_over_none():
     summaries = {"none": summary(3.0, 0.0), "retrain": summary(1.0, 0.0, windows_seen=100),
                  "replay": summary(1.5, 0.25, windows_seen=20)}
     baselines = {"persistence": {"new_rmse": 2.5, "new_mae": 2.0, "old_rmse": 2.0}}
-    text = compare.narrative(summaries, baselines, "retrain", "because")
-    assert text.startswith("**Champion: retrain**: because.")
-    assert "is 60.0% below the best baseline (persistence, 2.500)" in text
-    assert "| replay | the usual winner in continual learning | 2 of 3 | +50.0% | 20% | +0.250 |" in text
-    assert "| none | nothing changed in the data | 3 of 3 | +200.0% | 10% | +0.000 |" in text
+    text = compare.narrative(summaries, baselines, "retrain", "new_rmse")
+    assert "Its new-period RMSE, 1.000, is 60.00% below the best baseline's (persistence, 2.500)" in text
+    assert "| replay | the usual winner in continual learning | 2 of 3 | +50.0% | 20% | +25.0% |" in text
+    assert "| none | nothing changed in the data | 3 of 3 | +200.0% | 10% | +0.0% |" in text
     assert "never updating (none) is +200.0% behind the best strategy; the new periods did drift" in text
     assert "here it ranks 2 of 3 (holds)" in text
     assert "no strategy came within 5% of retrain's new-period RMSE" in text
 
 
-@pytest.mark.parametrize("rank_by", ["new_rmse", "forward_rmse"])
-def test_champion_is_one_of_the_given_strategies(rank_by):
-    results = six_results()
-    best, _ = champion({s: r["summary"] for s, r in results.items()}, CompareParams(rank_by, 10.0))
-    assert best == "none"  # offset 0 gives every error its lowest value; ties broken by name don't apply
+def test_the_verdict_says_what_the_evidence_tells_apart_and_whether_updating_pays():
+    summaries = {"none": summary(3.0, 0.0, deployed_rmse=3.0, deployed_windows=700, new_windows=90),
+                 "finetune": summary(1.5, 0.0, deployed_rmse=1.5, deployed_windows=700, new_windows=90, windows_seen=20),
+                 "retrain": summary(1.4, 0.0, deployed_rmse=1.4, deployed_windows=700, new_windows=90,
+                                    windows_seen=100)}
+    baselines = {"linear": {"deployed_rmse": 1.6, "deployed_windows": 700}}
+    rule = dataclasses.replace(RULE, rank_by="deployed_rmse", choose="cheapest")
+    cs = ConfidenceSet({"none": 0.004, "finetune": 0.6, "retrain": 1.0, "linear": 0.2}, 0.9, 700, 24)
+    choice = choose(summaries, baselines, cs, rule)
+    text = compare.verdict(summaries, baselines, choice, cs, rule)
+    assert text.startswith("**Champion: finetune**: the cheapest of the 2 strategies in the 90% confidence set")
+    assert ("**Cannot be told apart** on 700 deployed windows (the 90% confidence set; stationary bootstrap, blocks "
+            "of 24 windows on average): retrain (p = 1.00), finetune (p = 0.60), linear (baseline) (p = 0.20).") in text
+    assert "**Worse**, beyond noise: none (p = 0.004, deployed_rmse 3.000)." in text
+    assert "**Updating pays**: never updating (`none`) left the set (p = 0.004)." in text
+    assert ("**Figures on few windows** (fewer than `compare.min_windows`, 100): none: new_rmse on 90 windows; "
+            "finetune: new_rmse on 90 windows; retrain: new_rmse on 90 windows.") in text
+    kept = ConfidenceSet({"none": 0.3, "finetune": 0.6, "retrain": 1.0, "linear": 0.2}, 0.9, 700, 24)
+    words = compare.verdict(summaries, baselines, choose(summaries, baselines, kept, rule), kept, rule)
+    assert "**Champion: none**" in words and "**Updating does not pay here, as far as the evidence can tell**" in words
+
+
+def test_the_verdict_says_plainly_when_a_baseline_beats_every_strategy():
+    summaries = {"none": summary(3.0, 0.0, deployed_rmse=3.0), "finetune": summary(1.5, 0.0, deployed_rmse=1.5)}
+    baselines = {"linear": {"deployed_rmse": 1.2}}
+    rule = dataclasses.replace(RULE, rank_by="deployed_rmse", choose="cheapest")
+    cs = ConfidenceSet({"none": 0.0, "finetune": 0.05, "linear": 1.0}, 0.9, 700, 24)
+    choice = choose(summaries, baselines, cs, rule)
+    assert choice.champion == "finetune" and not choice.in_set
+    text = compare.verdict(summaries, baselines, choice, cs, rule)
+    assert ("**No strategy is in the confidence set: linear beats them all** on the deployed windows; the champion "
+            "is +25.0% behind it. Use linear, or give the LSTM more data or other settings.") in text
 
 
 @pytest.mark.parametrize("linear, words", [
     (3.5, "Every strategy beats the linear baseline (a ridge regression on the same windows, refit at every step: "
-          "3.500) on the new periods, the champion by 71.4%"),
-    (2.5, "Behind the linear baseline (a ridge regression on the same windows, refit at every step: 2.500) on the "
-          "new periods: none (+20.0%); the other strategies beat it."),
+          "3.500) by new-period RMSE, the champion by 71.4%"),
+    (2.5, "Behind the linear baseline (a ridge regression on the same windows, refit at every step: 2.500) by "
+          "new-period RMSE: none (+20.0%); the other strategies beat it."),
     (0.5, "**The LSTM does not beat the linear baseline (a ridge regression on the same windows, refit at every "
-          "step: 0.500) on your data**: no compared strategy does better on the new periods (retrain (+100.0%), "
+          "step: 0.500) on your data**: no compared strategy has a lower new-period RMSE (retrain (+100.0%), "
           "replay (+200.0%), none (+500.0%))."),
 ])
 def test_the_verdict_says_whether_the_lstm_beats_the_linear_baseline(linear, words):
     summaries = {"none": summary(3.0, 0.0), "retrain": summary(1.0, 0.0, windows_seen=100),
                  "replay": summary(1.5, 0.25, windows_seen=20)}
     baselines = {"linear": {"new_rmse": linear, "new_mae": 1.0, "old_rmse": 2.0}}
-    text = compare.narrative(summaries, baselines, "retrain", "because")
+    text = compare.narrative(summaries, baselines, "retrain", "new_rmse")
     assert words in text
 
 
@@ -217,10 +302,10 @@ def test_the_verdict_says_when_the_champion_is_behind_the_linear_baseline_but_an
     summaries = {"none": summary(3.0, 0.0), "retrain": summary(1.0, 0.0, windows_seen=100),
                  "replay": summary(1.5, 0.25, windows_seen=20)}
     baselines = {"linear": {"new_rmse": 1.2, "new_mae": 1.0, "old_rmse": 2.0}}
-    text = compare.narrative(summaries, baselines, "replay", "because")
+    text = compare.narrative(summaries, baselines, "replay", "new_rmse")
     assert ("**The champion does not beat the linear baseline (a ridge regression on the same windows, refit at "
-            "every step: 1.200) on your data** (replay (+25.0%), none (+150.0%) behind it); retrain does better on "
-            "the new periods") in text
+            "every step: 1.200) on your data** (replay (+25.0%), none (+150.0%) behind it); retrain has a lower "
+            "new-period RMSE") in text
 
 
 # --- intervals --------------------------------------------------------------------------------
@@ -249,7 +334,7 @@ def test_metrics_keep_the_baselines_interval_keys():
 
     base = baseline_summaries() | {"seasonal_naive": baseline_summaries()["seasonal_naive"]
                                    | {"new_coverage_80": 0.9, "new_width_80": 3.0, "new_interval_score_80": 4.0}}
-    content = metrics(six_results(), base, "none")
+    content = metrics(six_results(), base, walked("none", {"none": 1.0}))
     assert content["baselines"]["seasonal_naive"]["new_coverage_80"] == 0.9
     assert content["baselines"]["seasonal_naive"]["new_interval_score_80"] == 4.0
 
@@ -257,7 +342,7 @@ def test_metrics_keep_the_baselines_interval_keys():
 def test_champion_can_rank_by_an_interval_score():
     summaries = {"finetune": summary(1.0, 0.0, new_interval_score_95=9.0),
                  "replay": summary(2.0, 0.0, new_interval_score_95=7.0)}
-    best, why = champion(summaries, CompareParams(rank_by="new_interval_score_95", max_forgetting=0.5))
+    best, why = champion(summaries, dataclasses.replace(RULE, rank_by="new_interval_score_95"))
     assert best == "replay" and "lowest new_interval_score_95 (7.000)" in why
 
 
@@ -267,12 +352,25 @@ def test_interval_table_and_verdict_say_whose_intervals_held():
                  "retrain": summary(2.0, 0.0, new_coverage_80=0.97, new_width_80=6.0, new_interval_score_80=7.0)}
     naive = {"seasonal_naive": {"new_coverage_80": 0.8, "new_width_80": 9.0, "new_interval_score_80": 12.0}}
     frame = compare.interval_table(summaries, naive)
-    assert list(frame.columns) == ["coverage 80", "width 80", "interval_score 80"]
+    assert list(frame.columns) == ["coverage 80", "width 80", "interval_score 80", "deployed coverage 80"]
     assert list(frame.index) == ["replay", "retrain", "finetune", "seasonal_naive (baseline)"]  # best score first
     words = compare.interval_verdict(summaries, naive)
     assert "held for replay (83%)" in words
     assert "Did not hold for finetune (62%): too narrow" in words
     assert "Held but wider than needed for retrain (97%)" in words
     assert "Best interval score: replay (5.00; seasonal naive 12.00)" in words
-    assert words in compare.narrative(summaries, naive, "replay", "lowest new_rmse")
+    assert words in compare.narrative(summaries, naive, "replay", "new_rmse")
     assert "No strategy's intervals held" in compare.interval_verdict({"finetune": summaries["finetune"]}, naive)
+
+
+def test_the_champion_history_says_why_each_pick_was_kept_or_changed():
+    from lstm_utils.decide import WalkForward
+
+    cs = lambda **p: ConfidenceSet(p, 0.9, 700, 24)  # noqa: E731
+    history = [Turn(2, "b2", Choice("none", "first"), cs(none=0.5, finetune=1.0), 3.0, 700, 0),
+               Turn(3, "b3", Choice("none", "kept", kept=True), cs(none=0.4, finetune=1.0), 3.2, 690, 0),
+               Turn(4, "next", Choice("finetune", "moved"), cs(none=0.01, finetune=1.0), None, 0, 120)]
+    got = compare.history_table(WalkForward(history))
+    assert got["pick"].tolist() == ["first pick", "kept: still in the set", "changed: none left the set"]
+    assert got["left out of the set"].tolist() == ["-", "-", "none"]
+    assert got["windows"].tolist()[:2] == [700, 690] and got["windows"].isna().tolist()[2]

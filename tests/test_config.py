@@ -42,7 +42,9 @@ def test_shipped_file_loads_with_its_values(params, raw):
         for key, value in raw[section].items():
             got = getattr(typed, key)
             assert (list(got) if isinstance(got, tuple) else got) == value, f"{section}.{key}"
-    assert params.compare.strategies == ("none", "finetune", "distill", "ensemble", "retrain", "replay")
+    assert params.compare.strategies == ("none", "finetune", "distill", "ensemble", "retrain", "replay", "refit")
+    assert (params.compare.rank_by, params.compare.choose, params.compare.confidence) == ("deployed_rmse", "cheapest", 0.9)
+    assert (params.compare.max_forgetting, params.compare.min_windows) == (0.05, 100)
     assert set(params.strategies) == set(params.compare.strategies)
     assert params.model.units == tuple(raw["model"]["units"]) and params.distill.units == tuple(raw["distill"]["units"])
     assert isinstance(params.train.learning_rate, float)
@@ -288,18 +290,30 @@ def test_calibration_batches_at_least_one(tmp_path, raw):
     assert error_for(tmp_path, raw).key == "intervals.calibration_batches"
 
 
-@pytest.mark.parametrize("rank_by, words", [("new_interval_score_90", "names a level that `intervals.levels`"),
-                                            ("interval_score", "allowed: new_rmse, forward_rmse")])
-def test_rank_by_an_interval_score_needs_its_level(tmp_path, raw, rank_by, words):
+@pytest.mark.parametrize("rank_by, words, hint", [
+    ("new_interval_score_90", "names a level that `intervals.levels`", "new_interval_score_95"),
+    ("deployed_interval_score_90", "names a level that `intervals.levels`", "deployed_interval_score_95"),
+    ("interval_score", "allowed: deployed_rmse, deployed_mae, new_rmse, forward_rmse", "deployed_rmse ranks")])
+def test_rank_by_an_interval_score_needs_its_level(tmp_path, raw, rank_by, words, hint):
     raw["compare"]["rank_by"] = rank_by
     err = error_for(tmp_path, raw)
     assert err.key == "compare.rank_by" and words in err.message
-    assert "new_interval_score_80" in err.hint or "new_interval_score_95" in err.hint
+    assert hint in err.hint
 
 
-def test_rank_by_the_interval_score_of_a_listed_level_loads(tmp_path, raw):
-    raw["compare"]["rank_by"] = "new_interval_score_95"
-    assert load_params(write(tmp_path, raw)).compare.rank_by == "new_interval_score_95"
+@pytest.mark.parametrize("rank_by", ["new_interval_score_95", "deployed_interval_score_80", "new_rmse"])
+def test_rank_by_a_known_figure_loads(tmp_path, raw, rank_by):
+    raw["compare"]["rank_by"] = rank_by
+    assert load_params(write(tmp_path, raw)).compare.rank_by == rank_by
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("choose", "fastest", "must be cheapest or best"), ("confidence", 1.0, "between 0 and 1"),
+    ("min_windows", 0, ">= 1"), ("max_forgetting", -0.1, ">= 0")])
+def test_the_champion_rule_keys_are_checked(tmp_path, raw, key, value, words):
+    raw["compare"][key] = value
+    err = error_for(tmp_path, raw)
+    assert err.key == f"compare.{key}" and words in err.message
 
 
 def test_a_strategy_without_settings_takes_an_empty_section(tmp_path, raw):

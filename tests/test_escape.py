@@ -17,6 +17,7 @@ from lstm_utils.chain import Chain, StepRecord
 from lstm_utils.compare import worst_series
 from lstm_utils.config import SplitParams
 from lstm_utils.escape import from_inert_csv, inert_csv, markdown_code, markdown_text
+from lstm_utils.evaluation import WindowLosses
 from lstm_utils.ingest import ingest
 from lstm_utils.notebooks import render_html
 from lstm_utils.splits import SERIES, assign_splits, read_prepared, series_markdown, write_prepared
@@ -120,12 +121,14 @@ def test_prepared_files_keep_formula_like_series_names_exactly(tmp_path, data_pa
 
 def test_steps_csv_makes_formula_like_batch_names_inert(tmp_path):
     rmse = np.array([[1.0, 2.0, 3.0], [1.5, 2.5, 3.5], [1.25, 2.25, 0.5]])
+    deployed = [WindowLosses(np.array([4.0, 4.0]), np.array([2.0, 2.0])), WindowLosses(np.array([9.0]), np.array([3.0]))]
     chain = Chain("replay", ["base", "=2+5", "-batch"], [None] * 3,
-                  [StepRecord(1, "=2+5", 1.0, 10), StepRecord(2, "-batch", 2.0, 20)], rmse=rmse)
+                  [StepRecord(1, "=2+5", 1.0, 10), StepRecord(2, "-batch", 2.0, 20)], rmse=rmse,
+                  test_windows=[5, 6, 7], deployed=deployed)
     write_steps_csv(chain, tmp_path / "replay.csv")
     assert (tmp_path / "replay.csv").read_text().splitlines() == [
-        "step,batch,new_rmse,forward_rmse,retained_rmse,base_rmse,windows_seen",
-        "1,'=2+5,2.5,2.0,1.5,1.5,10", "2,'-batch,0.5,3.5,1.75,1.25,20"]
+        "step,batch,deployed_rmse,deployed_windows,new_rmse,test_windows,forward_rmse,retained_rmse,base_rmse,"
+        "windows_seen", "1,'=2+5,2.0,2,2.5,6,2.0,1.5,1.5,10", "2,'-batch,3.0,1,0.5,7,3.5,1.75,1.25,20"]
 
 
 @pytest.fixture(scope="module")

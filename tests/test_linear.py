@@ -8,7 +8,8 @@ import pytest
 
 from lstm_utils.config import parse_params
 from lstm_utils.ingest import ingest
-from lstm_utils.linear import BatchSums, Design, Ridge, Sums, baseline, fit
+from lstm_utils.baselines import linear_chain
+from lstm_utils.linear import BatchSums, Design, Ridge, Sums, fit
 from lstm_utils.metrics import errors, mean_over_targets
 from lstm_utils.splits import assign_splits
 from lstm_utils.windows import split_windows, tail_windows
@@ -104,12 +105,14 @@ def test_batch_sums_are_the_sums_of_all_their_windows(sample):
 
 
 def test_the_linear_baseline_record_is_a_refit_per_step_scored_on_every_batch(sample):
+    from lstm_utils.windows import deployed_windows
+
     frame, params = sample
-    record = baseline(frame, params, ["base", "b1", "b2"])
-    assert record["rmse"].shape == (3, 3) and record["batches"] == ["base", "b1", "b2"]
+    record = linear_chain(frame, params)
+    assert record["rmse"].shape == (3, 3) and len(record["deployed"]) == 2
     tests = tail_windows(frame, params, 3)
+    design = Design.of(frame, params)
     for t in range(3):  # a direct computation: numpy ridge on the batches' windows, penalty as chosen
-        design = Design.of(frame, params)
         train = split_windows(frame, params, "train", list(range(t + 1)))
         x, y = train.arrays()
         w, b = numpy_ridge(design.inputs(x), design.targets(x, y), record["penalties"][t])
@@ -117,10 +120,10 @@ def test_the_linear_baseline_record_is_a_refit_per_step_scored_on_every_batch(sa
             xt, yt = tests[k].arrays()
             forecast = design.forecast(xt, design.inputs(xt) @ w + b)
             assert record["rmse"][t, k] == pytest.approx(mean_over_targets(errors(yt, forecast, ["temp"])["rmse"]), abs=1e-6)
-    s = record["summary"]
-    assert s["new_rmse"] == pytest.approx(np.mean([record["rmse"][1, 1], record["rmse"][2, 2]]))
-    assert s["forward_rmse"] == pytest.approx(np.mean([record["rmse"][0, 1], record["rmse"][1, 2]]))
-    assert s["windows_seen"] == 0
+        if t < 2:  # deployed on the next batch: every window of it, forecast by the ridge fitted so far
+            xd, yd = deployed_windows(frame, params, t + 1).arrays()
+            sq = ((design.forecast(xd, design.inputs(xd) @ w + b) - yd) ** 2).mean(axis=(1, 2))
+            np.testing.assert_allclose(record["deployed"][t].sq, sq, rtol=1e-6)
 
 
 @pytest.mark.parametrize("residual, relative, scaling", [

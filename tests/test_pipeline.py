@@ -72,11 +72,18 @@ def test_strategies_champion_metrics_and_forecast(project):
     metrics = json.loads((root / "reports/metrics.json").read_text())
     assert metrics["champion"] in STRATEGIES
     assert set(metrics["strategies"]) == set(STRATEGIES)
-    keys = {"new_rmse", "new_mae", "old_rmse", "forgetting", "forward_rmse", "windows_seen"}
-    interval_keys = {f"new_{m}_{q}" for m in ("coverage", "width", "interval_score") for q in ("80", "95")}
+    keys = {"new_rmse", "new_mae", "old_rmse", "forgetting", "forgetting_share", "forward_rmse", "windows_seen",
+            "new_windows", "deployed_rmse", "deployed_mae", "deployed_windows", "mcs_pvalue", "in_mcs"}
+    interval_keys = {f"{p}_{m}_{q}" for p in ("new", "deployed") for m in ("coverage", "width", "interval_score")
+                     for q in ("80", "95")}
+    deployed = {name: metrics["strategies"][name]["deployed_windows"] for name in STRATEGIES}
+    assert len(set(deployed.values())) == 1  # every strategy judged on the same windows: every window of part-02
     for name, summary in metrics["strategies"].items():
         assert set(summary) == keys | interval_keys, name
         steps = json.loads((root / f"reports/steps/{name}.json").read_text())
+        assert summary["deployed_windows"] == steps["deployed"][0]["windows"] > 3 * summary["new_windows"]
+        assert summary["deployed_rmse"] == pytest.approx(np.sqrt(np.mean(steps["deployed"][0]["sq"])))
+        assert summary["in_mcs"] == (summary["mcs_pvalue"] > 1 - 0.9)
         assert summary["new_rmse"] == pytest.approx(steps["rmse"][1][1])  # one update step: E[1][1]
         assert summary["old_rmse"] == pytest.approx(steps["rmse"][1][0])
         for q in ("80", "95"):  # C[1][1], like E[1][1]
@@ -93,15 +100,17 @@ def test_strategies_champion_metrics_and_forecast(project):
     assert set(metrics["baselines"]) == {"persistence", "seasonal_naive", "linear"}
     # the linear baseline's numbers are a ridge refit per step on the prepared data, computed here again
     from lstm_utils.config import load_params
-    from lstm_utils.linear import baseline
-    from lstm_utils.stages import load_batches
+    from lstm_utils.stages import baselines, load_batches
 
     params = load_params(root / "params.yaml")
     frame, names, _ = load_batches(root / "prepared", params)
-    record = baseline(frame, params, [names[b] for b in sorted(names)])
-    assert metrics["baselines"]["linear"] == pytest.approx(
-        {k: v for k, v in record["summary"].items() if k not in ("new_mae", "windows_seen")}, abs=1e-9)
+    record = baselines(frame, params, names).linear
+    assert {k: v for k, v in metrics["baselines"]["linear"].items() if k not in ("mcs_pvalue", "in_mcs")} == \
+        pytest.approx({k: v for k, v in record["summary"].items() if k not in ("new_mae", "windows_seen")}, abs=1e-9)
     assert metrics["baselines"]["linear"]["new_rmse"] == pytest.approx(record["rmse"][1, 1])
+    assert metrics["confidence_set"]["windows"] == deployed["none"]  # the one update batch's deployed windows
+    assert metrics["champion"] in metrics["confidence_set"]["members"] or not metrics["champion_in_mcs"]
+    assert list(metrics["walk_forward"]["history"]) == ["next"]  # one update step: nothing to walk forward yet
     champion = json.loads((root / "models/champion.json").read_text())
     assert champion["strategy"] == metrics["champion"]
     assert (root / "models/champion.keras").read_bytes() == (root / f"models/{metrics['champion']}.keras").read_bytes()
@@ -117,7 +126,8 @@ def test_strategies_champion_metrics_and_forecast(project):
     base = json.loads((root / "reports/base_metrics.json").read_text())
     assert set(base["test"]["model"]["intervals"]) == {"80", "95"}
     compare_page = (root / "reports/compare.html").read_text()
-    for words in ("Intervals", "Coverage matrices", "intervals</strong>:", "interval_score 95"):
+    for words in ("Intervals", "Coverage matrices", "intervals</strong>:", "interval_score 95", "Cannot be told apart",
+                  "Would following the rule have paid?", "deployed coverage 95"):
         assert words in compare_page, words
     assert "Intervals: do they still cover after each update?" in (root / "reports/replay.html").read_text()
     shown = run(["dvc", "metrics", "show", "--json"], root).stdout

@@ -39,6 +39,7 @@ OVERRIDES = {
     "distill": {"units": [4], "epochs": 2, "patience": 1, "old_windows": OLD_WINDOWS},
     "ensemble": {"max_members": 3, "recent_batches": 0},
     "replay": {"buffer": BUFFER, "epochs": 2, "patience": 1},
+    "refit": {"every": 2, "epochs": 2, "patience": 1},  # step 1 fine-tunes as finetune does; step 2 retrains
 }
 
 
@@ -391,6 +392,51 @@ def test_retrain_ignores_the_previous_model(base, tuned, retrained, step1):
     assert_fed(retrained.windows_seen, retrained.info["epochs"], expected)
 
 
+# --- refit --------------------------------------------------------------------------------
+
+def test_refit_fine_tunes_and_retrains_every_nth_step(chains):
+    """With `refit.every: 2` and finetune's settings: step 1 is finetune's step, step 2 retrain's."""
+    chain = chains("refit")
+    assert [rec.info["retrained"] for rec in chain.steps] == [False, True]
+    assert_same_weights(chain.models[1], chains("finetune").models[1])
+    assert_same_weights(chain.models[2], chains("retrain").models[2])
+    assert chain.steps[0].windows_seen == chains("finetune").steps[0].windows_seen
+    assert chain.steps[1].windows_seen == chains("retrain").steps[1].windows_seen
+
+
+# --- deployed losses ------------------------------------------------------------------------
+
+def direct_deployed_starts(frame, params, t: int) -> list[int]:
+    """Every row whose window (look-back before it, horizon from it) has all inputs present and all
+    targets in batch t, found one row at a time."""
+    values = frame[list(params.data.inputs)].to_numpy()
+    batch = frame[BATCH].to_numpy()
+    lookback, horizon = params.window.lookback, params.window.horizon
+    return [i for i in range(lookback, len(frame) - horizon + 1)
+            if (batch[i:i + horizon] == t).all() and not np.isnan(values[i - lookback:i + horizon]).any()]
+
+
+@pytest.mark.parametrize("strategy", ["finetune", "replay"])
+def test_deployed_losses_equal_a_direct_computation_with_the_previous_steps_model(chains, strategy, frame, params):
+    from lstm_utils.windows import deployed_windows
+
+    chain = chains(strategy)
+    assert len(chain.deployed) == len(chain.models) - 1
+    for t in range(1, len(chain.models)):
+        windows = deployed_windows(frame, params, t)
+        starts = direct_deployed_starts(frame, params, t)
+        assert windows.starts.tolist() == starts
+        split = frame[SPLIT].to_numpy()
+        assert len({split[i + params.window.horizon - 1] for i in starts} | {split[i] for i in starts}) == 3
+        assert len(starts) > 3 * len(tail_windows(frame, params, t + 1)[t])  # every split, not the test tail alone
+        x, y = windows.arrays()
+        direct = ((predict(chain.models[t - 1], windows).astype(np.float64) - y) ** 2).mean(axis=(1, 2))
+        np.testing.assert_array_equal(chain.deployed[t - 1].sq, direct)
+        calibration = split_windows(frame, params, "val", [t - 1])  # the intervals the deployed model carried
+        assert chain.calibration_windows[t - 1] == len(calibration)
+        assert chain.deployed[t - 1].intervals.keys() == {"80", "95"}
+
+
 # --- chain --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("strategy", NAMES)
@@ -482,7 +528,8 @@ def test_step_cache_reuses_a_step_only_for_the_same_inputs(tmp_path, base, frame
     assert [r.reused for r in second.steps] == [True] * len(second.steps)
     assert [r.reused for r in first.steps] == [False] * len(first.steps)
     assert forecasts == []  # every cell of the error matrix was kept
-    assert calibrations == []  # and every model's interval calibration
+    assert calibrations == []  # and every model's interval calibration, and every deployed loss
+    assert [d.record() for d in second.deployed] == [d.record() for d in first.deployed]  # byte for byte
     for level in first.intervals:  # a reused step keeps its intervals and their coverage, byte for byte
         for measure in first.intervals[level]:
             np.testing.assert_array_equal(first.intervals[level][measure], second.intervals[level][measure])
@@ -499,8 +546,9 @@ def test_step_cache_reuses_a_step_only_for_the_same_inputs(tmp_path, base, frame
     # the retrained steps learned the same rows, so the same models: only the cells on batch 2 onwards are new,
     # and the other cells of the models calibrated on batch 2 (their intervals may differ)
     assert len(forecasts) == n * (n - 2) + (n - 2) * 2
-    assert len(calibrations) == n - 2
+    assert len(calibrations) == (n - 2) * 2  # the calibrations from batch 2 on, and the deployed losses on it
     np.testing.assert_array_equal(third.rmse, first.rmse)
+    np.testing.assert_array_equal(third.deployed[-1].sq, first.deployed[-1].sq)
 
 
 def test_step_cache_does_not_reuse_steps_made_by_other_code(tmp_path, base, frame, params, monkeypatch):
@@ -634,7 +682,7 @@ def test_with_a_gate_every_strategy_that_learns_refits_it_on_the_new_validation_
     step = Step(frame, gated, 1)
     # fit_gate gives the same weights whatever the gate was: the base's come from batch 0's tail
     assert fit_gate(copy_model(base), split_windows(frame, gated, "val", [0])) == pytest.approx(run.gate, abs=1e-6)
-    for name in ("finetune", "distill", "replay", "retrain", "ensemble"):
+    for name in ("finetune", "distill", "replay", "retrain", "ensemble", "refit"):
         result = strategies.get(name).update(base, step)
         model = ensemble.members(result.model)[-1] if name == "ensemble" else result.model
         gate = result.info["gate"]

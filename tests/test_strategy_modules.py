@@ -23,7 +23,7 @@ ADDING = "## Adding a strategy"
 
 def test_every_strategy_is_found_in_its_own_module():
     shipped = yaml.safe_load((ROOT / "params.yaml").read_text())["compare"]["strategies"]
-    assert set(STRATEGIES) == set(shipped) == {"none", "finetune", "distill", "ensemble", "retrain", "replay"}
+    assert set(STRATEGIES) == set(shipped) == {"none", "finetune", "distill", "ensemble", "retrain", "replay", "refit"}
     for name, spec in STRATEGIES.items():
         assert isinstance(spec, Strategy) and spec.name == name
         assert sys.modules[f"lstm_utils.strategies.{name}"].STRATEGY is spec
@@ -51,12 +51,12 @@ def test_each_params_dataclass_declares_defaults_types_and_limits_and_the_shippe
 def test_titles_and_when_it_fits_are_derived_from_the_modules():
     assert title("finetune") == "Strategy finetune: Fine-tuning"
     assert title("compare").startswith("Comparison")
-    summary = {"new_rmse": 3.0, "new_mae": 2.0, "old_rmse": 5.0, "forgetting": 0.0, "forward_rmse": 3.1,
-               "windows_seen": 10}
-    text = compare.narrative({"replay": summary, "retrain": summary | {"windows_seen": 100}}, {}, "replay", "why")
+    summary = {"deployed_rmse": 3.0, "new_rmse": 3.0, "new_mae": 2.0, "old_rmse": 5.0, "forgetting": 0.0,
+               "forgetting_share": 0.0, "forward_rmse": 3.1, "windows_seen": 10}
+    text = compare.narrative({"replay": summary, "retrain": summary | {"windows_seen": 100}}, {}, "replay")
     assert f"| replay | {STRATEGIES['replay'].fits} | 1 of 2 |" in text
-    assert "| strategy | when it fits | rank | new RMSE vs best | cost vs retrain | forgetting |" in text
-    assert "| replay | the usual winner in continual learning | 1 of 2 | +0.0% | 10% | +0.000 |" in text
+    assert "| strategy | when it fits | rank | deployed RMSE vs best | cost vs retrain | forgetting |" in text
+    assert "| replay | the usual winner in continual learning | 1 of 2 | +0.0% | 10% | +0.0% |" in text
 
 
 def test_the_keys_a_strategy_reads_are_its_section_the_common_keys_and_what_it_declares():

@@ -198,3 +198,48 @@ def test_window_batches_shuffle_repeats_with_the_seed():
     assert one.order.tolist() == two.order.tolist() != first.tolist()
     three = WindowBatches(w, 8, shuffle=True, seed=7)
     assert three.order.tolist() == first.tolist()
+
+
+# --- deployed windows and window counts ---------------------------------------------------------
+
+def test_deployed_windows_are_every_window_whose_targets_lie_in_the_batch():
+    """Targets cross split boundaries inside the batch; the look-back reaches into the batch before;
+    no target crosses into another batch; a gap breaks windows as everywhere."""
+    from types import SimpleNamespace
+
+    from lstm_utils.windows import deployed_windows
+
+    batch, split = tails([20, 20, 20])
+    values = known_values(60)
+    values[45, 0] = np.nan  # a gap in batch 2
+    frame = make_frame(values, batch, split)
+    params = SimpleNamespace(data=SimpleNamespace(inputs=INPUTS, targets=TARGETS),
+                             window=SimpleNamespace(lookback=4, horizon=3))
+    one = deployed_windows(frame, params, 1)
+    assert one.starts.tolist() == list(range(20, 38))  # rows 20..39 hold batch 1; the last target row is 39
+    assert {split[i] for i in one.starts} == {TRAIN, VAL, TEST} and split[34] != split[36]  # 34: across its tails
+    assert one.arrays()[0][0, :, 0].tolist() == [16.0, 17.0, 18.0, 19.0]  # its look-back in batch 0
+    two = deployed_windows(frame, params, 2)
+    assert two.starts.tolist() == [i for i in range(40, 58) if not (i - 4 <= 45 <= i + 2)]
+    tests = make_windows(frame, INPUTS, TARGETS, 4, 3, "test", [1])
+    assert set(tests.starts) < set(one.starts)  # the test tail's windows are a few of them
+
+
+def test_window_counts_and_the_warning_for_few_windows():
+    from lstm_utils.windows import few_windows
+
+    import pandas as pd
+
+    counts = pd.DataFrame({"train": [500, 300, 300], "val": [120, 60, 130], "test": [120, 130, 40],
+                           "calibration": [120, 60, 130], "deployed": [None, 450, 480]},
+                          index=pd.Index(["base", "b1", "b2"], name="batch")).astype({"deployed": "Int64"})
+    lines = few_windows(counts, 100, 24)
+    assert len(lines) == 2
+    assert lines[0].startswith("the test tails of 1 of 3 batches give fewer windows than `compare.min_windows` (100): "
+                               "b2 (40)")
+    assert "raise `split.test_fraction`, or shorten `window.horizon` (24;" in lines[0]
+    assert "(450 to 480 a batch)" in lines[0]
+    assert lines[1].startswith("the calibration tails of 1 of 3 batches give fewer windows than "
+                               "`compare.min_windows` (100): b1 (60)")
+    assert "`split.val_fraction` or `intervals.calibration_batches`" in lines[1]
+    assert few_windows(counts, 40, 24) == []

@@ -94,6 +94,8 @@ class Strategy:
         The params keys it reads outside its own section and :data:`COMMON_KEYS`.
     reference
         The accuracy and cost reference the others are measured against (retrain).
+    shown
+        Keys of a step's `info` that its report's step table shows, a column each.
     """
 
     name: str
@@ -105,6 +107,7 @@ class Strategy:
     update: Callable[[Any, Step], Update]
     reads: tuple[str, ...] = ()
     reference: bool = False
+    shown: tuple[str, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
