@@ -15,7 +15,7 @@ import pandas as pd
 
 from lstm_utils import intervals
 from lstm_utils.config import Params
-from lstm_utils.evaluation import WindowLosses, calibrate, cell
+from lstm_utils.evaluation import Forecaster, WindowLosses, calibrate, cell
 from lstm_utils.linear import BatchSums
 from lstm_utils.windows import Windows, calibration_windows, deployed_windows, tail_windows
 
@@ -59,7 +59,7 @@ class SeasonalNaive:
         return seasonal_naive(windows, self.season)
 
 
-def naive(season: int) -> dict[str, Persistence | SeasonalNaive]:
+def naive(season: int) -> dict[str, Forecaster]:
     """Both naive forecasters, keyed by the names used in every table."""
     return {"persistence": Persistence(), "seasonal_naive": SeasonalNaive(season)}
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from lstm_utils import strategies
 from lstm_utils.config import CompareParams
-from lstm_utils.decide import Choice, ConfidenceSet, WalkForward
+from lstm_utils.decide import POLICIES, Choice, ConfidenceSet, WalkForward
 from lstm_utils.escape import markdown_text
 
 BASELINE = " (baseline)"  # how a baseline is named beside the strategies
@@ -124,8 +124,7 @@ def policies_table(walk: WalkForward) -> pd.DataFrame:
     """The rule against the fixed policies over the walk forward: deployed RMSE, the windows it
     rests on, and the training windows of the steps that made the deployed models (and their share
     of always retraining's)."""
-    rows = {("the rule" if name == "rule" else f"always {name}" if name != "none" else "never update"): v
-            for name, v in walk.policies.items()}
+    rows = {("the rule" if name == "rule" else POLICIES[name]): v for name, v in walk.policies.items()}
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=["deployed_rmse", "windows", "windows_seen"])
     retrain = walk.policies.get("retrain", {}).get("windows_seen")
     if retrain:
