@@ -71,8 +71,8 @@ def naive_forecasts(windows: Windows, season: int) -> dict[str, np.ndarray]:
 
 def linear_chain(frame: pd.DataFrame, params: Params) -> dict:
     """The `linear` baseline over the chain of batches, recorded like a strategy: row t of its
-    error matrices is the ridge refit on batches 0..t (penalty chosen on their validation
-    tails), scored on every batch's test tail (mean over targets, in the data's units), with its
+    error matrices is the ridge refit on batches 0..t (:meth:`lstm_utils.linear.BatchSums.fit`:
+    design and penalty chosen on their validation tails; `designs` and `penalties` per step), scored on every batch's test tail (mean over targets, in the data's units), with its
     intervals calibrated at every step as a strategy's are (`intervals`, like rmse); `deployed`
     holds, for each batch t >= 1, the losses on its deployed windows of the ridge as fitted up to
     t - 1 (:func:`lstm_utils.windows.deployed_windows`)."""
@@ -83,10 +83,11 @@ def linear_chain(frame: pd.DataFrame, params: Params) -> dict:
     names = [intervals.level_name(q) for q in levels]
     rmse, mae = np.full((n, n), np.nan), np.full((n, n), np.nan)
     cover = {level: {m: np.full((n, n), np.nan) for m in intervals.MEASURES} for level in names}
-    penalties, deployed = [], []
+    penalties, designs, deployed = [], [], []
     for t in range(n):
         ridge = sums.fit(range(t + 1))
         penalties.append(ridge.penalty)
+        designs.append(ridge.design)
         calibration = calibration_windows(frame, params, t)
         widths = calibrate(calibration, ridge.predict(calibration), levels)
         for k, windows in enumerate(tests):
@@ -98,7 +99,8 @@ def linear_chain(frame: pd.DataFrame, params: Params) -> dict:
         if t + 1 < n:  # the ridge as fitted so far, deployed on the next batch
             ahead = deployed_windows(frame, params, t + 1)
             deployed.append(WindowLosses.of(ahead, ridge.predict(ahead), widths))
-    return {"rmse": rmse, "mae": mae, "penalties": penalties, "intervals": cover, "deployed": deployed}
+    return {"rmse": rmse, "mae": mae, "penalties": penalties, "designs": designs, "intervals": cover,
+            "deployed": deployed}
 
 
 def naive_deployed(frame: pd.DataFrame, params: Params) -> dict[str, list[WindowLosses]]:

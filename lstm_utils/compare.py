@@ -279,6 +279,33 @@ def _figure_name(key: str) -> str:
             "forward_rmse": "forward RMSE"}.get(key, key.replace("_", " "))
 
 
+def linear_words(record: dict, learns: str) -> str:
+    """In plain words: which design of the linear family (:data:`lstm_utils.linear.DESIGNS`) the
+    ridge took after each step and when a refit changed it (every model's linear path is that
+    fit), and, when it learns every window (`baselines.linear_learns: all`), which scores are
+    in-sample for it."""
+    designs, penalties, batches = record["designs"], record["penalties"], record["batches"]
+    start = f"**{designs[0]}** (penalty {penalties[0]:g}) on the base period"
+    changes = [f"**{d}** (penalty {p:g}) from {b}" for k, (d, p, b) in enumerate(zip(designs, penalties, batches))
+               if k and d != designs[k - 1]]
+    text = (f"The linear part (the `linear` baseline, and every model's linear path) took the design with the "
+            f"lowest validation error, with its penalty: {start}"
+            + (f", then {', '.join(changes)}." if changes else ", kept at every refit."))
+    return text + " " + in_sample_words(learns)
+
+
+def in_sample_words(learns: str) -> str:
+    """What the error matrices' cells rest on, given `baselines.linear_learns`."""
+    if learns != "all":
+        return ("The linear part learns the training tails only, so every test tail is out of sample for "
+                "every model.")
+    return ("Once its design and penalty are chosen, the linear part learns every window up to the step, "
+            "test tails included (only the validation tails that calibrate the intervals stay out): the "
+            "error-matrix cells on and below the diagonal (`new_rmse`, and the forgetting read from them) are "
+            "in-sample for the linear part, though no gradient step of the LSTM saw a test tail. The deployed "
+            "figures, which rank, are forecast before any learning.")
+
+
 def against_linear(summaries: dict[str, dict], ranked: list[str], linear: float, best: str,
                    key: str = "deployed_rmse") -> str:
     """In plain words: whether the LSTM beats the linear baseline (a ridge regression on the same

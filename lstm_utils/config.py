@@ -170,12 +170,26 @@ class TrainParams:
     data_parallel: bool = setting(False, hint="true splits each batch across all GPUs (JAX backend)")
 
 
+def _linear_designs(names: tuple[str, ...]) -> str | None:
+    from lstm_utils.linear import DESIGNS
+
+    wrong = [n for n in names if n not in DESIGNS]
+    if wrong or not names or len(set(names)) < len(names):
+        return f"must name each of {', '.join(DESIGNS)} at most once, at least one (got {list(names)})"
+    return None
+
+
 @dataclass(frozen=True)
 class BaselineParams:
     season: int = setting(24, ge=1, hint="24 for hourly data")
     linear_penalties: tuple[float, ...] = setting((0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0), gt=0,
                                                   hint="ridge penalties to choose from on the validation tails, "
                                                        "e.g. [0.1, 1, 10, 100, 1000, 10000]")
+    linear_designs: tuple[str, ...] = setting(("relative", "absolute", "both"), check=_linear_designs,
+                                              hint="some of [relative, absolute, both]")
+    linear_learns: str = setting("all", choices=("all", "train"),
+                                 hint="all: every window up to the step once design and penalty are chosen; "
+                                      "train: the training tails only")
 
 
 def _known_strategies(names: tuple[str, ...]) -> str | None:

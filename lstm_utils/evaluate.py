@@ -13,7 +13,7 @@ from lstm_utils._keras import keras
 from lstm_utils.config import BaselineParams
 from lstm_utils.errors import DataError, ModelError
 from lstm_utils.forecast import read_for_model
-from lstm_utils.linear import Design, Ridge, Sums, fit
+from lstm_utils.linear import View, Ridge, Sums, fit
 from lstm_utils.baselines import naive_forecasts
 from lstm_utils.evaluation import calibrate
 from lstm_utils.scoring import by_series, forecasts, score
@@ -61,7 +61,7 @@ def evaluate_since(model: keras.Model, sidecar: dict, source: str | Path, start:
     if ridge is None:
         scores["linear"] = {"left out": why}
     else:
-        scores["linear"] |= {"fitted_on": len(before), "penalty": ridge.penalty}
+        scores["linear"] |= {"fitted_on": len(before), "design": ridge.design, "penalty": ridge.penalty}
     times = windows.target_times()
     pooled = {"pooled": "each error divided by its series' scale (the model's sidecar keeps them; a series it "
                         "never saw: the RMS of its step-to-step change), so the figures above have no units",
@@ -103,15 +103,17 @@ def validation_cut(sidecar: dict, before: Windows) -> int:
 
 def linear_before(model: keras.Model, sidecar: dict, before: Windows) -> tuple[Ridge | None, str]:
     """The linear baseline fitted on `before` (windows that end before the scored ones): the
-    earlier part fits, the last `split.val_fraction` chooses the penalty. None, and why, when
+    earlier part fits, the last `split.val_fraction` chooses the design and penalty (and
+    calibrates the baselines' intervals, so it stays out of the fit). None, and why, when
     there is too little to fit."""
     if len(before) == 0:
         return None, "no window ends before --start (give --start and data before it)"
-    design = Design.from_model(model, sidecar)
+    design = View.from_model(model, sidecar)
     params = sidecar.get("params") or {}
-    penalties = (params.get("baselines") or {}).get("linear_penalties") or BaselineParams().linear_penalties
+    given, default = params.get("baselines") or {}, BaselineParams()
     cut = validation_cut(sidecar, before)
     if cut < 2 * design.lookback:
         return None, f"only {len(before)} windows end before --start; give more data before it"
-    train, val = before.subset(slice(0, cut)), before.subset(slice(cut, None))
-    return fit(Sums.of(design, train), Sums.of(design, val), penalties, design), ""
+    train, val = Sums.of(design, before.subset(slice(0, cut))), Sums.of(design, before.subset(slice(cut, None)))
+    return fit(train, val, given.get("linear_penalties") or default.linear_penalties, design,
+               given.get("linear_designs") or default.linear_designs), ""

@@ -3,7 +3,8 @@ strategies that start anew (retrain, each ensemble member, a distillation studen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -12,7 +13,7 @@ import pandas as pd
 from lstm_utils._keras import keras
 from lstm_utils.config import Params
 from lstm_utils.linear import BatchSums
-from lstm_utils.model import LINEAR, Scaler, build_forecaster, fit_gate, gate_weights, has_gate, set_linear
+from lstm_utils.model import LINEAR, Scaler, build_forecaster, fit_gate, gate_weights, has_gate, has_linear, set_linear
 from lstm_utils.splits import BATCH, SPLIT, TRAIN
 from lstm_utils.train import TrainResult, fit, set_seed
 from lstm_utils.windows import Windows, split_windows
@@ -56,8 +57,9 @@ def new_forecaster(frame: pd.DataFrame, params: Params, units: Sequence[int] | N
 def train_new(frame: pd.DataFrame, params: Params, batches: Sequence[int], verbose: int = 2,
               name: str = "lstm_forecaster") -> Run:
     """A new forecaster trained from scratch on `batches` with the `train` settings: its linear
-    path is first set to the ridge fit on the same windows (:mod:`lstm_utils.linear`) and kept
-    there, and the LSTM learns what the linear part misses, starting from zero.
+    path is set to the ridge fit on the same batches (:mod:`lstm_utils.linear`; on their training
+    windows while it trains, then the fit it keeps: :func:`beside_linear`), and the LSTM learns
+    what the linear part misses, starting from zero.
 
     Parameters
     ----------
@@ -75,11 +77,30 @@ def train_new(frame: pd.DataFrame, params: Params, batches: Sequence[int], verbo
     train = split_windows(frame, params, "train", batches)
     val = split_windows(frame, params, "val", batches)
     model = new_forecaster(frame, params, name=name)
-    if params.model.linear:
-        ridge = BatchSums(frame, params).fit(batches)
-        set_linear(model, ridge.w, ridge.b)
     t = params.train
-    result = fit(model, train, val, epochs=t.epochs, batch_size=t.batch_size, learning_rate=t.learning_rate,
-                 patience=t.patience, seed=t.seed, verbose=verbose, frozen=(LINEAR,) if params.model.linear else ())
-    fit_gate(model, split_windows(frame, params, "val", [max(batches)]))
+    with beside_linear(model, BatchSums(frame, params), batches) as frozen:
+        result = fit(model, train, val, epochs=t.epochs, batch_size=t.batch_size, learning_rate=t.learning_rate,
+                     patience=t.patience, seed=t.seed, verbose=verbose, frozen=frozen)
+    fit_gate(model, split_windows(frame, params, "val", [max(batches)]))  # a tail the kept fit left out
     return Run(model, result, train, val)
+
+
+@contextmanager
+def beside_linear(model: keras.Model, sums: BatchSums, batches: Sequence[int]) -> Iterator[tuple[str, ...]]:
+    """Train a model beside its linear part, in a `with` block that yields the layers to freeze.
+
+    Inside the block the linear path is the ridge fitted on the batches' training windows
+    (design and penalty chosen on their validation tails), so the validation tails that stop
+    training stay out of sample. After it, the path is set to the fit it keeps: with
+    `baselines.linear_learns: all`, the same design and penalty fitted on every window of the
+    batches but the newest validation tails, which calibrate the intervals and fit a gate after
+    training. A model without a linear path is left alone.
+    """
+    linear = has_linear(model)
+    if linear:
+        during = sums.fit(batches, "train")
+        set_linear(model, during.w, during.b)
+    yield (LINEAR,) if linear else ()
+    if linear:
+        kept = sums.fit(batches)
+        set_linear(model, kept.w, kept.b)

@@ -103,7 +103,7 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
     else:
         h = layers.Normalization(mean=scaler.mean.tolist(), variance=(scaler.std ** 2).tolist(),
                                  name="scale_inputs")(window)
-    scaled = h
+    scaled = h  # with window scaling, the linear path sees the window as the LSTM does
     for k, units in enumerate(params.units):
         last = k == len(params.units) - 1
         h = layers.LSTM(units, return_sequences=not last, seed=seed + k, name=f"lstm_{k}")(h)
@@ -111,7 +111,7 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
             h = layers.Dropout(params.dropout, seed=seed + 100 + k, name=f"dropout_{k}")(h)
     z = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name="head")(h)  # starts as the anchor
     if params.linear:  # a linear path from the scaled window beside the LSTM (set in closed form: set_linear)
-        flat = layers.Flatten(name="flat_window")(scaled)
+        flat = layers.Flatten(name="flat_window")(scaled if by_window else _linear_view(window, last_step, scaler))
         linear = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name=LINEAR)(flat)
         z = layers.Add(name="head_plus_linear")([z, linear])
     z = layers.Reshape((horizon, n_targets), name="scaled_forecast")(z)
@@ -130,6 +130,22 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
         out = layers.Add(name="forecast")([_anchor(window, last_step, params.residual, lookback, horizon,
                                                    target_idx, season), change])
     return keras.Model(window, out, name=name)
+
+
+LEVELS = "linear_levels"  # the linear path's absolute block: each input standardized by the base period
+
+
+def _linear_view(window, last_step, scaler: Scaler):
+    """What the linear path sees with global scaling, (batch, 2 * lookback, inputs): each input
+    minus its last value, then each input's standardized level, divided by the base period's std
+    (the columns of :meth:`lstm_utils.linear.View.inputs`, step by step: relative, then absolute)."""
+    lookback, n_inputs = window.shape[1], window.shape[2]
+    change = layers.Subtract(name="linear_change")(
+        [window, layers.UpSampling1D(lookback, name="linear_hold_last")(last_step)])
+    relative = layers.Normalization(mean=[0.0] * n_inputs, variance=(scaler.std ** 2).tolist(),
+                                    name="linear_relative")(change)
+    levels = layers.Normalization(mean=scaler.mean.tolist(), variance=(scaler.std ** 2).tolist(), name=LEVELS)(window)
+    return layers.Concatenate(axis=1, name="linear_window")([relative, levels])
 
 
 TARGET_SPREAD = "hold_target_spread"  # with window scaling: the targets' spreads, (batch, horizon, targets)
@@ -240,17 +256,18 @@ def window_scaled(model: keras.Model) -> bool:
 
 
 def input_scaling(model: keras.Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The per-input mean and std the forecaster was built with (the base period's train tail;
-    with relative inputs it keeps no input means: 0), and the targets' means its output adds
-    back (0 but with `residual: none`). With window scaling: zeros and ones (each window
-    brings its own)."""
+    """The per-input mean and std the forecaster was built with (the base period's train tail,
+    read from the linear path's levels, else from the LSTM's input scaling, which keeps no means
+    with relative inputs: 0), and the targets' means its output adds back (0 but with
+    `residual: none`). With window scaling: zeros and ones (each window brings its own)."""
     plain = _first_forecaster(model)
     if window_scaled(plain):
         n_in, n_out = plain.input_shape[-1], plain.output_shape[-1]
         return np.zeros(n_in), np.ones(n_in), np.zeros(n_out)
     values = lambda layer, name: np.asarray(keras.ops.convert_to_numpy(getattr(layer, name)),  # noqa: E731
                                             dtype="float64").reshape(-1)
-    scale = plain.get_layer("scale_inputs")
+    names = {layer.name for layer in plain.layers}
+    scale = plain.get_layer(LEVELS if LEVELS in names else "scale_inputs")
     return values(scale, "mean"), np.sqrt(values(scale, "variance")), values(plain.get_layer(UNSCALE), "mean")
 
 

@@ -388,7 +388,7 @@ BASELINE_KEYS = ("new_rmse", "old_rmse", "forgetting", "forgetting_share", "forw
 
 
 def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], walk: WalkForward,
-            newest: Newest | None = None) -> dict:
+            newest: Newest | None = None, linear: dict | None = None) -> dict:
     """The content of reports/metrics.json: the champion and why; each strategy's summary and each
     baseline's (persistence and seasonal naive: new_rmse, old_rmse; linear, refit at every step:
     forgetting and forward_rmse too), each with its deployed figures (`deployed_rmse`,
@@ -396,7 +396,9 @@ def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], walk:
     p-value (`mcs_pvalue`) and whether it is in the set (`in_mcs`); with intervals, each one's
     `new_coverage_<level>`, `new_width_<level>` and `new_interval_score_<level>` (level in percent,
     e.g. 80). `confidence_set` says on what the set rests; `walk_forward`, the rule against the
-    fixed policies and the champion picked before each batch.
+    fixed policies and the champion picked before each batch. Given the linear baseline's record
+    (`linear`), `linear_fits` gives the design and penalty of its fit after each step, the ones
+    every model's linear path was set to.
 
     With several series these figures are pooled on each series' scale (see
     :mod:`lstm_utils.evaluation`), and `series` adds, per series, every final model's and
@@ -420,6 +422,9 @@ def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], walk:
                                                     "windows": turn.windows, "windows_seen": turn.windows_seen,
                                                     "members": turn.evidence.members}
                                         for turn in walk.history}}}
+    if linear is not None:
+        out["linear_fits"] = {batch: {"design": d, "penalty": p}
+                              for batch, d, p in zip(linear["batches"], linear["designs"], linear["penalties"])}
     if newest is not None and newest.series:
         out["series"] = {name: {f: {"rmse": mean_over_targets(e["rmse"]), "mae": mean_over_targets(e["mae"]),
                                     "windows": e["windows"]} for f, e in by.items()}

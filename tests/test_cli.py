@@ -514,23 +514,25 @@ def test_evaluate_matches_in_process_metrics(runs, trained, start):
 @pytest.mark.parametrize("start", [EARLY, LATE])
 def test_evaluate_fits_the_linear_baseline_on_the_windows_before_start(runs, trained, start):
     """A direct computation: every window that ends before --start, in the model's scaling; the
-    last val_fraction of them chose the penalty the command reports; a numpy ridge fit with it."""
-    from lstm_utils.linear import Design
+    last val_fraction of them chose the design and penalty the command reports (and calibrate
+    the baselines' intervals, so they stay out of the fit); a numpy ridge fit with them."""
+    from lstm_utils.linear import DESIGNS, View
 
     got = evaluated(runs, start)["linear"]
     data = trained[2]
     before, scored = split_at(data, start)
     assert got["fitted_on"] == len(before) > 1000
-    assert got["penalty"] in TINY.baselines.linear_penalties
-    design = Design.of(assign_splits(ingest(data, TINY.data, TINY.split.base_batches), TINY.split), TINY)
+    assert got["penalty"] in TINY.baselines.linear_penalties and got["design"] in DESIGNS
+    view = View.of(assign_splits(ingest(data, TINY.data, TINY.split.base_batches), TINY.split), TINY)
+    columns = view.columns(got["design"])
     x, y = before.subset(slice(0, int(round(len(before) * (1 - TINY.split.val_fraction))))).arrays()
-    a, b = design.inputs(x), design.targets(x, y)
+    a, b = view.inputs(x)[:, columns], view.targets(x, y)
     n, d = a.shape
     coef = np.linalg.lstsq(np.vstack([np.hstack([a, np.ones((n, 1))]),
                                       np.hstack([np.sqrt(got["penalty"]) * np.eye(d), np.zeros((d, 1))])]),
                            np.vstack([b, np.zeros((d, b.shape[1]))]), rcond=None)[0]
     xs, ys = scored.arrays()
-    forecast = design.forecast(xs, design.inputs(xs) @ coef[:d] + coef[d])
+    forecast = view.forecast(xs, view.inputs(xs)[:, columns] @ coef[:d] + coef[d])
     assert got["rmse"]["temp"] == pytest.approx(errors(ys, forecast, ["temp"])["rmse"]["temp"], abs=1e-6)
     assert got["windows"] == len(scored)
 

@@ -374,3 +374,15 @@ def test_the_champion_history_says_why_each_pick_was_kept_or_changed():
     assert got["pick"].tolist() == ["first pick", "kept: still in the set", "changed: none left the set"]
     assert got["left out of the set"].tolist() == ["-", "-", "none"]
     assert got["windows"].tolist()[:2] == [700, 690] and got["windows"].isna().tolist()[2]
+
+
+def test_the_linear_words_say_the_design_chosen_and_when_a_refit_changed_it():
+    record = {"designs": ["relative", "absolute", "absolute", "both"], "penalties": [1000.0, 10.0, 10.0, 1.0],
+              "batches": ["base", "2013-07", "2013-08", "2013-09"]}
+    text = compare.linear_words(record, "all")
+    assert "**relative** (penalty 1000) on the base period" in text
+    assert "then **absolute** (penalty 10) from 2013-07, **both** (penalty 1) from 2013-09." in text
+    assert "2013-08" not in text  # no change there
+    assert "in-sample for the linear part" in text and "forecast before any learning" in text
+    kept = compare.linear_words(record | {"designs": ["absolute"] * 4}, "train")
+    assert "kept at every refit" in kept and "out of sample for every model" in kept and "in-sample" not in kept

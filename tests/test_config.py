@@ -285,6 +285,20 @@ def test_interval_levels_lie_strictly_between_0_and_1_once_each(tmp_path, raw, l
     assert err.key.startswith("intervals.levels") and words in err.message
 
 
+@pytest.mark.parametrize("designs, words", [(["relative", "levels"], "each of relative, absolute, both"),
+                                            (["both", "both"], "at most once"), ([], "non-empty list")])
+def test_linear_designs_name_members_of_the_family_once(tmp_path, raw, designs, words):
+    raw["baselines"]["linear_designs"] = designs
+    err = error_for(tmp_path, raw)
+    assert err.key == "baselines.linear_designs" and words in err.message
+
+
+def test_linear_learns_is_all_or_train(tmp_path, raw):
+    raw["baselines"]["linear_learns"] = "everything"
+    err = error_for(tmp_path, raw)
+    assert err.key == "baselines.linear_learns" and "all" in err.message and "train" in err.message
+
+
 def test_calibration_batches_at_least_one(tmp_path, raw):
     raw["intervals"]["calibration_batches"] = 0
     assert error_for(tmp_path, raw).key == "intervals.calibration_batches"

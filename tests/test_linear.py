@@ -1,7 +1,9 @@
-"""The linear part: the closed-form ridge fit, its sums, the design it shares with the model,
-the `linear` baseline, and the model that starts from it."""
+"""The linear part: the closed-form ridge fit in each design of the family, its sums, the view it
+shares with the model, the `linear` baseline, and the model that starts from it."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pytest
@@ -9,10 +11,10 @@ import pytest
 from lstm_utils.config import parse_params
 from lstm_utils.ingest import ingest
 from lstm_utils.baselines import linear_chain
-from lstm_utils.linear import BatchSums, Design, Ridge, Sums, fit
+from lstm_utils.linear import DESIGNS, BatchSums, Ridge, Sums, View, fit
 from lstm_utils.metrics import errors, mean_over_targets
 from lstm_utils.splits import assign_splits
-from lstm_utils.windows import split_windows, tail_windows
+from lstm_utils.windows import deployed_windows, split_windows, tail_windows
 from tiny_project import tiny_params, write_part
 
 
@@ -79,50 +81,119 @@ def sample(tmp_path_factory):
     return frame, params
 
 
-def test_the_design_takes_a_window_apart_and_puts_the_forecast_back(sample):
+def test_the_view_takes_a_window_apart_and_puts_the_forecast_back(sample):
     frame, params = sample
-    design = Design.of(frame, params)
+    view = View.of(frame, params)
     x, y = split_windows(frame, params, "train", [0]).arrays()
-    z = design.targets(x, y)
+    z = view.targets(x, y)
     assert z.shape == (len(x), params.window.horizon * len(params.data.targets))
-    np.testing.assert_allclose(design.forecast(x, z), y, atol=1e-4)
-    inputs = design.inputs(x)
-    assert inputs.shape == (len(x), params.window.lookback * len(params.data.inputs))
-    np.testing.assert_allclose(inputs.reshape(x.shape)[:, -1, :], 0.0)  # relative to the last value
+    np.testing.assert_allclose(view.forecast(x, z), y, atol=1e-4)
+    inputs = view.inputs(x)
+    width = params.window.lookback * len(params.data.inputs)
+    assert inputs.shape == (len(x), 2 * width) and view.designs == DESIGNS
+    relative, absolute = inputs[:, view.columns("relative")], inputs[:, view.columns("absolute")]
+    np.testing.assert_allclose(relative.reshape(x.shape)[:, -1, :], 0.0)  # relative to the last value
+    np.testing.assert_allclose(absolute.reshape(x.shape), (x - view.mean) / view.std)  # standardized levels
+    np.testing.assert_array_equal(inputs[:, view.columns("both")], inputs)
     from lstm_utils.baselines import seasonal_naive
 
-    np.testing.assert_allclose(design.anchor(x), seasonal_naive(split_windows(frame, params, "train", [0]), 24))
+    np.testing.assert_allclose(view.anchor(x), seasonal_naive(split_windows(frame, params, "train", [0]), 24))
+    window = View.of(frame, params.replace("model", scaling="window"))  # levels differ by series: relative only
+    assert window.designs == ("relative",) and window.inputs(x).shape == (len(x), width)
+    with pytest.raises(ValueError, match="only relative"):
+        window.columns("absolute")
 
 
-def test_batch_sums_are_the_sums_of_all_their_windows(sample):
+@pytest.mark.parametrize("design", DESIGNS)
+def test_each_designs_closed_form_equals_a_numpy_ridge_on_its_columns(sample, design):
+    frame, params = sample
+    view = View.of(frame, params)
+    windows = split_windows(frame, params, "train", [0, 1])
+    x, y = windows.arrays()
+    inputs, targets = view.inputs(x), view.targets(x, y)
+    ridge = Ridge.solve(Sums.of(view, windows), 10.0, view, design)
+    columns = view.columns(design)
+    w, b = numpy_ridge(inputs[:, columns], targets, 10.0)
+    assert ridge.design == design and ridge.w.shape == (2 * len(columns) if design != "both" else len(columns), w.shape[1])
+    np.testing.assert_allclose(ridge.w[columns], w, atol=1e-6)
+    np.testing.assert_allclose(ridge.b, b, atol=1e-6)
+    np.testing.assert_array_equal(np.delete(ridge.w, columns, axis=0), 0.0)  # the other block stays out
+    np.testing.assert_allclose(ridge.predict(windows).reshape(len(x), -1),
+                               view.forecast(x, inputs[:, columns] @ w + b).reshape(len(x), -1), atol=1e-6)
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_batch_sums_are_the_sums_of_all_their_windows_in_each_design(sample, design):
     frame, params = sample
     sums = BatchSums(frame, params)
-    together = Sums.of(sums.design, split_windows(frame, params, "train", [0, 1, 2]))
-    apart = sums.of("train", [0, 1, 2])
-    assert apart.n == together.n
-    np.testing.assert_allclose(apart.xx, together.xx, rtol=1e-10, atol=1e-9)
-    np.testing.assert_allclose(apart.xy, together.xy, rtol=1e-10, atol=1e-8)
+    columns = sums.view.columns(design)
+    for split, windows in (("train", split_windows(frame, params, "train", [0, 1, 2])),
+                           ("all", deployed_windows(frame, params, 0).concat(deployed_windows(frame, params, 1))
+                            .concat(deployed_windows(frame, params, 2)))):
+        together = Sums.of(sums.view, windows).take(columns)
+        apart = sums.of(split, [0, 1, 2]).take(columns)
+        assert apart.n == together.n == len(windows)
+        np.testing.assert_allclose(apart.xx, together.xx, rtol=1e-10, atol=1e-9)
+        np.testing.assert_allclose(apart.xy, together.xy, rtol=1e-10, atol=1e-8)
+        incremental = Ridge.solve(sums.of(split, [0, 1]) + sums.of(split, [2]), 10.0, sums.view, design)
+        scratch = Ridge.solve(Sums.of(sums.view, windows), 10.0, sums.view, design)
+        np.testing.assert_allclose(incremental.w, scratch.w, atol=1e-8)
+        np.testing.assert_allclose(incremental.b, scratch.b, atol=1e-8)
 
 
-def test_the_linear_baseline_record_is_a_refit_per_step_scored_on_every_batch(sample):
-    from lstm_utils.windows import deployed_windows
+def test_the_design_and_penalty_are_the_pair_with_the_lowest_validation_error():
+    rng = np.random.default_rng(3)
+    view = View(lookback=4, horizon=1, mean=np.zeros(1), std=np.ones(1), target_idx=np.array([0]),
+                relative=True, residual="none", season=1)
 
+    def sums(n: int, level_matters: bool) -> Sums:
+        level = rng.normal(size=(n, 1, 1)) * 5
+        x = level + rng.normal(size=(n, 4, 1))
+        y = (x[:, :, 0].mean(axis=1) if level_matters else x[:, -1, 0] - x[:, 0, 0]) + rng.normal(scale=0.1, size=n)
+        a, b = view.inputs(x), view.targets(x, y.reshape(n, 1, 1))
+        return sums_of(a, b)
+
+    penalties = [0.01, 1.0, 100.0]
+    for level_matters in (True, False):
+        train, val = sums(200, level_matters), sums(100, level_matters)
+        chosen = fit(train, val, penalties, view)
+        errs = {(d, p): Ridge.solve(train, p, view, d).sse(val) for d in DESIGNS for p in penalties}
+        assert (chosen.design, chosen.penalty) == min(errs, key=errs.get)
+        if level_matters:  # a level the window's changes cannot tell is seen by the absolute block only
+            assert chosen.design != "relative" and errs["relative", 1.0] > 2 * errs[chosen.design, chosen.penalty]
+        assert fit(train, val, penalties, view, ["relative"]).design == "relative"  # a family of one
+    assert fit(train, Sums.zero(8, 1), penalties, view).penalty == 100.0  # nothing to choose on: the largest
+
+
+@pytest.mark.parametrize("learns", ["all", "train"])
+def test_the_linear_baseline_record_is_a_refit_per_step_scored_on_every_batch(sample, learns):
     frame, params = sample
+    params = params.replace("baselines", linear_learns=learns)
     record = linear_chain(frame, params)
     assert record["rmse"].shape == (3, 3) and len(record["deployed"]) == 2
+    assert set(record["designs"]) <= set(DESIGNS) and len(record["designs"]) == 3
     tests = tail_windows(frame, params, 3)
-    design = Design.of(frame, params)
-    for t in range(3):  # a direct computation: numpy ridge on the batches' windows, penalty as chosen
-        train = split_windows(frame, params, "train", list(range(t + 1)))
-        x, y = train.arrays()
-        w, b = numpy_ridge(design.inputs(x), design.targets(x, y), record["penalties"][t])
+    view = View.of(frame, params)
+    for t in range(3):  # a direct computation: numpy ridge on the batches' windows, design and penalty as chosen
+        if learns == "all":  # every window whose targets lie in batches 0..t, but the calibrating val tail
+            learned = [deployed_windows(frame, params, k) for k in range(t + 1)]
+            calibrating = set(split_windows(frame, params, "val", [t]).target_times())
+            keep = ~learned[t].target_times().isin(calibrating)
+            assert 0 < (~keep).sum() < len(keep)
+            learned[t] = learned[t].subset(np.flatnonzero(keep))
+            learned = functools.reduce(lambda a, b: a.concat(b), learned)
+        else:
+            learned = split_windows(frame, params, "train", list(range(t + 1)))
+        x, y = learned.arrays()
+        columns = view.columns(record["designs"][t])
+        w, b = numpy_ridge(view.inputs(x)[:, columns], view.targets(x, y), record["penalties"][t])
         for k in range(3):
             xt, yt = tests[k].arrays()
-            forecast = design.forecast(xt, design.inputs(xt) @ w + b)
+            forecast = view.forecast(xt, view.inputs(xt)[:, columns] @ w + b)
             assert record["rmse"][t, k] == pytest.approx(mean_over_targets(errors(yt, forecast, ["temp"])["rmse"]), abs=1e-6)
         if t < 2:  # deployed on the next batch: every window of it, forecast by the ridge fitted so far
             xd, yd = deployed_windows(frame, params, t + 1).arrays()
-            sq = ((design.forecast(xd, design.inputs(xd) @ w + b) - yd) ** 2).mean(axis=(1, 2))
+            sq = ((view.forecast(xd, view.inputs(xd)[:, columns] @ w + b) - yd) ** 2).mean(axis=(1, 2))
             np.testing.assert_allclose(record["deployed"][t].sq, sq, rtol=1e-6)
 
 
@@ -146,8 +217,29 @@ def test_a_model_whose_lstm_output_is_zero_forecasts_exactly_the_ridge_forecast(
     # the design read back from the model's layers (as `evaluate` does) is the same
     sidecar = {"params": params.raw, "inputs": list(params.data.inputs), "targets": list(params.data.targets),
                "window": params.section("window")}
-    read_back = Ridge(ridge.w, ridge.b, ridge.penalty, Design.from_model(model, sidecar))
+    read_back = Ridge(ridge.w, ridge.b, ridge.penalty, View.from_model(model, sidecar), ridge.design)
     np.testing.assert_allclose(read_back.predict(test), want, atol=1e-4)
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_a_saved_model_with_each_design_loads_in_safe_mode_and_forecasts_the_same(sample, tmp_path, design):
+    import keras
+
+    from lstm_utils.from_scratch import new_forecaster
+    from lstm_utils.model import predict, set_linear
+
+    frame, params = sample
+    sums = BatchSums(frame, params.replace("baselines", linear_designs=(design,)))
+    ridge = sums.fit([0, 1])
+    assert ridge.design == design
+    model = new_forecaster(frame, params)
+    set_linear(model, ridge.w, ridge.b)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    test = split_windows(frame, params, "test", [2])
+    got = predict(loaded, test)
+    np.testing.assert_array_equal(got, predict(model, test))
+    np.testing.assert_allclose(got, ridge.predict(test), atol=2e-3)
 
 
 @pytest.mark.slow
@@ -182,3 +274,24 @@ def test_a_fit_that_makes_the_model_worse_keeps_the_weights_it_started_from(samp
     for got, was in zip(model.get_weights(), start):
         np.testing.assert_array_equal(got, was)
     np.testing.assert_allclose(predict(model, val), ridge.predict(val), atol=2e-3)
+
+
+def test_a_model_trains_beside_the_training_windows_fit_and_keeps_the_fit_on_every_window(sample):
+    """The validation tail that stops training stays out of sample for the linear part while the
+    LSTM trains; the model then keeps the same design and penalty fitted on every window."""
+    from lstm_utils.from_scratch import beside_linear, new_forecaster
+    from lstm_utils.model import LINEAR
+
+    frame, params = sample
+    sums = BatchSums(frame, params)
+    during, kept = sums.fit([0, 1], "train"), sums.fit([0, 1])
+    assert (kept.design, kept.penalty) == (during.design, during.penalty)
+    assert sums.of("all", [0, 1]).n > sums.of("train", [0, 1]).n + sums.of("val", [0, 1]).n
+    assert np.abs(kept.w - during.w).max() > 1e-3  # the tails moved the fit
+    model = new_forecaster(frame, params)
+    with beside_linear(model, sums, [0, 1]) as frozen:
+        assert frozen == (LINEAR,)
+        np.testing.assert_array_equal(model.get_layer(LINEAR).get_weights()[0], during.w.astype(np.float32))
+    np.testing.assert_array_equal(model.get_layer(LINEAR).get_weights()[0], kept.w.astype(np.float32))
+    train_only = BatchSums(frame, params.replace("baselines", linear_learns="train"))
+    assert np.array_equal(train_only.fit([0, 1]).w, during.w)  # `train`: nothing to swap

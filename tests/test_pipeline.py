@@ -108,6 +108,8 @@ def test_strategies_champion_metrics_and_forecast(project):
     assert {k: v for k, v in metrics["baselines"]["linear"].items() if k not in ("mcs_pvalue", "in_mcs")} == \
         pytest.approx({k: v for k, v in record["summary"].items() if k not in ("new_mae", "windows_seen")}, abs=1e-9)
     assert metrics["baselines"]["linear"]["new_rmse"] == pytest.approx(record["rmse"][1, 1])
+    assert metrics["linear_fits"] == {b: {"design": d, "penalty": p} for b, d, p in
+                                      zip(record["batches"], record["designs"], record["penalties"])}
     assert metrics["confidence_set"]["windows"] == deployed["none"]  # the one update batch's deployed windows
     assert metrics["champion"] in metrics["confidence_set"]["members"] or not metrics["champion_in_mcs"]
     assert list(metrics["walk_forward"]["history"]) == ["next"]  # one update step: nothing to walk forward yet

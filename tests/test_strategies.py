@@ -7,7 +7,6 @@ units, 2 epochs), so each update trains in about a second.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -18,7 +17,7 @@ from lstm_utils.chain import run_chain
 from lstm_utils.config import parse_params
 from lstm_utils.from_scratch import new_forecaster, train_new
 from lstm_utils.ingest import ingest
-from lstm_utils.model import LINEAR, copy_model, predict, set_linear
+from lstm_utils.model import LINEAR, copy_model, predict
 from lstm_utils.scoring import error_matrix
 from lstm_utils.splits import BATCH, SPLIT, TRAIN, assign_splits
 from lstm_utils.strategies import NAMES, Step, Update, distill, ensemble, finetune, none, replay, retrain
@@ -235,15 +234,16 @@ def test_distill_alpha_one_is_plain_training_on_true_targets(base, step1, params
     val = step1.new("val")
     p = params.distill
     kwargs = dict(epochs=p.epochs, batch_size=params.train.batch_size, learning_rate=p.learning_rate,
-                  patience=p.patience, seed=step1.seed, verbose=0, frozen=[LINEAR])
-    ridge = step1.linear()  # the student's linear part: the ridge fit on all batches so far
+                  patience=p.patience, seed=step1.seed, verbose=0)
     a = distill.student(base, step1)
-    set_linear(a, ridge.w, ridge.b)
-    fit(a, train, val, targets=distill.blended_targets(base, train, 1.0), **kwargs)
+    with step1.beside_linear(a) as frozen:  # the student's linear part: the ridge fit on all batches so far
+        fit(a, train, val, targets=distill.blended_targets(base, train, 1.0), frozen=frozen, **kwargs)
     b = distill.student(base, step1)
-    set_linear(b, ridge.w, ridge.b)
-    fit(b, train, val, **kwargs)
+    with step1.beside_linear(b) as frozen:
+        fit(b, train, val, frozen=frozen, **kwargs)
     assert_same_weights(a, b)
+    kept = step1.linear()
+    np.testing.assert_array_equal(b.get_layer(LINEAR).get_weights()[0], kept.w.astype(np.float32))
     # and the strategy itself, with alpha = 1, trains exactly that model
     one = distill.update(base, Step(step1.frame, with_section(params, "distill", alpha=1.0), 1))
     assert one.info["windows"] == len(train)

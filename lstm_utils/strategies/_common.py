@@ -7,6 +7,7 @@ checks, the data stage) never starts TensorFlow; the training code is imported w
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +20,11 @@ from lstm_utils.windows import Windows, split_windows
 if TYPE_CHECKING:
     from lstm_utils._keras import keras
 
-# The params keys every strategy reads (how its data is read and windowed).
-COMMON_KEYS = ("data.targets", "data.features", "data.freq", "data.timezone", "window")
+# The params keys every strategy reads: how its data is read and windowed, and how the linear
+# part it sets at each step is fitted (lstm_utils.linear.BatchSums.fit).
+COMMON_KEYS = ("data.targets", "data.features", "data.freq", "data.timezone", "window",
+               "baselines.linear_penalties", "baselines.linear_designs", "baselines.linear_learns",
+               "intervals.calibration_batches")
 
 
 @dataclass
@@ -35,11 +39,23 @@ class Step:
     verbose: int = 0
     sums: BatchSums | None = None
 
-    def linear(self, batches: Sequence[int] | None = None) -> Ridge:
-        """The ridge fit on some batches' windows (default: all so far, 0..t)."""
+    def linear(self, batches: Sequence[int] | None = None, learn: str | None = None) -> Ridge:
+        """The ridge fit on some batches' windows (default: all so far, 0..t; see
+        :meth:`lstm_utils.linear.BatchSums.fit` for `learn`)."""
+        return self._sums().fit(list(range(self.t + 1)) if batches is None else batches, learn)
+
+    def beside_linear(self, model: keras.Model,
+                      batches: Sequence[int] | None = None) -> AbstractContextManager[tuple[str, ...]]:
+        """Train `model` beside the ridge on some batches (default: all so far), in a `with`
+        block (:func:`lstm_utils.from_scratch.beside_linear`)."""
+        from lstm_utils.from_scratch import beside_linear
+
+        return beside_linear(model, self._sums(), list(range(self.t + 1)) if batches is None else batches)
+
+    def _sums(self) -> BatchSums:
         if self.sums is None:
             self.sums = BatchSums(self.frame, self.params)
-        return self.sums.fit(list(range(self.t + 1)) if batches is None else batches)
+        return self.sums
 
     @property
     def seed(self) -> int:
@@ -141,23 +157,22 @@ def tune(previous: keras.Model, step: Step, train: Windows, *, learning_rate: fl
     trainable
         "all" layers, or "head": the LSTM layers stay frozen for this step.
     refit_linear
-        Set the linear path to the ridge fit on all batches so far (exact, from kept sums)
-        before training; the linear path is never changed by gradient steps.
+        Set the linear path to the ridge fit on all batches so far (exact, from kept sums; see
+        :func:`lstm_utils.from_scratch.beside_linear`); the linear path is never changed by
+        gradient steps.
 
     A gated model's gate is fitted afterwards on the new batch's validation tail.
     """
-    from lstm_utils.model import LINEAR, copy_model, has_linear, set_linear
+    from lstm_utils.model import LINEAR, copy_model, has_linear
     from lstm_utils.train import fit
 
     model = copy_model(previous)
-    linear = has_linear(model)
-    if linear and refit_linear:
-        ridge = step.linear()
-        set_linear(model, ridge.w, ridge.b)
     frozen = [layer.name for layer in model.layers if trainable == "head" and layer.name.startswith("lstm_")]
-    result = fit(model, train, step.new("val"), epochs=epochs, batch_size=step.params.train.batch_size,
-                 learning_rate=learning_rate, patience=patience, seed=step.seed, verbose=step.verbose,
-                 frozen=frozen + ([LINEAR] if linear else []))
+    unchanged = nullcontext((LINEAR,) if has_linear(model) else ())  # the linear path as it was
+    with (step.beside_linear(model) if refit_linear else unchanged) as kept:
+        result = fit(model, train, step.new("val"), epochs=epochs, batch_size=step.params.train.batch_size,
+                     learning_rate=learning_rate, patience=patience, seed=step.seed, verbose=step.verbose,
+                     frozen=frozen + list(kept))
     return Update(model, result.windows_seen, result.history, gated(model, step, {
         "epochs": result.epochs_run, "best_epoch": result.best_epoch}))
 

@@ -54,20 +54,17 @@ def student(teacher: keras.Model, step: Step) -> keras.Model:
 def update(previous: keras.Model, step: Step) -> Update:
     """Train a student on the new windows + a seeded sample of old ones, against blended targets;
     its linear part is the ridge fit on all batches so far, kept through training."""
-    from lstm_utils.model import LINEAR, has_linear, set_linear
     from lstm_utils.train import fit
 
     p: DistillParams = step.params.distill
     train = step.new("train").concat(step.old("train").sample(p.old_windows, seed=step.seed))
     targets = blended_targets(previous, train, p.alpha)
     model = student(previous, step)
-    linear = has_linear(model)
-    if linear:  # the truth's linear part on all history (measured: better than a fit to the blend)
-        ridge = step.linear()
-        set_linear(model, ridge.w, ridge.b)
-    result = fit(model, train, step.new("val"), epochs=p.epochs, batch_size=step.params.train.batch_size,
-                 learning_rate=p.learning_rate, patience=p.patience, seed=step.seed, verbose=step.verbose,
-                 targets=targets, frozen=[LINEAR] if linear else [])
+    # the truth's linear part on all history (measured: better than a fit to the blend)
+    with step.beside_linear(model) as frozen:
+        result = fit(model, train, step.new("val"), epochs=p.epochs, batch_size=step.params.train.batch_size,
+                     learning_rate=p.learning_rate, patience=p.patience, seed=step.seed, verbose=step.verbose,
+                     targets=targets, frozen=frozen)
     return Update(model, result.windows_seen, result.history,
                   gated(model, step, {"epochs": result.epochs_run, "windows": len(train)}))
 
