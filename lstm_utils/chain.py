@@ -132,9 +132,7 @@ def advance(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Param
         chain.hashes.append(digest)
         chain.keys.append(key)
         chain.steps.append(rec)
-        progress(f"{strategy}: step {t}/{n - 1} ({rec.batch}): {'reused' if rec.reused else 'trained'}, "
-                 f"{rec.train_seconds:.1f} s, {rec.windows_seen} windows seen"
-                 + (f" ({rec.compile_seconds:.1f} s compiling)" if rec.compile_seconds >= 0.05 else ""))
+        progress(f"{strategy}: step {t}/{n - 1} ({rec.batch}): " + step_words(rec))
     return chain
 
 
@@ -234,3 +232,14 @@ def run_chain(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Par
     """:func:`advance`, then :func:`score`; the parameters are :func:`advance`'s."""
     chain = advance(strategy, base, frame, params, names, verbose, progress, cache, base_hash, data_hashes)
     return score(chain, frame, params, cache, data_hashes)
+
+
+def step_words(rec: StepRecord) -> str:
+    """How a step went, for the progress line: reused from the step state (its seconds are the
+    original run's, not spent now), nothing learned (`none`), or trained, with its cost."""
+    if rec.reused:
+        return f"reused from the step state (trained in {rec.train_seconds:.1f} s when computed)"
+    if rec.windows_seen == 0:
+        return "nothing to train (the model is kept)"
+    return (f"trained, {rec.train_seconds:.1f} s, {rec.windows_seen} windows seen"
+            + (f" ({rec.compile_seconds:.1f} s compiling)" if rec.compile_seconds >= 0.05 else ""))

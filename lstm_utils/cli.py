@@ -1,5 +1,6 @@
 """Command line: `python -m lstm_utils` or `lstm-utils`.
 
+    init [DATA_DIR]                          propose a params.yaml from the files (written if none)
     validate [DATA_DIR]                      ingest and print the summary
     forecast --model M --data D [--out CSV]  the next horizon steps after the last timestamp
     evaluate --model M --data D [--start T]  RMSE / MAE as JSON (forecasts from T on)
@@ -34,6 +35,8 @@ def _validate(args: argparse.Namespace) -> int:
     frame = assign_splits(data, params.split)
     check_batches(data, frame, params.split, params.window)
     print(f"{args.data_dir}: OK")
+    for line in data.report.warnings(params.data):
+        print(f"warning: {line}")
     print(data.report)
     counts = window_counts(frame, params, batch_names(data))
     print("\nwindows per batch (deployed: every window whose targets lie in the batch, which the strategies are "
@@ -44,17 +47,51 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import yaml
+
+    from lstm_utils.config import parse_params
+    from lstm_utils.errors import ParamsError
+    from lstm_utils.ingest import ingest
+    from lstm_utils.sketch import fill_template, sketch
+    from lstm_utils.splits import assign_splits, batch_names
+    from lstm_utils.windows import few_windows, window_counts
+
+    target = Path(args.params)
+    template = target if target.exists() else Path(__file__).resolve().parents[1] / "params.yaml"
+    if not template.exists():
+        raise ParamsError(f"{target}: no params.yaml here to start the sketch from",
+                          hint="run init in the project folder (the one with params.yaml)", key="")
+    text = fill_template(template.read_text(encoding="utf-8"), sketch(args.data_dir))
+    params = parse_params(yaml.safe_load(text))  # a sketch that does not load is a bug, not the user's
+    if target.exists():
+        print(f"# {target} exists and is left as it is; the sketch for {args.data_dir}:\n")
+        print(text, end="")
+    else:
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}: read it, then run `lstm-utils validate {args.data_dir}` and `dvc repro`")
+    data = ingest(args.data_dir, params.data, params.split.base_batches, horizon=params.window.horizon)
+    frame = assign_splits(data, params.split)
+    print("\nwindows per batch with these settings:", file=sys.stderr)
+    print(window_counts(frame, params, batch_names(data)).astype(object).fillna("-").to_string(), file=sys.stderr)
+    for line in data.report.warnings(params.data) + few_windows(window_counts(frame, params, batch_names(data)),
+                                                                params.compare.min_windows, params.window.horizon):
+        print(f"warning: {line}", file=sys.stderr)
+    return 0
+
+
 def _forecast(args: argparse.Namespace) -> int:
     from lstm_utils.artifacts import load_model
-    from lstm_utils.escape import inert_csv
     from lstm_utils.files import atomic_path
-    from lstm_utils.forecast import forecast_next
+    from lstm_utils.forecast import csv_text, forecast_next
 
     model, sidecar = load_model(args.model)
     table, missing = forecast_next(model, sidecar, args.data)
     if missing:
         print(f"{args.model}: {missing}", file=sys.stderr)
-    text = inert_csv(table).to_csv(date_format="%Y-%m-%dT%H:%M:%S%z", lineterminator="\n")
+    text = csv_text(table)
     if args.out:
         with atomic_path(args.out) as tmp:
             tmp.write_text(text, encoding="utf-8")
@@ -134,6 +171,13 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lstm-utils", description="Keep an LSTM forecaster current as new CSV "
                                 "data arrives.")
     sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("init", help="propose a params.yaml from the data files (written if there is none)",
+                       description="Read the CSV files of DATA_DIR and propose the data, split, window and baselines "
+                       "keys, each with a comment saying why; every other key as in the project's params.yaml. "
+                       "Written to --params when that file does not exist, else printed.")
+    s.add_argument("data_dir", nargs="?", default="data")
+    s.add_argument("--params", default="params.yaml", help="params file to write (default: params.yaml)")
+    s.set_defaults(func=_init)
     v = sub.add_parser("validate", help="ingest a data folder and print what was read")
     v.add_argument("data_dir", nargs="?", default="data")
     v.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")

@@ -9,9 +9,12 @@ windows it rests on, and one on fewer than `compare.min_windows` is flagged.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 
-from lstm_utils import strategies
+from lstm_utils import intervals, strategies
 from lstm_utils.config import CompareParams
 from lstm_utils.decide import POLICIES, Choice, ConfidenceSet, WalkForward
 from lstm_utils.escape import markdown_text
@@ -183,6 +186,7 @@ def interval_table(summaries: dict[str, dict], baselines: dict[str, dict]) -> pd
     columns = {f"new_{m}_{q}": f"{m} {q}" for q in found for m in ("coverage", "width", "interval_score")}
     columns |= {f"deployed_coverage_{q}": f"deployed coverage {q}" for q in found}
     frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=list(columns)).astype("float64")
+    frame = frame.replace([np.inf, -np.inf], np.nan)  # too few calibration windows: one mark, said in the verdict
     frame = frame.rename(columns=columns).rename_axis("forecaster")
     return frame.sort_values(f"interval_score {found[-1]}") if found else frame
 
@@ -200,8 +204,13 @@ def interval_verdict(summaries: dict[str, dict], baselines: dict[str, dict]) -> 
     lines = []
     for level in levels(summaries):
         nominal = float(level) / 100
+        endless = sorted(s for s, v in summaries.items() if not math.isfinite(v.get(f"new_width_{level}") or 0.0))
         cov = {s: v.get(f"new_coverage_{level}") for s, v in summaries.items()}
-        cov = {s: c for s, c in cov.items() if c is not None}
+        cov = {s: c for s, c in cov.items() if c is not None and s not in endless}
+        if endless:  # intervals of the whole line cover everything and say nothing
+            why = intervals.too_few(nominal)
+            lines.append(f"**{level}% intervals**: {why[0].upper()}{why[1:]}. The intervals of {', '.join(endless)} are the whole line, so no verdict is given on them"
+                         + (" (blank in the table below)." if not cov else "."))
         if not cov:
             continue
 

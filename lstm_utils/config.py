@@ -105,13 +105,15 @@ class DataParams:
     freq: str = setting("h", check=_pandas_freq, hint="use a pandas frequency such as h, 15min or D")
     timezone: str = setting("UTC", check=_time_zone, hint="use a zone name such as UTC or Europe/Paris")
     max_fill: int = setting(6, ge=0, hint="0 turns gap filling off")
-    separator: str = setting(",")
+    separator: str = setting(",", hint="one character such as ',' or ';', or auto (each file's own)")
     on_conflict: str = setting("newer", choices=("newer", "older", "refuse"),
                                hint="newer: the later file's values win")
     series_column: str | None = setting(None, optional=True,
                                         hint="the column naming each row's series (long form), or null for one series")
     calendar: tuple[str, ...] = setting((), optional=True, check=_calendar_names,
                                         hint="any of hour, weekday, month, yearday, us_federal_holidays; [] for none")
+    decimal: str = setting(".", optional=True, choices=(".", ","),
+                           hint="',' for numbers written 3,14 (then the separator must be another character)")
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -409,7 +411,10 @@ def _check(params: Params) -> None:
     """Rules that tie keys together, each naming the key and what is allowed."""
     d, s, w, b = params.data, params.split, params.window, params.baselines
     rules: list[tuple[bool, str, str, str]] = [
-        (len(d.separator) == 1, "data.separator", f"must be one character, got {d.separator!r}", "use ',' or ';'"),
+        (len(d.separator) == 1 or d.separator == "auto", "data.separator",
+         f"must be one character or auto, got {d.separator!r}", "use ',' or ';', or auto to detect each file's"),
+        (not (d.decimal == "," and d.separator == ","), "data.separator",
+         "is ',' but so is data.decimal", "set data.separator: ';' (or auto), as files with a decimal comma use"),
         (len(set(d.targets)) == len(d.targets), "data.targets", "lists a column twice", "list each target once"),
         (d.time_column not in d.inputs, "data.time_column",
          f"({d.time_column!r}) is also listed as a target or feature", "remove it from data.targets / data.features"),

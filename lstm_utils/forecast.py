@@ -52,9 +52,9 @@ def with_bands(table: pd.DataFrame, sidecar: dict, scales: dict[str, list[float]
                ) -> tuple[pd.DataFrame, str | None]:
     """A point forecast (one column per target) with its interval bounds beside it,
     `<target>_lower_<level>` and `<target>_upper_<level>` per target and level (level in percent,
-    e.g. `temp_lower_80`; infinite where the model had too few calibration windows), from the
-    half-widths in the model's sidecar. A model saved without them keeps its point forecast
-    alone, and the second value says so in one line (with several series, also the series
+    e.g. `temp_lower_80`), from the half-widths in the model's sidecar. A level the model had too
+    few calibration windows for (infinite half-widths) is left out, and so is a model saved
+    without them; the second value says so in one line (with several series, also the series
     skipped, see :func:`forecast_frame`).
 
     With several series (a `series` column) the half-widths are in units of each series' scale
@@ -76,6 +76,9 @@ def with_bands(table: pd.DataFrame, sidecar: dict, scales: dict[str, list[float]
     out = table.copy()
     for q, half in widths.items():
         name = intervals.level_name(q)
+        if not np.isfinite(half).all():  # bounds of the whole line are no bounds: left out, and said
+            note = "; ".join(filter(None, [note, f"{name}% bounds left out: " + intervals.too_few(q)]))
+            continue
         for j, t in enumerate(targets):
             width = half[step, j] * factor[:, j]
             out[f"{t}_lower_{name}"] = table[t].to_numpy() - width
@@ -164,3 +167,13 @@ def _each_series(model: keras.Model, frame: pd.DataFrame, inputs: Sequence[str],
     out = out[[SERIES, *targets]]
     out.attrs["skipped"] = skipped
     return out
+
+
+def csv_text(table: pd.DataFrame) -> str:
+    """A forecast table as CSV text: times in ISO 8601 as the reports write them
+    (2013-11-01T00:00:00+00:00), and any cell a spreadsheet would run as a formula made inert."""
+    from lstm_utils.escape import inert_csv
+
+    out = inert_csv(table)
+    out.index = pd.Index([t.isoformat() for t in out.index], name=out.index.name)
+    return out.to_csv(lineterminator="\n")

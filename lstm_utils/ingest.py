@@ -3,7 +3,8 @@
 Steps, in order: read each file in chunks (keeping only the columns params name), check the
 time column, targets and features exist and are numeric, parse times into `data.timezone`,
 order files by their first timestamp (not by name), drop exact duplicates and resolve overlaps
-(by `data.on_conflict`: the newer file wins by default), regularize to `data.freq`, interpolate
+(by `data.on_conflict`: the newer file wins by default; rows a newer file repeats stay in the
+batch that first had them, so only new times join a new batch), regularize to `data.freq`, interpolate
 runs of at most `data.max_fill` missing steps inside one batch, and leave longer gaps missing
 (windows never span them).
 What was done is counted in an :class:`IngestReport`.
@@ -39,6 +40,10 @@ class FileSummary:
     overlap_identical: int = 0  # rows an earlier file already had, dropped
     conflicts: int = 0  # same time as an earlier file, other values: resolved by data.on_conflict
     batch: int = 0
+    separator: str = ","  # the field separator it was read with (`data.separator`, or detected with auto)
+    conflict_first: pd.Timestamp | None = None  # the first and last time of those conflicts
+    conflict_last: pd.Timestamp | None = None
+    zoned: bool = True  # its times carry a UTC offset (else read as wall-clock times in data.timezone)
 
 
 @dataclass
@@ -84,7 +89,8 @@ class IngestReport:
         return pd.DataFrame(
             [{"file": f.name, "batch": f.batch, "rows": f.rows, "first": f.first, "last": f.last,
               "duplicates": f.duplicates, "overlap_dropped": f.overlap_identical,
-              "conflicts": f.conflicts, "missing_values": sum(f.missing.values())} for f in self.files]
+              "conflicts": f.conflicts, "missing_values": sum(f.missing.values()), "separator": f.separator}
+             for f in self.files]
         ).set_index("file")
 
     def columns_table(self) -> pd.DataFrame:
@@ -93,6 +99,22 @@ class IngestReport:
         missing = {c: sum(f.missing.get(c, 0) for f in self.files) for c in cols}
         return pd.DataFrame({"missing_in_files": missing, "interpolated": self.filled,
                              "still_missing": self.unfilled}).rename_axis("column")
+
+    def warnings(self, data: DataParams) -> list[str]:
+        """A line per file whose rows give times an earlier file has with other values (which
+        file won, by `data.on_conflict`), and one naming the zone of times written without an offset."""
+        won = {"newer": "the newer file's values kept", "older": "the earlier file's values kept"}
+        lines = [f"{f.name}: {f.conflicts} time(s) an earlier file has with other values, "
+                 f"{f.conflict_first.isoformat()} to {f.conflict_last.isoformat()}; "
+                 f"{won.get(data.on_conflict, 'refused')} (`data.on_conflict`)"
+                 for f in self.files if f.conflicts and f.conflict_first is not None]
+        naive = [f.name for f in self.files if not f.zoned]
+        if naive:
+            shown = ", ".join(naive[:3]) + (f" and {len(naive) - 3} more" if len(naive) > 3 else "")
+            other = "another zone" if data.timezone == "UTC" else "UTC"
+            lines.append(f"times without a UTC offset ({shown}) are read as wall-clock times in "
+                         f"{data.timezone} (`data.timezone`); if they were written in {other}, set that zone there")
+        return lines
 
     def __str__(self) -> str:
         lines = [f"{len(self.files)} files, {self.rows} rows on the grid "
@@ -150,6 +172,27 @@ def _header(path: Path, sep: str) -> list[str]:
     return [c.strip() for c in row]
 
 
+SEPARATORS = (",", ";", "\t", "|")  # what `data.separator: auto` chooses among
+
+
+def detect_separator(path: Path, decimal: str = ".") -> str:
+    """The field separator of a CSV file: among :data:`SEPARATORS` (not the decimal mark), the one
+    that splits the header into the most fields and the first data row into as many; ','
+    when none splits the header."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            lines = [line for _, line in zip(range(2), handle)]
+    except UnicodeDecodeError:
+        return ","  # reading the header says what is wrong
+    best, fields = ",", 1
+    for sep in (s for s in SEPARATORS if s != decimal):
+        rows = list(csv.reader(lines, delimiter=sep))
+        n = len(rows[0]) if rows else 0
+        if n > fields and all(len(row) == n for row in rows[1:]):
+            best, fields = sep, n
+    return best
+
+
 def _check_columns(path: Path, header: list[str], data: DataParams, series: str | None = None) -> None:
     seen = set()
     for name in header:
@@ -164,8 +207,14 @@ def _check_columns(path: Path, header: list[str], data: DataParams, series: str 
         if name not in seen:
             shown = ", ".join(c if c.isprintable() else repr(c) for c in header)
             shown = shown if len(shown) <= 200 else shown[:200] + " ..."
+            hint = f"rename the column in the file or change `{key}`"
+            joined = next((c for c in header if any(sep in c for sep in SEPARATORS)), None)
+            if joined is not None and name in re.split("|".join(map(re.escape, SEPARATORS)), joined):
+                sep = next(sep for sep in SEPARATORS if sep in joined)
+                hint = (f"the header looks like one field holding several names ({joined!r}): set "
+                        f"`data.separator: {sep!r}` (or auto) in params.yaml")
             raise DataError(f"{path.name}: no column {name!r} (named by `{key}`); the header has: {shown}",
-                            hint=f"rename the column in the file or change `{key}`", file=path.name, column=name)
+                            hint=hint, file=path.name, column=name)
 
 
 def _has_zone(text: pd.Series) -> np.ndarray:
@@ -232,16 +281,24 @@ CHUNK_ROWS = 250_000  # rows parsed at a time: a large file never exists as text
 MISSING = ("", "NA", "NaN", "nan", "null", "NULL")  # cells that count as missing
 
 
-def _numbers(text: pd.Series, file: str, column: str, first_row: int) -> tuple[np.ndarray, int]:
-    """One column's cells as float64 (NaN where blank), and how many were blank."""
+def _numbers(text: pd.Series, file: str, column: str, first_row: int, decimal: str = ".") -> tuple[np.ndarray, int]:
+    """One column's cells as float64 (NaN where blank), and how many were blank; with `decimal`
+    ',' a cell reads 3,14 as 3.14 (and a '.' in it is refused)."""
     text = text.str.strip()
     empty = text.isin(MISSING).to_numpy()
-    numbers = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype="float64")
+    read = text.where(~empty)
+    if decimal == ",":  # a '.' left in would be read as a decimal point: make it unreadable instead
+        read = read.str.replace(".", "\x00", regex=False).str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(read, errors="coerce").to_numpy(dtype="float64")
     bad = np.isnan(numbers) & ~empty
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{file}: row {row + first_row}, column {column!r}: {text.iloc[row]!r} is not a number",
-                        hint="fix or blank that cell (blank cells count as missing)", file=file,
+        cell = text.iloc[row]
+        comma = decimal == "." and not pd.isna(pd.to_numeric(cell.replace(",", "."), errors="coerce"))
+        raise DataError(f"{file}: row {row + first_row}, column {column!r}: {cell!r} is not a number",
+                        hint=("if the file writes a decimal comma, set `data.decimal: ','` (and a separator other "
+                              "than ',') in params.yaml" if comma else
+                              "fix or blank that cell (blank cells count as missing)"), file=file,
                         row=row + first_row, column=column)
     if np.isinf(numbers).any():
         row = int(np.flatnonzero(np.isinf(numbers))[0])
@@ -273,7 +330,8 @@ def read_csv(path: Path, data: DataParams, series: str | None = None) -> tuple[p
     The file is parsed `CHUNK_ROWS` rows at a time, each chunk turned into numbers before the
     next is read, so memory holds the numbers and one chunk of text, not the whole file as text.
     """
-    header = _header(path, data.separator)
+    sep = detect_separator(path, data.decimal) if data.separator == "auto" else data.separator
+    header = _header(path, sep)
     _check_columns(path, header, data, series)
     times: list[pd.DatetimeIndex] = []
     columns: dict[str, list[np.ndarray]] = {c: [] for c in data.columns}
@@ -282,7 +340,7 @@ def read_csv(path: Path, data: DataParams, series: str | None = None) -> tuple[p
     zoned, first_row = None, 2  # row numbers as a person counts them: the header is row 1
     try:
         # every column is read (not only those used), so that a row with too many fields is refused
-        chunks = pd.read_csv(path, sep=data.separator, encoding="utf-8-sig", dtype=str, keep_default_na=False,
+        chunks = pd.read_csv(path, sep=sep, encoding="utf-8-sig", dtype=str, keep_default_na=False,
                              skipinitialspace=True, chunksize=CHUNK_ROWS)
         for raw in chunks:
             if raw.empty:
@@ -292,7 +350,7 @@ def read_csv(path: Path, data: DataParams, series: str | None = None) -> tuple[p
                 zoned = bool(_has_zone(raw[data.time_column].iloc[:1].astype("string").str.strip())[0])
             times.append(parse_times(raw[data.time_column], data, path.name, first_row, zoned))
             for col in data.columns:
-                numbers, blank = _numbers(raw[col], path.name, col, first_row)
+                numbers, blank = _numbers(raw[col], path.name, col, first_row, data.decimal)
                 columns[col].append(numbers)
                 missing[col] += blank
             if series is not None:
@@ -308,7 +366,8 @@ def read_csv(path: Path, data: DataParams, series: str | None = None) -> tuple[p
                         file=path.name)
     frame = pd.DataFrame({c: np.concatenate(parts) for c, parts in columns.items()}, index=times[0].append(times[1:]))
     summary = FileSummary(name=path.name, sha256=sha256_file(path), rows=len(frame),
-                          first=frame.index.min(), last=frame.index.max(), missing=missing)
+                          first=frame.index.min(), last=frame.index.max(), missing=missing, zoned=bool(zoned),
+                          separator=sep)
     if series is not None:
         frame[SERIES] = np.concatenate(names)
         return frame, summary
@@ -446,12 +505,14 @@ def ingest(source: str | Path, data: DataParams, base_batches: int | None = 1, s
 
     combined = _combined(parts, data)
     grid = pd.date_range(combined.index[0], combined.index[-1], freq=data.freq, name=data.time_column)
-    # A later batch starts right after the rows before it (a gap between files is the newer
-    # batch's leading gap), so adding a file never changes the rows of earlier batches.
+    # A later batch starts right after every earlier file's last time (a gap between files is the
+    # newer batch's leading gap; rows a newer file repeats stay in the batch that first had them),
+    # so adding a file never moves rows out of earlier batches.
     starts = []
     for i in range(base_batches, len(summaries)):
-        after_earlier = grid.searchsorted(max(s.last for s in summaries[:i]), side="right")
-        starts.append(min(summaries[i].first, grid[min(after_earlier, len(grid) - 1)]))
+        if summaries[i].last <= max(s.last for s in summaries[:i]):
+            raise _nothing_new(summaries, i)
+        starts.append(grid[grid.searchsorted(max(s.last for s in summaries[:i]), side="right")])
     frame, row = _regular(combined, grid, pd.DatetimeIndex(starts), data)
     report = IngestReport(files=summaries, rows=row.rows, gap_steps=row.gap_steps, gap_runs=row.gap_runs,
                           filled=row.filled, unfilled=row.unfilled, usable_rows=row.usable_rows)
@@ -507,8 +568,11 @@ def _several(parts: list[tuple[pd.DataFrame, FileSummary]], data: DataParams, ba
     """:func:`ingest` for files holding several series (column :data:`SERIES`)."""
     summaries = [s for _, s in parts]
     offset = pd.tseries.frequencies.to_offset(data.freq)
-    # batch k starts at its file's first time, or right after every earlier file's last one
-    starts = pd.DatetimeIndex([min(summaries[i].first, max(s.last for s in summaries[:i]) + offset)
+    # batch k starts right after every earlier file's last time (rows a newer file repeats stay put)
+    for i in range(base_batches, len(summaries)):
+        if summaries[i].last <= max(s.last for s in summaries[:i]):
+            raise _nothing_new(summaries, i)
+    starts = pd.DatetimeIndex([max(s.last for s in summaries[:i]) + offset
                                for i in range(base_batches, len(summaries))])
     blocks: dict[str, list[tuple[pd.DataFrame, FileSummary]]] = {}
     for frame, summary in parts:  # each file split once by series (its files in time order)
@@ -536,6 +600,15 @@ def _several(parts: list[tuple[pd.DataFrame, FileSummary]], data: DataParams, ba
                     report=report)
 
 
+def _nothing_new(summaries: list[FileSummary], i: int) -> DataError:
+    """A later file with no time after every earlier file's: it would be an empty update batch."""
+    latest = max(summaries[:i], key=lambda s: s.last)
+    return DataError(f"{summaries[i].name}: no time after {latest.last.isoformat()} (the end of {latest.name}), so "
+                     f"it adds nothing to update on: its {summaries[i].rows} row(s) repeat or correct earlier files",
+                     hint="merge its rows into the earlier file, or remove it from the data folder",
+                     file=summaries[i].name)
+
+
 def _in_series(exc: DataError, name: str) -> DataError:
     """The same error, saying which series it is about: 'f.csv: ...' -> "f.csv, series 'EWR': ..."."""
     message = exc.message
@@ -558,6 +631,10 @@ def _merge(old: pd.DataFrame, new: pd.DataFrame, summary: FileSummary, rule: str
     summary.overlap_identical += int(same.sum())
     summary.conflicts += int((~same).sum())
     conflicts = int((~same).sum())
+    if conflicts:
+        times = shared[~same]
+        summary.conflict_first = min(times.min(), summary.conflict_first or times.min())
+        summary.conflict_last = max(times.max(), summary.conflict_last or times.max())
     if conflicts and rule == "refuse":
         i = int(np.flatnonzero(~same)[0])
         j = int(np.flatnonzero(~((a[i] == b[i]) | (np.isnan(a[i]) & np.isnan(b[i]))))[0])

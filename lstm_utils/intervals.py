@@ -39,6 +39,21 @@ def conformal_rank(n: int, level: float) -> int:
     return int(np.ceil((n + 1) * level - 1e-9))
 
 
+def fewest_windows(level: float) -> int:
+    """The fewest calibration windows that give a finite half-width at `level` (4 at 0.8, 19 at 0.95)."""
+    n = 1
+    while conformal_rank(n, level) > n:
+        n += 1
+    return n
+
+
+def too_few(level: float) -> str:
+    """What to tell a user whose intervals at `level` are infinite: too few calibration windows."""
+    return (f"too few calibration windows for {level_name(level)}% intervals (split conformal needs at least "
+            f"{fewest_windows(level)}): raise `intervals.calibration_batches` or `split.val_fraction`, or lower "
+            "`window.horizon`")
+
+
 def half_widths(actual: np.ndarray, forecast: np.ndarray, level: float) -> np.ndarray:
     """Conformal half-widths (horizon, targets) at `level` from calibration windows
     (n, horizon, targets): per horizon step and target, the :func:`conformal_rank`-th smallest

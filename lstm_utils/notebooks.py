@@ -96,13 +96,16 @@ def notebook_parameters(path: str | Path) -> dict[str, Any]:
 
 
 def render_html(executed: str | Path, out: str | Path) -> None:
-    """Render an executed notebook as self-contained HTML, code cells hidden."""
+    """Render an executed notebook as self-contained HTML, code cells hidden, the browser tab
+    titled as the report (:func:`title`, from the output's name)."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True)
     exporter.mathjax_url = ""
-    body, _ = exporter.from_notebook_node(nbformat.read(str(executed), as_version=4))
+    nb = nbformat.read(str(executed), as_version=4)
+    nb.metadata["title"] = title(Path(out).stem)
+    body, _ = exporter.from_notebook_node(nb)
     body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>', "", body)
     with atomic_path(out) as tmp:
         tmp.write_text(body, encoding="utf-8")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from lstm_utils import intervals, linear, strategies
 from lstm_utils.artifacts import load_model, make_sidecar, save_model, sidecar_path
 from lstm_utils.baselines import linear_chain, naive_deployed, naive_forecasts
@@ -22,7 +23,7 @@ from lstm_utils.decide import Choice, WalkForward, walk_forward
 from lstm_utils.evaluation import WindowLosses, assess, calibrate
 from lstm_utils.escape import inert_csv
 from lstm_utils.files import atomic_path, sha256_file, write_json
-from lstm_utils.forecast import forecast_frame, with_bands
+from lstm_utils.forecast import csv_text, forecast_frame, with_bands
 from lstm_utils.from_scratch import Run, train_new
 from lstm_utils.metrics import mean_over_targets
 from lstm_utils.model import predict
@@ -205,11 +206,16 @@ def intervals_table(chain: Chain) -> pd.DataFrame:
 
 def settings_table(spec: strategies.Strategy, params: Params) -> pd.DataFrame:
     """A strategy's settings (its own section) and the other params keys it reads, with their values."""
-    rows = [{"key": f"{spec.name}.{k}", "value": v, "read from": "its own section"}
+    rows = [{"key": f"{spec.name}.{k}", "value": as_written(v), "read from": "its own section"}
             for k, v in params.section(spec.name).items()]
-    rows += [{"key": key, "value": value, "read from": "shared with the base model"}
+    rows += [{"key": key, "value": as_written(value), "read from": "shared with the base model"}
              for key, value in spec.used(params.raw).items() if key in spec.reads]
     return pd.DataFrame(rows, columns=["key", "value", "read from"]).set_index("key")
+
+
+def as_written(value: object) -> str:
+    """A params value as params.yaml writes it (500, not 500.0000; [16]; true)."""
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).removesuffix("\n...\n").strip()
 
 
 def summary_row(strategy: str, summary: dict, spent: dict) -> pd.DataFrame:
@@ -384,7 +390,7 @@ def crown(choice: Choice, models_dir: str | Path = "models", compared: list[str]
 INTERVAL_KEYS = ("new_coverage_", "new_width_", "new_interval_score_")  # + level, in summaries and metrics.json
 
 
-BASELINE_KEYS = ("new_rmse", "old_rmse", "forgetting", "forgetting_share", "forward_rmse", "new_windows")
+BASELINE_KEYS = ("new_rmse", "new_mae", "old_rmse", "forgetting", "forgetting_share", "forward_rmse", "new_windows")
 
 
 def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], walk: WalkForward,
@@ -475,11 +481,13 @@ def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = 
 def write_forecast(frame: pd.DataFrame, params: Params, models_dir: str | Path = "models",
                    reports_dir: str | Path = "reports") -> pd.DataFrame:
     """The champion's forecast past the last timestamp, with its interval bounds per target and
-    level (`<target>_lower_<level>`, `<target>_upper_<level>`), written to reports/forecast.csv."""
+    level (`<target>_lower_<level>`, `<target>_upper_<level>`), written to reports/forecast.csv;
+    what was left out, and why, in ``table.attrs["note"]`` (None: nothing)."""
     model, side = load_model(Path(models_dir) / "champion.keras")
     table = forecast_frame(model, frame, params.data.inputs, params.data.targets, params.window.lookback,
                            params.window.horizon, "prepared data", freq=params.data.freq)
-    table, _ = with_bands(table, side)
+    table, note = with_bands(table, side)
     with atomic_path(Path(reports_dir) / "forecast.csv") as tmp:
-        inert_csv(table).to_csv(tmp, date_format="%Y-%m-%dT%H:%M:%S%z", lineterminator="\n")
+        tmp.write_text(csv_text(table), encoding="utf-8")
+    table.attrs["note"] = note
     return table

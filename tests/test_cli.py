@@ -162,6 +162,13 @@ def quick(tmp_path_factory):
     when = (bad / "2013-02.csv").read_text(encoding="utf-8").splitlines()[99].split(",")[0]  # file row 100
     edit_csv(bad / "2013-02.csv", [when], "humid", "n/a-ish")
     jobs["validate_bad"] = (["validate", "bad"], cwd)
+    cwd = folder("validate_overlap", with_params=True)  # April's export repeats March's last 5 hours, one changed
+    overlap = copy_months(cwd / "data", (*MONTHS, "2013-04.csv"))
+    march = (overlap / "2013-03.csv").read_text(encoding="utf-8").splitlines()
+    april = (overlap / "2013-04.csv").read_text(encoding="utf-8").splitlines()
+    (overlap / "2013-04.csv").write_text("\n".join([april[0], *march[-5:], *april[1:]]) + "\n", encoding="utf-8")
+    edit_csv(overlap / "2013-04.csv", [march[-2].split(",")[0]], "humid", "12.5")
+    jobs["validate_overlap"] = (["validate", "data"], cwd)
     cwd = folder("validate_noparams")
     copy_months(cwd / "data", MONTHS[:1])
     jobs["validate_noparams"] = (["validate", "data", "--params", "missing.yaml"], cwd)
@@ -241,6 +248,19 @@ def test_validate_summarises_every_file(quick):
     assert rows["2013-03"] == [str(n) for n in (*counts, counts[1], len(deployed_windows(frame, TINY, 1)))]
     assert rows["base"][-1] == "-"  # no model forecast the base period before learning it
     assert "warning:" not in proc.stdout  # every tail gives at least compare.min_windows (100) here
+
+
+def test_validate_warns_of_values_a_later_export_changed_and_keeps_repeated_rows_in_their_batch(quick):
+    proc, cwd = quick["validate_overlap"]
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stdout.splitlines() if line.startswith("warning: 2013-04.csv")]
+    assert warnings == ["warning: 2013-04.csv: 1 time(s) an earlier file has with other values, "
+                        "2013-03-31T22:00:00+00:00 to 2013-03-31T22:00:00+00:00; the newer file's values kept "
+                        "(`data.on_conflict`)"]
+    ds = ingest(cwd / "data", TINY.data, TINY.split.base_batches)
+    march = ds.frame[ds.frame.index.month == 3]
+    assert (march["batch"] == 1).all()  # the repeated hours stayed in March's batch
+    assert ds.report.files[-1].overlap_identical == 4
 
 
 def test_validate_names_file_row_and_column_of_a_bad_cell(quick):
@@ -331,7 +351,7 @@ def test_forecast_writes_csv(runs, trained):
     text = out.read_text(encoding="utf-8")
     lines = text.splitlines()
     assert lines[0] == f"{TIME},temp"
-    assert lines[1].startswith("2013-04-01T00:00:00+0000,")
+    assert lines[1].startswith("2013-04-01T00:00:00+00:00,")  # ISO 8601, as the reports write times
     check_forecast_table(read_forecast(text), trained[1])
 
 

@@ -363,6 +363,33 @@ def test_interval_table_and_verdict_say_whose_intervals_held():
     assert "No strategy's intervals held" in compare.interval_verdict({"finetune": summaries["finetune"]}, naive)
 
 
+def test_too_few_calibration_windows_give_the_message_and_one_mark_not_a_verdict():
+    inf = math.inf
+    summaries = {"finetune": summary(1.0, 0.0, new_coverage_95=1.0, new_width_95=inf, new_interval_score_95=inf,
+                                     new_coverage_80=0.8, new_width_80=2.0, new_interval_score_80=4.0),
+                 "replay": summary(2.0, 0.0, new_coverage_95=1.0, new_width_95=inf, new_interval_score_95=inf,
+                                   new_coverage_80=0.9, new_width_80=3.0, new_interval_score_80=5.0)}
+    naive = {"seasonal_naive": {"new_coverage_95": 1.0, "new_width_95": inf, "new_interval_score_95": inf}}
+    words = compare.interval_verdict(summaries, naive)
+    assert ("**95% intervals**: Too few calibration windows for 95% intervals (split conformal needs at least 19): "
+            "raise `intervals.calibration_batches`") in words
+    assert "The intervals of finetune, replay are the whole line, so no verdict is given on them" in words
+    assert "No strategy's intervals held" not in words and "Held but wider than needed" not in words.split("**95%")[1]
+    assert "held for finetune (80%)" in words  # the 80% level had enough windows
+    frame = compare.interval_table(summaries, naive)
+    assert frame[["width 95", "interval_score 95"]].isna().all().all()  # one mark, for strategies and baselines
+    assert not np.isinf(frame.to_numpy(dtype=float)).any()
+
+
+def test_fewest_calibration_windows_per_level():
+    from lstm_utils.intervals import conformal_rank, fewest_windows
+
+    for level in (0.5, 0.8, 0.9, 0.95, 0.99):
+        n = fewest_windows(level)
+        assert conformal_rank(n, level) <= n and conformal_rank(n - 1, level) > n - 1
+    assert (fewest_windows(0.8), fewest_windows(0.95)) == (4, 19)
+
+
 def test_the_champion_history_says_why_each_pick_was_kept_or_changed():
     from lstm_utils.decide import WalkForward
 

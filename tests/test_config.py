@@ -353,3 +353,18 @@ def test_replace_changes_the_typed_section_and_the_raw_mapping(params):
     assert other.finetune.epochs == 7 and other.raw["finetune"]["epochs"] == 7
     assert params.finetune.epochs == 8 and params.raw["finetune"]["epochs"] == 8  # untouched
     assert params.replace("model", units=(4,)).raw["model"]["units"] == [4]
+
+
+def test_separator_auto_and_a_decimal_comma_load_and_a_comma_for_both_is_refused(tmp_path, raw):
+    raw["data"] |= {"separator": "auto", "decimal": ","}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    loaded = load_params(path)
+    assert (loaded.data.separator, loaded.data.decimal) == ("auto", ",")
+    raw["data"]["separator"] = ","
+    err = error_for(tmp_path, raw)
+    assert err.key == "data.separator" and "data.decimal" in err.message
+    raw["data"] |= {"separator": ";;", "decimal": "."}
+    assert "one character or auto" in error_for(tmp_path, raw).message
+    raw["data"] |= {"separator": ";", "decimal": ";"}
+    assert error_for(tmp_path, raw).key == "data.decimal"

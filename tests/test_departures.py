@@ -58,7 +58,7 @@ def test_the_departures_example_runs_per_airport_with_its_calendar(departures):
 
     forecast = pd.read_csv(project / "reports" / "forecast.csv", index_col=0)
     assert forecast["series"].tolist() == [a for a in AIRPORTS for _ in range(HORIZON)]
-    assert forecast.index[0] == "2013-03-01T00:00:00-0500"  # the hour after February's last, per airport
+    assert forecast.index[0] == "2013-03-01T00:00:00-05:00"  # ISO 8601; the hour after February's last, per airport
     assert (forecast["departures_lower_80"] <= forecast["departures"]).all()
     assert (forecast["departures"] <= forecast["departures_upper_95"]).all()
     html = (project / "reports" / "compare.html").read_text()

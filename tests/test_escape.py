@@ -162,7 +162,7 @@ def assert_forecast_csv_inert(text: str) -> None:
     assert table.columns.tolist() == ["series", "temp"]
     assert set(table["series"]) == {"'=1+2", "'-y"}
     assert (table.loc[table["series"] == "'-y", "temp"] < -100).all()
-    assert "+0000,'-y,-1" in text  # a time, the name made inert, a negative number as it is
+    assert "+00:00,'-y,-1" in text  # a time (ISO 8601), the name made inert, a negative number as it is
 
 
 def test_forecast_command_csv_makes_series_names_inert(two_series, capsys, tmp_path):

@@ -77,9 +77,51 @@ def test_overlap_between_files_counts_identical_and_conflicting_rows_newer_wins(
     assert (old.overlap_identical, old.conflicts) == (0, 0)
     assert column(ds, "a") == [0.0, 1.0, 2.0, 3.0, 40.0, 5.0, 6.0, 7.0]
     assert column(ds, "b") == [0.0, 1.0, 2.0, 3.0, 40.0, 50.0, 6.0, 7.0]
-    assert ds.frame[BATCH].tolist() == [0, 0, 0, 1, 1, 1, 1, 1]  # the overlap went to the newer batch
+    assert ds.frame[BATCH].tolist() == [0, 0, 0, 0, 0, 0, 1, 1]  # only the new times join the new batch
     table = ds.report.files_table()
     assert table.loc["new.csv", "overlap_dropped"] == 1 and table.loc["new.csv", "conflicts"] == 2
+    assert (new.conflict_first, new.conflict_last) == (ts("2020-01-01 04:00"), ts("2020-01-01 05:00"))
+    assert ds.report.warnings(data_params) == [
+        "new.csv: 2 time(s) an earlier file has with other values, 2020-01-01T04:00:00+00:00 to "
+        "2020-01-01T05:00:00+00:00; the newer file's values kept (`data.on_conflict`)"]
+
+
+def test_an_export_that_repeats_the_last_day_leaves_the_earlier_batch_as_it_was(tmp_path, data_params):
+    """A weekly export repeating the previous file's last rows, with the same values: the
+    earlier batch keeps every row (and its bytes once prepared); only new times form the new batch."""
+    series_csv(tmp_path / "1.csv", "2020-01-01 00:00", [0.0, 1.0, 2.0, 3.0])
+    series_csv(tmp_path / "2.csv", "2020-01-01 04:00", [4.0, 5.0, 6.0, 7.0])
+    before = ingest(tmp_path, data_params, base_batches=1).frame
+    series_csv(tmp_path / "3.csv", "2020-01-01 06:00", [6.0, 7.0, 8.0, 9.0])  # repeats 2.csv's last two hours
+    after = ingest(tmp_path, data_params, base_batches=1)
+    assert after.frame[BATCH].tolist() == [0] * 4 + [1] * 4 + [2] * 2
+    pd.testing.assert_frame_equal(after.frame[after.frame[BATCH] < 2], before)
+    assert after.report.files[2].overlap_identical == 2 and after.report.warnings(data_params) == []
+
+
+def test_a_file_with_no_new_time_is_refused_naming_it(tmp_path, data_params):
+    series_csv(tmp_path / "1.csv", "2020-01-01 00:00", [0.0, 1.0, 2.0, 3.0])
+    series_csv(tmp_path / "2.csv", "2020-01-01 04:00", [4.0, 5.0])
+    series_csv(tmp_path / "3.csv", "2020-01-01 04:00", [4.0])  # ordered after 2.csv, nothing after 05:00
+    with pytest.raises(DataError, match=r"^3\.csv: no time after 2020-01-01T05:00:00\+00:00 \(the end of 2\.csv\)") as err:
+        ingest(tmp_path, data_params, base_batches=1)
+    assert err.value.file == "3.csv" and "remove it" in err.value.hint
+    with pytest.raises(DataError, match=r"^3\.csv: no time after"):
+        panel = tmp_path / "panel"
+        t = hourly("2020-01-01", 3)
+        panel_csv(panel / "1.csv", [(t[0], "A", 1.0, 1.0), (t[1], "A", 2.0, 2.0)])
+        panel_csv(panel / "2.csv", [(t[2], "A", 3.0, 3.0)])
+        panel_csv(panel / "3.csv", [(t[1], "A", 2.0, 2.0)])
+        ingest(panel, data_params, base_batches=1, series="site")
+
+
+def test_the_zone_of_times_without_an_offset_is_named(tmp_path, data_params):
+    t = hourly("2020-01-01", 2)
+    write_csv(tmp_path / "x.csv", "t,a,b", [[t[0].rstrip("Z"), 1, 2], [t[1].rstrip("Z"), 3, 4]])
+    ds = ingest(tmp_path, dataclasses.replace(data_params, timezone="Europe/London"))
+    assert not ds.report.files[0].zoned
+    (line,) = ds.report.warnings(dataclasses.replace(data_params, timezone="Europe/London"))
+    assert line.startswith("times without a UTC offset (x.csv) are read as wall-clock times in Europe/London")
 
 
 def test_identical_overlap_with_missing_cells_counts_as_identical(tmp_path, data_params):
@@ -438,8 +480,8 @@ def test_several_series_each_on_its_own_grid_with_the_files_batches(tmp_path, da
     assert f["series"].tolist() == ["A"] * 6 + ["B"] * 4 + ["C"] * 2  # by name, one block each
     assert column(ds, "a") == [10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 1.0, 2.0, 3.0, 4.0, 100.0, 101.0]  # A's gap filled
     assert list(f.index[:6]) == [ts(x) for x in t] and f.index[6] == ts(t[0]) and f.index[10] == ts(t[4])
-    # batch 1 starts at file 2's first time (t[2], B's row), for every series alike
-    assert f[BATCH].tolist() == [0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1]
+    # batch 1 starts right after file 1's last time (t[2]), for every series alike: B's t[2] row joins batch 0
+    assert f[BATCH].tolist() == [0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1]
     rows = {r.name: r for r in ds.report.series}
     assert (rows["A"].rows, rows["A"].gap_steps, rows["A"].files, rows["C"].files) == (6, 1, 2, 1)
     assert ds.report.files[0].duplicates == 1  # B's repeated row; the same time in A and B is no duplicate
@@ -504,3 +546,38 @@ def test_windows_never_cross_from_one_series_into_the_next(tmp_path, data_params
     x, y = w.arrays()
     assert (np.diff(x[:, :, 0], axis=1) == 1).all() and (np.diff(y[:, :, 0], axis=1) == 1).all()  # no jump back
     assert len(make_windows(frame.iloc[:10], ("a", "b"), ("a",), 3, 2)) == per_series  # series A alone
+
+
+# --- separators and decimal marks ------------------------------------------------------------------
+
+def test_separator_auto_reads_a_folder_mixing_comma_and_semicolon_exports(tmp_path, data_params):
+    t = hourly("2020-01-01", 4)
+    write_csv(tmp_path / "1.csv", "t,a,b", [[t[0], 1, 2], [t[1], 3, 4]])
+    write_csv(tmp_path / "2.csv", "t;a;b", [[t[2], 5, 6], [t[3], 7, 8]], sep=";")
+    ds = ingest(tmp_path, dataclasses.replace(data_params, separator="auto"), base_batches=1)
+    assert column(ds, "a") == [1.0, 3.0, 5.0, 7.0] and column(ds, "b") == [2.0, 4.0, 6.0, 8.0]
+    assert [f.separator for f in ds.report.files] == [",", ";"]
+    assert ds.report.files_table()["separator"].tolist() == [",", ";"]
+
+
+def test_a_decimal_comma_is_read_with_data_decimal_and_named_in_the_hint_without_it(tmp_path, data_params):
+    t = hourly("2020-01-01", 2)
+    write_csv(tmp_path / "x.csv", "t;a;b", [[t[0], "1,5", "2"], [t[1], "-3,25", ""]], sep=";")
+    ds = ingest(tmp_path, dataclasses.replace(data_params, separator="auto", decimal=","))
+    assert column(ds, "a") == [1.5, -3.25] and column(ds, "b") == [2.0, None]
+    with pytest.raises(DataError) as err:
+        ingest(tmp_path, dataclasses.replace(data_params, separator=";"))
+    assert "'1,5' is not a number" in err.value.message and "data.decimal: ','" in err.value.hint
+    write_csv(tmp_path / "x.csv", "t;a;b", [[t[0], "1.5", "2"], [t[1], "3", "4"]], sep=";")
+    with pytest.raises(DataError, match="'1.5' is not a number"):  # a point is no decimal mark then
+        ingest(tmp_path, dataclasses.replace(data_params, separator=";", decimal=","))
+
+
+def test_a_header_read_as_one_field_names_data_separator_in_the_hint(tmp_path, data_params):
+    t = hourly("2020-01-01", 2)
+    write_csv(tmp_path / "x.csv", "t;a;b", [[t[0], 1, 2], [t[1], 3, 4]], sep=";")
+    with pytest.raises(DataError) as err:
+        ingest(tmp_path, data_params)
+    assert "no column 't'" in err.value.message
+    assert err.value.hint.startswith("the header looks like one field holding several names ('t;a;b')")
+    assert "`data.separator: ';'`" in err.value.hint

@@ -112,3 +112,20 @@ def test_the_module_examples_hold():
     from lstm_utils import intervals
 
     assert doctest.testmod(intervals).failed == 0
+
+
+def test_a_forecast_leaves_out_the_bounds_of_a_level_with_too_few_calibration_windows_and_says_so():
+    import pandas as pd
+
+    from lstm_utils.forecast import with_bands
+
+    index = pd.date_range("2020-01-01", periods=3, freq="h", tz="UTC")
+    table = pd.DataFrame({"temp": [1.0, 2.0, 3.0]}, index=index)
+    side = {"intervals": {"levels": [0.8, 0.95], "half_widths": {"80": {"temp": [0.5, 1.0, 1.5]},
+                                                                   "95": {"temp": [None, None, None]}}}}
+    out, note = with_bands(table, side)
+    assert list(out.columns) == ["temp", "temp_lower_80", "temp_upper_80"]  # no -inf / inf columns
+    assert out["temp_upper_80"].tolist() == [1.5, 3.0, 4.5]
+    assert note == ("95% bounds left out: too few calibration windows for 95% intervals (split conformal needs at "
+                    "least 19): raise `intervals.calibration_batches` or `split.val_fraction`, or lower "
+                    "`window.horizon`")

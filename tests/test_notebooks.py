@@ -184,3 +184,18 @@ def test_the_stand_in_hands_over_any_other_name_of_the_real_package():
               "print(before, rfc3987_syntax.Lark.__name__, 'lark' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "Lark", "True"]
+
+
+@pytest.mark.parametrize("name, want", [("compare", "Comparison: which update strategy to use"),
+                                        ("replay", "Strategy replay: "), ("data", "Data: what was ingested")])
+def test_each_report_page_has_its_own_title(tmp_path, name, want):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from lstm_utils.notebooks import render_html
+
+    nbformat.write(new_notebook(cells=[new_code_cell("1")]), tmp_path / "x.ipynb")
+    render_html(tmp_path / "x.ipynb", tmp_path / f"{name}.html")
+    page = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
+    got = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert got.startswith(want) and "Notebook" not in got

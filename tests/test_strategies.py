@@ -561,12 +561,12 @@ def test_step_cache_does_not_reuse_steps_made_by_other_code(tmp_path, base, fram
         run_chain("none", base, frame, params, {}, progress=lines.append, cache=StepCache(tmp_path / "s", "none"),
                   base_hash="b", data_hashes=["d0", "d1", "d2", "d3"])
     half = len(lines) // 2
-    assert all("trained" in x for x in lines[:half]) and all("reused" in x for x in lines[half:])
+    assert all("reused" not in x for x in lines[:half]) and all("reused" in x for x in lines[half:])
     monkeypatch.setattr(stepcache, "code_version", lambda strategy=None: "edited package")
     lines.clear()
     run_chain("none", base, frame, params, {}, progress=lines.append, cache=StepCache(tmp_path / "s", "none"),
               base_hash="b", data_hashes=["d0", "d1", "d2", "d3"])
-    assert lines and all("trained" in x for x in lines)
+    assert lines and all("reused" not in x for x in lines)
 
 
 def _finetune_with_state(base, frame, params, folder):
@@ -692,3 +692,14 @@ def test_with_a_gate_every_strategy_that_learns_refits_it_on_the_new_validation_
         assert abs(gate[0] - other[0]) > 1e-3, name
     kept = none.update(base, step)
     assert kept.model is base and "gate" not in kept.info and gate_weights(base).tolist() == run.gate
+
+
+def test_the_progress_line_says_reused_or_nothing_to_train_rather_than_trained():
+    from lstm_utils.chain import StepRecord, step_words
+
+    def rec(**changes) -> StepRecord:
+        return StepRecord(**({"step": 1, "batch": "2013-08", "train_seconds": 3.3, "windows_seen": 640} | changes))
+
+    assert step_words(rec()) == "trained, 3.3 s, 640 windows seen"
+    assert step_words(rec(reused=True)) == "reused from the step state (trained in 3.3 s when computed)"
+    assert step_words(rec(windows_seen=0, train_seconds=0.0)) == "nothing to train (the model is kept)"

@@ -185,3 +185,14 @@ def test_a_strategy_added_as_the_readme_says_runs_through_the_pipeline(repro_pro
     assert "Recent batches (<code>recent</code>)" in (root / "reports/recent.html").read_text()
     assert '<a href="recent.html">Strategy recent: Recent batches</a>' in (root / "reports/index.html").read_text()
     assert (root / "models/recent.keras").is_file() and len(list((root / "state/recent").glob("*.keras"))) == 1
+
+
+def test_the_settings_table_shows_values_as_params_yaml_writes_them():
+    from lstm_utils.config import load_params
+    from lstm_utils.stages import settings_table
+
+    params = load_params(ROOT / "params.yaml")
+    table = settings_table(STRATEGIES["replay"], params)
+    assert table.loc["replay.buffer", "value"] == "500"  # not 500.0000 beside the floats
+    assert table.loc["replay.learning_rate", "value"] == "0.0002"
+    assert table.loc["train.batch_size", "value"] == "64"

@@ -1,0 +1,104 @@
+"""`init`: a params.yaml sketch from the data files, which `validate` then accepts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, SAMPLE_DATA
+from lstm_utils.config import parse_params
+from lstm_utils.ingest import ingest
+from lstm_utils.sketch import fill_template, sketch
+from lstm_utils.splits import assign_splits, check_batches
+
+TEMPLATE = (ROOT / "params.yaml").read_text(encoding="utf-8")
+
+
+def write_files(folder, freq: str, periods: int, files: int = 5, sep: str = ",", decimal: str = ".",
+                offset: bool = True, series: tuple[str, ...] = (), time_name: str = "timestamp"):
+    """`files` consecutive CSV exports of a daily-cycle signal and a second column, at `freq`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    times = pd.date_range("2024-01-01", periods=periods * files, freq=freq, tz="UTC")
+    phase = 2 * np.pi * (times.hour * 60 + times.minute) / 1440
+    for k in range(files):
+        rows = []
+        for i in range(k * periods, (k + 1) * periods):
+            stamp = times[i].strftime("%Y-%m-%dT%H:%M:%S") + ("+00:00" if offset else "")
+            for j, name in enumerate(series or ("",)):
+                load = 100 + 10 * j + 20 * np.sin(phase[i]) + (i % 7)
+                temp = 5 + 3 * np.cos(phase[i])
+                cells = [f"{v:.2f}".replace(".", decimal) for v in (load, temp)]
+                rows.append(sep.join([stamp, *([name] if series else []), *cells]))
+        header = sep.join([time_name, *(["site"] if series else []), "load", "temp"])
+        (folder / f"export-{k:02d}.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return folder
+
+
+CASES = {  # name: (write_files arguments, what the sketch must say)
+    "hourly": (dict(freq="h", periods=24 * 14), {"freq": "h", "season": 24}),
+    "half-hourly": (dict(freq="30min", periods=48 * 7), {"freq": "30min", "season": 48}),
+    "daily": (dict(freq="D", periods=120, files=4), {"freq": "D", "season": 7}),
+    "semicolon": (dict(freq="h", periods=24 * 14, sep=";"), {"separator": ";"}),
+    "decimal comma": (dict(freq="h", periods=24 * 14, sep=";", decimal=","), {"decimal": ","}),
+    "no offset": (dict(freq="h", periods=24 * 14, offset=False), {"zone words": "no UTC offset"}),
+    "long form": (dict(freq="h", periods=24 * 14, series=("north", "south")), {"series_column": "site"}),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_sketch_reads_the_files_and_validate_accepts_it(tmp_path, case):
+    kwargs, want = CASES[case]
+    folder = write_files(tmp_path / "data", **kwargs)
+    proposal = sketch(folder)
+    data = {k: c.value for k, c in proposal.keys["data"].items()}
+    assert data["time_column"] == "timestamp"
+    assert data["targets"] == ["load"] and data["features"] == ["load", "temp"]
+    assert proposal.keys["split"]["base_batches"].value == round(kwargs.get("files", 5) * 0.6)
+    for key, value in want.items():
+        if key == "season":
+            assert proposal.keys["baselines"]["season"].value == value
+        elif key == "zone words":
+            assert value in proposal.keys["data"]["timezone"].why
+        else:
+            assert data[key] == value, key
+    window = {k: c.value for k, c in proposal.keys["window"].items()}
+    assert window["lookback"] >= proposal.keys["baselines"]["season"].value >= 1 and window["horizon"] >= 1
+    text = fill_template(TEMPLATE, proposal)
+    assert "# its cells read as times" in text  # every choice says why
+    params = parse_params(yaml.safe_load(text))  # a whole, valid params.yaml
+    ds = ingest(folder, params.data, params.split.base_batches, horizon=params.window.horizon)
+    check_batches(ds, assign_splits(ds, params.split), params.split, params.window)  # as validate does
+    assert ds.report.rows == kwargs["periods"] * kwargs.get("files", 5) * max(1, len(kwargs.get("series", ())))
+
+
+def test_the_sketch_of_the_sample_leaves_mostly_blank_columns_out_and_keeps_every_other_key():
+    proposal = sketch(SAMPLE_DATA)
+    assert "wind_gust" not in proposal.keys["data"]["features"].value
+    assert "mostly blank: wind_gust" in proposal.keys["data"]["features"].why
+    text = fill_template(TEMPLATE, proposal)
+    template, got = yaml.safe_load(TEMPLATE), yaml.safe_load(text)
+    assert {k: v for k, v in got.items() if k not in ("data", "split", "window", "baselines")} == \
+        {k: v for k, v in template.items() if k not in ("data", "split", "window", "baselines")}
+    assert got["baselines"]["linear_penalties"] == template["baselines"]["linear_penalties"]
+    assert (got["window"]["lookback"], got["window"]["horizon"], got["baselines"]["season"]) == (72, 24, 24)
+
+
+@pytest.mark.slow
+def test_init_writes_params_yaml_when_there_is_none_and_only_prints_it_when_there_is(tmp_path):
+    write_files(tmp_path / "data", freq="30min", periods=48 * 7)
+    run = lambda: subprocess.run([sys.executable, "-m", "lstm_utils", "init", "data"], cwd=tmp_path,  # noqa: E731
+                                 capture_output=True, text=True, timeout=300)
+    first = run()
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("wrote params.yaml")
+    written = (tmp_path / "params.yaml").read_text(encoding="utf-8")
+    assert "freq: 30min" in written and "windows per batch with these settings" in first.stderr
+    (tmp_path / "params.yaml").write_text(written + "# mine\n", encoding="utf-8")
+    second = run()
+    assert second.returncode == 0 and second.stdout.startswith("# params.yaml exists and is left as it is")
+    assert (tmp_path / "params.yaml").read_text(encoding="utf-8") == written + "# mine\n"  # untouched
