@@ -126,6 +126,8 @@ def in_child(dataset: str, folder: Path, tag: str) -> tuple[dict, bytes]:
 
 
 def main() -> int:
+    from linear import print_bars
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
     parser.add_argument("--twice", action="store_true", help="run each dataset in two processes; compare bytes")
@@ -145,9 +147,7 @@ def main() -> int:
                 same = json.loads(first) | {"seconds": 0} == json.loads(second) | {"seconds": 0}
                 bars.append((f"{dataset}: two runs give byte-identical results (losses "
                              f"{got['losses_sha256'][:12]}, p-values, picks; seconds aside)", same))
-    print()
-    for text, ok in bars:
-        print(f"[{'pass' if ok else 'FAIL'}] {text}")
+    print_bars(bars)
     return 0
 
 

@@ -83,7 +83,7 @@ def family(dataset: str, raw: dict) -> dict:
 
 
 def main() -> int:
-    from linear import run, settings
+    from linear import print_bars, run, settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
@@ -142,9 +142,7 @@ def main() -> int:
                          f"({plain:.4f}: {champ / plain - 1:+.2%})", champ <= 1.005 * plain))
     if args.json:
         Path(args.json).write_text(json.dumps(everything, indent=1, default=str))
-    print()
-    for text, ok in bars:
-        print(f"[{'pass' if ok else 'FAIL'}] {text}")
+    print_bars(bars)
     return 0
 
 

@@ -99,7 +99,7 @@ def session(label: str, commit: str | None, backend: str | None, months: tuple[s
 
 
 def report(rows: list) -> float:
-    base, trained = rows[0][1]["seconds"], rows[0][1]["training"] or 1.0
+    base = rows[0][1]["seconds"]
     print(f"{'run':32s} {'seconds':>8s} {'ratio':>6s} {'training':>9s} {'the rest':>9s} {'outside nb':>10s}  "
           "stages run; steps trained")
     for name, r in rows:

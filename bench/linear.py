@@ -138,10 +138,15 @@ def main() -> int:
     for dataset in datasets:
         out = run(dataset, settings(dataset, args.changes), args.strategies.split(",") if args.strategies else None)
         bars += report(dataset, out)
+    print_bars(bars)
+    return 0
+
+
+def print_bars(bars: list[tuple[str, bool]]) -> None:
+    """A benchmark's bars, one line each: [pass] or [FAIL], then what was measured."""
     print()
     for text, ok in bars:
         print(f"[{'pass' if ok else 'FAIL'}] {text}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -69,7 +69,6 @@ def child(backend_name: str, units: int, batch_size: int, epochs: int, tree: Pat
 
         backend.use(backend_name, source="bench/throughput.py")
     import keras
-    import numpy as np
 
     from lstm_utils import train
     import yaml

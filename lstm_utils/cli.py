@@ -1,6 +1,6 @@
 """Command line: `python -m lstm_utils` or `lstm-utils`.
 
-    init [DATA_DIR]                          propose a params.yaml from the files (written if none)
+    init [DATA_DIR] [--replace]              propose a params.yaml from the files (written if none)
     validate [DATA_DIR]                      ingest and print the summary
     forecast --model M --data D [--out CSV]  the next horizon steps after the last timestamp
     evaluate --model M --data D [--start T]  RMSE / MAE as JSON (forecasts from T on)
@@ -17,18 +17,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from lstm_utils.errors import LstmUtilsError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lstm_utils.config import Params
+    from lstm_utils.ingest import Ingested
 
 
 def _validate(args: argparse.Namespace) -> int:
     from lstm_utils.config import load_params
     from lstm_utils.ingest import ingest
-    from lstm_utils.splits import assign_splits, batch_names, check_batches
-    from lstm_utils.windows import few_windows, window_counts
+    from lstm_utils.splits import assign_splits, check_batches
 
     params = load_params(args.params)
     data = ingest(args.data_dir, params.data, params.split.base_batches, horizon=params.window.horizon)
@@ -38,26 +42,37 @@ def _validate(args: argparse.Namespace) -> int:
     for line in data.report.warnings(params.data):
         print(f"warning: {line}")
     print(data.report)
-    counts = window_counts(frame, params, batch_names(data))
-    print("\nwindows per batch (deployed: every window whose targets lie in the batch, which the strategies are "
-          "ranked on):")
-    print(counts.astype(object).fillna("-").to_string())  # the base period has no deployed windows
-    for line in few_windows(counts, params.compare.min_windows, params.window.horizon):
-        print(f"warning: {line}")
+    _windows_report(data, frame, params, "\nwindows per batch (deployed: every window whose targets lie in the batch, "
+                                         "which the strategies are ranked on):")
     return 0
 
 
+def _windows_report(data: Ingested, frame: pd.DataFrame, params: Params, heading: str, stream: TextIO | None = None
+                    ) -> None:
+    """The windows each batch gives (:func:`lstm_utils.windows.window_counts`) under `heading`,
+    then a `warning:` line per kind of tail that gives fewer than `compare.min_windows`."""
+    from lstm_utils.splits import batch_names
+    from lstm_utils.windows import few_windows, window_counts
+
+    counts = window_counts(frame, params, batch_names(data))
+    print(heading, file=stream)
+    print(counts.astype(object).fillna("-").to_string(), file=stream)  # the base period has no deployed windows
+    for line in few_windows(counts, params.compare.min_windows, params.window.horizon):
+        print(f"warning: {line}", file=stream)
+
+
 def _init(args: argparse.Namespace) -> int:
+    import shutil
     from pathlib import Path
 
     import yaml
 
     from lstm_utils.config import parse_params
     from lstm_utils.errors import ParamsError
+    from lstm_utils.files import atomic_path
     from lstm_utils.ingest import ingest
     from lstm_utils.sketch import fill_template, sketch
-    from lstm_utils.splits import assign_splits, batch_names
-    from lstm_utils.windows import few_windows, window_counts
+    from lstm_utils.splits import assign_splits
 
     target = Path(args.params)
     template = target if target.exists() else Path(__file__).resolve().parents[1] / "params.yaml"
@@ -66,19 +81,27 @@ def _init(args: argparse.Namespace) -> int:
                           hint="run init in the project folder (the one with params.yaml)", key="")
     text = fill_template(template.read_text(encoding="utf-8"), sketch(args.data_dir))
     params = parse_params(yaml.safe_load(text))  # a sketch that does not load is a bug, not the user's
-    if target.exists():
-        print(f"# {target} exists and is left as it is; the sketch for {args.data_dir}:\n")
+    kept = target.with_name(target.name + ".bak")
+    if target.exists() and args.replace and kept.exists():
+        raise ParamsError(f"{kept}: already there, and --replace keeps the present {target} under that name",
+                          hint=f"move {kept} away (or delete it), then run init again", key="")
+    if target.exists() and not args.replace:
+        print(f"# {target} exists and is left as it is (--replace writes this over it); the sketch for "
+              f"{args.data_dir}:\n")
         print(text, end="")
     else:
-        target.write_text(text, encoding="utf-8")
-        print(f"wrote {target}: read it, then run `lstm-utils validate {args.data_dir}` and `dvc repro`")
+        saved = ""
+        if target.exists():
+            shutil.copy2(target, kept)  # kept before the new text goes in (atomically)
+            saved = f" (the one before is {kept})"
+        with atomic_path(target) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        print(f"wrote {target}{saved}: read it, then run `lstm-utils validate {args.data_dir}` and `dvc repro`")
     data = ingest(args.data_dir, params.data, params.split.base_batches, horizon=params.window.horizon)
     frame = assign_splits(data, params.split)
-    print("\nwindows per batch with these settings:", file=sys.stderr)
-    print(window_counts(frame, params, batch_names(data)).astype(object).fillna("-").to_string(), file=sys.stderr)
-    for line in data.report.warnings(params.data) + few_windows(window_counts(frame, params, batch_names(data)),
-                                                                params.compare.min_windows, params.window.horizon):
+    for line in data.report.warnings(params.data):
         print(f"warning: {line}", file=sys.stderr)
+    _windows_report(data, frame, params, "\nwindows per batch with these settings:", sys.stderr)
     return 0
 
 
@@ -110,9 +133,26 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-# papermill's own lines, and the text stand-ins of figures and Markdown (the report shows them)
-_PAPERMILL_CHATTER = (r"(Executing|Ending) Cell|Input Notebook|Output Notebook|Working directory|Executing notebook"
-                      r"|<Figure size [^>]*>$|<IPython\.core\.display\.\w+ object>$")
+class _Prefixed:
+    """A text stream that writes each whole line to `out` after `prefix` (a stage's name), so the
+    lines of stages run one after another can be told apart; a part line waits for its end."""
+
+    def __init__(self, prefix: str, out: TextIO) -> None:
+        self.prefix, self.out, self.pending = prefix, out, ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            if line.strip():
+                self.out.write(f"{self.prefix}{line.rstrip()}\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def close(self) -> None:
+        self.write("\n")
+        self.flush()
 
 
 def parameter_value(text: str) -> Any:
@@ -129,8 +169,6 @@ def parameter_value(text: str) -> Any:
 
 
 def _notebook(args: argparse.Namespace) -> int:
-    import logging
-
     # papermill imports jsonschema, which imports the optional IRI checker rfc3987_syntax when it
     # is installed (JupyterLab brings it); that builds a grammar for about 3 s here, in every
     # stage. Nothing this process runs validates IRIs, so it is left out.
@@ -141,18 +179,11 @@ def _notebook(args: argparse.Namespace) -> int:
     sweep_orphans(["models", "prepared", "reports", "state"])  # what killed runs left (see files.atomic_path)
     parameters = {key: parameter_value(value) for key, value in args.parameters or []}
 
-    def tidy(record: logging.LogRecord) -> bool:
-        record.msg, record.args = record.getMessage().rstrip(), ()
-        return bool(record.msg.strip()) and not re.match(_PAPERMILL_CHATTER, record.msg)
-
-    handler = logging.StreamHandler(sys.stderr)  # papermill echoes the cells' output: progress
-    handler.addFilter(tidy)
-    handler.setFormatter(logging.Formatter(f"  [{parameters.get(args.name, args.name)}] %(message)s"))
-    log = logging.getLogger("papermill")
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    out = run_notebook(args.name, parameters, progress=True)
+    echo = _Prefixed(f"  [{parameters.get(args.name, args.name)}] ", sys.stderr)  # what the cells print
+    try:
+        out = run_notebook(args.name, parameters, progress=echo)
+    finally:
+        echo.close()
     print(f"rendered {out}", file=sys.stderr)
     return 0
 
@@ -171,12 +202,15 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lstm-utils", description="Keep an LSTM forecaster current as new CSV "
                                 "data arrives.")
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("init", help="propose a params.yaml from the data files (written if there is none)",
+    s = sub.add_parser("init", help="propose a params.yaml from the data files (written if there is none, "
+                       "or with --replace)",
                        description="Read the CSV files of DATA_DIR and propose the data, split, window and baselines "
                        "keys, each with a comment saying why; every other key as in the project's params.yaml. "
-                       "Written to --params when that file does not exist, else printed.")
+                       "Written to --params when that file does not exist (or with --replace), else printed.")
     s.add_argument("data_dir", nargs="?", default="data")
     s.add_argument("--params", default="params.yaml", help="params file to write (default: params.yaml)")
+    s.add_argument("--replace", action="store_true", help="write over an existing params file, keeping it as "
+                   "<file>.bak (its other keys are the sketch's template)")
     s.set_defaults(func=_init)
     v = sub.add_parser("validate", help="ingest a data folder and print what was read")
     v.add_argument("data_dir", nargs="?", default="data")

@@ -18,6 +18,7 @@ from lstm_utils import intervals, strategies
 from lstm_utils.config import CompareParams
 from lstm_utils.decide import POLICIES, Choice, ConfidenceSet, WalkForward
 from lstm_utils.escape import markdown_text
+from lstm_utils.metrics import relative_gap
 
 BASELINE = " (baseline)"  # how a baseline is named beside the strategies
 
@@ -118,9 +119,9 @@ def verdict(summaries: dict[str, dict], baselines: dict[str, dict], choice: Choi
 
 
 def _gap(a: dict, b: dict, key: str) -> float | None:
-    if a.get(key) is None or not b.get(key):
+    if a.get(key) is None or b.get(key) is None:
         return None
-    return a[key] / b[key] - 1
+    return relative_gap(a[key], b[key])
 
 
 def policies_table(walk: WalkForward) -> pd.DataFrame:
@@ -165,7 +166,7 @@ def walk_words(walk: WalkForward) -> str:
         other = walk.policies.get(name)
         if other is None:
             continue
-        gap = rule["deployed_rmse"] / other["deployed_rmse"] - 1
+        gap = relative_gap(rule["deployed_rmse"], other["deployed_rmse"])
         cost = f", at {rule['windows_seen'] / other['windows_seen']:.0%} of its training windows" \
             if other["windows_seen"] else ""
         parts.append(f"{gap:+.1%} against {what} ({other['deployed_rmse']:.3f}{cost})")
@@ -256,7 +257,7 @@ def narrative(summaries: dict[str, dict], baselines: dict[str, dict], best: str,
     lines = []
     if others and summaries[best].get(key) is not None:
         name = min(others, key=others.get)
-        gap = summaries[best][key] / others[name] - 1
+        gap = relative_gap(summaries[best][key], others[name])
         lines.append(f"Its {what}, {summaries[best][key]:.3f}, is {abs(gap):.2%} "
                      f"{'below' if gap < 0 else 'above'} the best baseline's ({name}, {others[name]:.3f}).")
     if others.get("linear") is not None:
@@ -274,7 +275,7 @@ def narrative(summaries: dict[str, dict], baselines: dict[str, dict], best: str,
         fits = known[s].fits if s in known else ""
         share = x.get("forgetting_share")
         lines.append(f"| {s} | {fits} | {ranked.index(s) + 1} of {len(ranked)} | "
-                     f"{x[key] / top - 1:+.1%} | {cost} | {'n/a' if share is None else f'{share:+.1%}'} |")
+                     f"{relative_gap(x[key], top):+.1%} | {cost} | {'n/a' if share is None else f'{share:+.1%}'} |")
     lines.append("")
     lines += _checks(summaries, ranked, key)
     if levels(summaries):
@@ -320,7 +321,7 @@ def against_linear(summaries: dict[str, dict], ranked: list[str], linear: float,
     """In plain words: whether the LSTM beats the linear baseline (a ridge regression on the same
     windows, refit on all data at every step) by `key`, for which strategies not, and by how much."""
     what = _figure_name(key)
-    behind = {s: summaries[s][key] / linear - 1 for s in ranked if summaries[s][key] >= linear}
+    behind = {s: relative_gap(summaries[s][key], linear) for s in ranked if summaries[s][key] >= linear}
     ridge = f"the linear baseline (a ridge regression on the same windows, refit at every step: {linear:.3f})"
     if not behind:
         return (f"Every strategy beats {ridge} by {what}, the champion by "
@@ -342,9 +343,9 @@ def _checks(summaries: dict[str, dict], ranked: list[str], key: str = "deployed_
     """The design's expectations, each said to hold here or not (by the ranking figure `key`)."""
     out = []
     what = _figure_name(key)
-    spread = summaries[ranked[-1]][key] / summaries[ranked[0]][key] - 1
+    spread = relative_gap(summaries[ranked[-1]][key], summaries[ranked[0]][key])
     if "none" in summaries and summaries["none"].get(key) is not None:
-        gain = summaries["none"][key] / summaries[ranked[0]][key] - 1
+        gain = relative_gap(summaries["none"][key], summaries[ranked[0]][key])
         out.append(f"- *Updating pays when the data drifts*: never updating (none) is {gain:+.1%} behind the best "
                    f"strategy; {'the drift was small here' if gain < 0.02 else 'the new periods did drift'}.")
     if "replay" in ranked:

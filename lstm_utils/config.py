@@ -31,6 +31,11 @@ from lstm_utils.errors import ParamsError
 PARAMS_FILE = "params.yaml"
 
 
+def as_written(value: Any) -> str:
+    """A params value as params.yaml writes it (500, not 500.0000; [16]; true)."""
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).removesuffix("\n...\n").strip()
+
+
 def setting(default: Any = dataclasses.MISSING, *, ge: float | None = None, gt: float | None = None,
             le: float | None = None, lt: float | None = None, choices: tuple[str, ...] | None = None,
             check: Callable[[Any], str | None] | None = None, hint: str = "", optional: bool = False) -> Any:

@@ -217,7 +217,7 @@ def _check_columns(path: Path, header: list[str], data: DataParams, series: str 
                             hint=hint, file=path.name, column=name)
 
 
-def _has_zone(text: pd.Series) -> np.ndarray:
+def has_zone(text: pd.Series) -> np.ndarray:
     """Which times end in a UTC offset or Z."""
     return text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False).to_numpy()
 
@@ -241,9 +241,9 @@ def parse_times(values: pd.Series, data: DataParams, file: str, first_row: int =
         it; every time must have the same form as the first.
     """
     text = values.astype("string").str.strip()
-    has_zone = _has_zone(text)
-    expect = bool(has_zone[:1].any()) if zoned is None else zoned
-    differs = (has_zone != expect) & (text != "").to_numpy()  # a blank time is reported as unreadable below
+    zones = has_zone(text)
+    expect = bool(zones[:1].any()) if zoned is None else zoned
+    differs = (zones != expect) & (text != "").to_numpy()  # a blank time is reported as unreadable below
     if differs.any():
         row = int(np.flatnonzero(differs)[0])
         if pd.isna(pd.to_datetime(text.iloc[row:row + 1], errors="coerce", utc=True, format="ISO8601").iloc[0]):
@@ -281,15 +281,22 @@ CHUNK_ROWS = 250_000  # rows parsed at a time: a large file never exists as text
 MISSING = ("", "NA", "NaN", "nan", "null", "NULL")  # cells that count as missing
 
 
-def _numbers(text: pd.Series, file: str, column: str, first_row: int, decimal: str = ".") -> tuple[np.ndarray, int]:
-    """One column's cells as float64 (NaN where blank), and how many were blank; with `decimal`
-    ',' a cell reads 3,14 as 3.14 (and a '.' in it is refused)."""
+def read_numbers(text: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np.ndarray]:
+    """Cells as float64, NaN where blank (:data:`MISSING`) or unreadable, and which were blank;
+    with `decimal` ',' a cell reads 3,14 as 3.14 (and a '.' in it is unreadable)."""
     text = text.str.strip()
     empty = text.isin(MISSING).to_numpy()
     read = text.where(~empty)
     if decimal == ",":  # a '.' left in would be read as a decimal point: make it unreadable instead
         read = read.str.replace(".", "\x00", regex=False).str.replace(",", ".", regex=False)
-    numbers = pd.to_numeric(read, errors="coerce").to_numpy(dtype="float64")
+    return pd.to_numeric(read, errors="coerce").to_numpy(dtype="float64"), empty
+
+
+def _numbers(text: pd.Series, file: str, column: str, first_row: int, decimal: str = ".") -> tuple[np.ndarray, int]:
+    """One column's cells as float64 (NaN where blank), and how many were blank; a cell that is
+    not a number (:func:`read_numbers`) or is infinite is an error naming its row."""
+    text = text.str.strip()
+    numbers, empty = read_numbers(text, decimal)
     bad = np.isnan(numbers) & ~empty
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -347,7 +354,7 @@ def read_csv(path: Path, data: DataParams, series: str | None = None) -> tuple[p
                 continue
             raw.columns = header  # the names as checked (stripped of spaces)
             if zoned is None:  # the first time's form (offset or not) holds for the whole file
-                zoned = bool(_has_zone(raw[data.time_column].iloc[:1].astype("string").str.strip())[0])
+                zoned = bool(has_zone(raw[data.time_column].iloc[:1].astype("string").str.strip())[0])
             times.append(parse_times(raw[data.time_column], data, path.name, first_row, zoned))
             for col in data.columns:
                 numbers, blank = _numbers(raw[col], path.name, col, first_row, data.decimal)

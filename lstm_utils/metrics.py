@@ -37,3 +37,11 @@ def errors(y_true: np.ndarray, y_pred: np.ndarray, targets: Sequence[str]) -> di
 def mean_over_targets(scores: dict[str, float]) -> float:
     """One number from per-target scores (their mean), for tables and ranking."""
     return float(np.mean(list(scores.values())))
+
+
+def relative_gap(value: float, reference: float) -> float:
+    """`value` against `reference` as a share: 0.05 is 5% above it. Where the reference is a
+    perfect fit (0), 0 for another perfect fit, else infinity."""
+    if reference > 0:
+        return value / reference - 1
+    return 0.0 if value == 0 else float("inf")

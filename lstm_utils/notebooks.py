@@ -22,7 +22,7 @@ import sys
 import tempfile
 import types
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 
 def _defer_iri_grammar() -> None:
@@ -112,7 +112,7 @@ def render_html(executed: str | Path, out: str | Path) -> None:
 
 
 def run_notebook(name: str, parameters: dict[str, Any] | None = None, notebooks: str | Path = "notebooks",
-                 reports: str | Path = "reports", cwd: str | Path = ".", progress: bool = False) -> Path:
+                 reports: str | Path = "reports", cwd: str | Path = ".", progress: TextIO | None = None) -> Path:
     """Execute one stage notebook with papermill and render its HTML report.
 
     Parameters
@@ -124,8 +124,8 @@ def run_notebook(name: str, parameters: dict[str, Any] | None = None, notebooks:
     notebooks, reports, cwd
         Where the notebook is, where the executed copy and the HTML go, and the kernel's folder.
     progress
-        Echo the cells' output (such as one line per training epoch) to the `papermill` logger
-        as it comes.
+        Where the cells' printed lines (such as one per training epoch) go as they come. Only
+        what a cell prints: its tables and figures are in the report, not echoed.
 
     Returns the path of the HTML. Raises the notebook's own :class:`LstmUtilsError` when a cell
     raised one, so the caller can print it as a single clear message, and :class:`StageError`
@@ -154,7 +154,8 @@ def run_notebook(name: str, parameters: dict[str, Any] | None = None, notebooks:
         ran = Path(scratch) / executed.name
         try:
             pm.execute_notebook(str(source), str(ran), parameters=parameters, cwd=str(cwd),
-                                kernel_name="python3", progress_bar=False, log_output=progress,
+                                kernel_name="python3", progress_bar=False, log_output=False,
+                                stdout_file=progress, stderr_file=progress,
                                 # the kernel's start-up warnings are noise in a stage's output
                                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
                                 # every cell has finished and written its files: stop the kernel

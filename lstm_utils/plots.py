@@ -142,7 +142,7 @@ def error_by_step(scores: dict[str, dict], target: str, metric: str = "rmse") ->
 
 
 def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=None,
-                 limits: tuple[float, float] | None = None, fmt: str = "{:.2f}", cmap: str = "viridis_r",
+                 limits: tuple[float, float] | None = None, fmt: str | None = None, cmap: str = "viridis_r",
                  what: str = "RMSE", windows: Sequence[int] | None = None) -> Figure | None:
     """Heat map of E[t][k]: rows = model after step t, columns = test tail of batch k.
 
@@ -159,8 +159,9 @@ def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=N
     limits
         The colour scale's (low, high), to share one scale between maps.
     fmt, cmap, what
-        How a cell's value is written, the colour map, and what the values are (for a coverage
-        matrix: "{:.0%}", a diverging map centred on the nominal level by `limits`, "coverage").
+        How a cell's value is written (None: three significant digits, thousands as "k", see
+        :func:`short_number`), the colour map, and what the values are (for a coverage matrix:
+        "{:.0%}", a diverging map centred on the nominal level by `limits`, "coverage").
     windows
         Each batch's test-tail windows, written under its name: what each column rests on.
     """
@@ -170,9 +171,13 @@ def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=N
         ax = fig.add_subplot()
     low, high = limits or (np.nanmin(rmse), np.nanmax(rmse))
     image = ax.imshow(rmse, cmap=cmap, vmin=low, vmax=high)
+    texts = {at: "-" if not np.isfinite(v) else fmt.format(v) if fmt else short_number(v) for at, v in np.ndenumerate(rmse)}
+    # the labels fit their cells: about 0.6 of the font size per character, in the axes' share of the figure
+    cell = ax.get_position().width * ax.get_figure().get_figwidth() * 72 * 0.8 / max(1, rmse.shape[1])
+    size = float(np.clip(cell / (0.62 * max(map(len, texts.values()), default=1)), 5, 8))
     for (t, k), value in np.ndenumerate(rmse):
         light = value > (low + high) / 2 if cmap == "viridis_r" else abs(value - (low + high) / 2) > (high - low) / 3
-        ax.text(k, t, fmt.format(value), ha="center", va="center", fontsize=8,
+        ax.text(k, t, texts[t, k], ha="center", va="center", fontsize=size,
                 color="white" if light else "black", fontweight="bold" if t == k else None,
                 in_layout=False)  # inside the axes: layout need not measure each (half of a figure's time)
     labels = batches if not windows else [f"{b} ({n})" for b, n in zip(batches, windows)]
@@ -185,13 +190,24 @@ def error_matrix(rmse: np.ndarray, batches: Sequence[str], title: str = "", ax=N
     return fig
 
 
+def short_number(value: float) -> str:
+    """`value` in three significant digits, thousands and millions as "k" and "M": 3.61, 0.204,
+    123, 1.23k, 45.7M. What fits an error-matrix cell whatever the target's units."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale * 0.9995:  # rounds to at least 1.00 of this suffix
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
 def error_matrices(results: dict[str, dict], level: str | None = None) -> Figure:
     """Every strategy's error matrix side by side, on one colour scale; with `level` (e.g. "80"),
     its coverage matrix at that level instead, coloured by the distance from the nominal level."""
     names = [n for n in results if level is None or level in results[n].get("intervals", {})]
-    cols = min(3, len(names))
+    batches = max(len(results[n]["batches"]) for n in names)
+    side = max(4.2, 0.42 * batches + 1.4)  # each map wide enough for its cells' labels; fewer per row then
+    cols = max(1, min(3, len(names), int(13 // side)))
     rows = -(-len(names) // cols)
-    fig = Figure(figsize=(4.2 * cols, 3.6 * rows), layout="constrained")
+    fig = Figure(figsize=(side * cols, side * 0.86 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     matrix = {n: results[n]["rmse"] if level is None else results[n]["intervals"][level]["coverage"] for n in names}
     if level is None:

@@ -19,7 +19,7 @@ from lstm_utils._keras import keras
 from lstm_utils.baselines import naive, naive_forecasts
 from lstm_utils.evaluation import assess, calibrate, cell
 from lstm_utils.linear import Ridge
-from lstm_utils.metrics import errors, mean_over_targets
+from lstm_utils.metrics import errors, mean_over_targets, relative_gap
 from lstm_utils.model import predict
 from lstm_utils.windows import Windows
 
@@ -84,7 +84,7 @@ def against_baselines(best: dict[str, float], name: str = "model") -> str:
     for other, value in best.items():
         if other == name:
             continue
-        gap = best[name] / value - 1
+        gap = relative_gap(best[name], value)
         verb = "ties" if abs(gap) <= TIE else "beats" if gap < 0 else "is behind"
         parts[verb].append(other if verb == "ties" else f"{other} ({gap:+.1%})")
     said = [f"{verb} {', '.join(names)}" for verb, names in parts.items() if names]

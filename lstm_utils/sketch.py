@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from lstm_utils.errors import DataError
-from lstm_utils.ingest import MISSING, _has_zone, detect_separator, list_csv_files
+from lstm_utils.config import as_written
+from lstm_utils.errors import DataError, ParamsError
+from lstm_utils.ingest import detect_separator, has_zone, list_csv_files, read_numbers
 
 HEAD_ROWS = 2000  # rows of each file read to decide
 TIME_WORDS = ("time", "date", "timestamp", "datetime", "ds")
@@ -62,13 +63,6 @@ def _read_heads(paths: list[Path]) -> tuple[list[pd.DataFrame], list[str], str]:
         points = sum(sample[c].str.fullmatch(r"-?\d+\.\d+").sum() for c in sample.columns)
         decimal = "," if commas > points else "."
     return heads, seps, decimal
-
-
-def _numeric(text: pd.Series, decimal: str) -> pd.Series:
-    cells = text.str.strip().where(~text.str.strip().isin(MISSING))
-    if decimal == ",":
-        cells = cells.str.replace(",", ".", regex=False)
-    return pd.to_numeric(cells, errors="coerce")
 
 
 def _time_column(head: pd.DataFrame) -> str:
@@ -115,7 +109,7 @@ def sketch(source: str | Path) -> Sketch:
     if decimal == ",":
         out.set("data", "decimal", ",", "numbers are written with a decimal comma (3,14)")
     cells = first[time].astype("string").str.strip()
-    zoned = bool(_has_zone(cells).mean() > 0.5)
+    zoned = bool(has_zone(cells).mean() > 0.5)
     out.set("data", "timezone", "UTC",
             "times carry a UTC offset and are converted to this zone; name your local zone to see local hours"
             if zoned else "times have no UTC offset: they are read as wall-clock times in this zone; "
@@ -124,9 +118,9 @@ def sketch(source: str | Path) -> Sketch:
     for name in first.columns:
         if name == time:
             continue
-        values = _numeric(first[name].astype("string"), decimal)
-        present = ~first[name].str.strip().isin(MISSING)
-        if present.any() and values[present].notna().mean() >= 0.9:
+        values, blank = read_numbers(first[name], decimal)
+        present = ~blank
+        if present.any() and (~np.isnan(values[present])).mean() >= 0.9:
             (numeric if present.mean() >= 0.5 else sparse).append(name)  # mostly blank: no use as an input
         else:
             other.append(name)
@@ -183,9 +177,7 @@ def fill_template(template: str, proposal: Sketch) -> str:
     lines = template.splitlines()
     for section, keys in proposal.keys.items():
         for key, choice in keys.items():
-            value = yaml.safe_dump(choice.value, default_flow_style=True, width=10_000).strip()
-            value = value.removesuffix("\n...").strip()
-            text = f"  {key}: {value}"
+            text = f"  {key}: {as_written(choice.value)}"
             text = f"{text:<27}# {choice.why}" if len(text) < 27 else f"{text}  # {choice.why}"
             start = next((i for i, line in enumerate(lines) if line.startswith(f"{section}:")), None)
             if start is None:
@@ -198,5 +190,19 @@ def fill_template(template: str, proposal: Sketch) -> str:
                 last = max(i for i in range(start, end) if lines[i].startswith("  ") or i == start)
                 lines.insert(last + 1, text)
             else:
-                lines[at] = text
-    return "\n".join(lines) + "\n"
+                after = at + 1  # the old value's further lines (a block list, a nested mapping) go too
+                while after < end and lines[after].startswith(("   ", "  -")):
+                    after += 1
+                lines[at:after] = [text]
+    out = "\n".join(lines) + "\n"
+    got = yaml.safe_load(out)
+    for section, keys in proposal.keys.items():  # a layout this line editing cannot follow is said so
+        for key, choice in keys.items():
+            if (got.get(section) or {}).get(key, _MISSING) != choice.value:
+                raise ParamsError(f"params.yaml: init could not set {section}.{key} in this file's layout",
+                                  hint="run init without --replace to print the sketch, and copy its "
+                                  "data, split, window and baselines keys by hand", key=f"{section}.{key}")
+    return out
+
+
+_MISSING = object()

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from lstm_utils import intervals, linear, strategies
 from lstm_utils.artifacts import load_model, make_sidecar, save_model, sidecar_path
 from lstm_utils.baselines import linear_chain, naive_deployed, naive_forecasts
 from lstm_utils.chain import Chain, run_chain
-from lstm_utils.config import Params, raw_value
+from lstm_utils.config import Params, as_written, raw_value
 from lstm_utils.decide import Choice, WalkForward, walk_forward
 from lstm_utils.evaluation import WindowLosses, assess, calibrate
 from lstm_utils.escape import inert_csv
@@ -211,11 +210,6 @@ def settings_table(spec: strategies.Strategy, params: Params) -> pd.DataFrame:
     rows += [{"key": key, "value": as_written(value), "read from": "shared with the base model"}
              for key, value in spec.used(params.raw).items() if key in spec.reads]
     return pd.DataFrame(rows, columns=["key", "value", "read from"]).set_index("key")
-
-
-def as_written(value: object) -> str:
-    """A params value as params.yaml writes it (500, not 500.0000; [16]; true)."""
-    return yaml.safe_dump(value, default_flow_style=True, width=10_000).removesuffix("\n...\n").strip()
 
 
 def summary_row(strategy: str, summary: dict, spent: dict) -> pd.DataFrame:
@@ -438,10 +432,28 @@ def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], walk:
     return out
 
 
+def headline(content: dict) -> dict:
+    """The few figures a reader looks at first, flat, from :func:`metrics`'s content (what
+    reports/summary.json holds, so that ``dvc metrics show reports/summary.json --md`` fits a
+    terminal): the champion, its deployed RMSE and the linear baseline's on the same windows, how
+    many windows that rests on, how many forecasters the confidence set cannot tell apart, and the
+    champion's deployed coverage per level."""
+    champion = content["strategies"][content["champion"]]
+    linear = content["baselines"].get("linear", {})
+    cs = content["confidence_set"]
+    out = {"champion": content["champion"], "deployed_rmse": champion["deployed_rmse"],
+           "linear_rmse": linear.get("deployed_rmse"), "windows": champion["deployed_windows"],
+           "in_set": f"{len(cs['members'])} of {len(content['strategies']) + len(content['baselines'])}"}
+    out |= {f"coverage_{k.rsplit('_', 1)[1]}": v for k, v in champion.items() if k.startswith("deployed_coverage_")}
+    return out
+
+
 def write_metrics(content: dict, reports_dir: str | Path = "reports") -> Path:
-    """reports/metrics.json (declared as DVC metrics)."""
+    """reports/metrics.json and its :func:`headline` in reports/summary.json (both declared as DVC
+    metrics); the path of the first."""
     path = Path(reports_dir) / "metrics.json"
     write_json(path, content)
+    write_json(Path(reports_dir) / "summary.json", headline(content))
     return path
 
 

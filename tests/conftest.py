@@ -108,11 +108,12 @@ def repro_project(tmp_path_factory, worker_id):
 
 @pytest.fixture(scope="session")
 def grown_project(repro_project, tmp_path_factory):
-    """A copy of `repro_project` after one more CSV (slice 3 of the sample) and `dvc repro`, with
-    that run's output: what any project that started the same way must reach."""
+    """A copy of `repro_project` after one more CSV (slice 3 of the sample, exported with the
+    previous slice's last 12 hours repeated as they were) and `dvc repro`, with that run's output:
+    what any project that started the same way must reach."""
     from tiny_project import copy_project, run, write_part
 
     root = copy_project(repro_project[0], tmp_path_factory.mktemp("grown") / "project")
-    write_part(root / "data", 3)
+    write_part(root / "data", 3, overlap=12)
     done = run(["dvc", "repro"], root)
     return root, done.stdout + done.stderr

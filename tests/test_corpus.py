@@ -45,7 +45,8 @@ def test_the_corpus_covers_what_must_be_refused_and_accepted():
     names = {p.name for p in CASES}
     for needed in ("empty-file", "header-only", "no-time-column", "missing-target", "missing-feature",
                    "not-a-number", "unparseable-time", "duplicate-column-names", "column-set-differs",
-                   "batch-too-short", "conflict-when-refused", "infinite-value", "not-utf8", "mistyped-year"):
+                   "batch-too-short", "conflict-when-refused", "infinite-value", "not-utf8", "mistyped-year",
+                   "no-new-time"):
         assert f"bad-{needed}" in names, needed
     for needed in ("bom-crlf-quoted", "semicolon-separator", "order-and-extra-columns", "utc-offsets-converted",
                    "plain-dates-daily", "rows-out-of-order", "overlap-newer-wins",

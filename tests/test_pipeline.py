@@ -53,6 +53,18 @@ def test_repro_produces_model_reports_and_metrics(project):
     assert sidecar["metrics"]["test"]["model"]["rmse"] == test["model"]["rmse"]
 
 
+def test_the_terminal_shows_what_cells_print_not_their_tables(project):
+    root, output = project
+    # progress, the champion and one line per written forecast, each under its stage's name
+    assert "  [base] Epoch 1/" in output and "  [none] none: step 1/1 (part-02): nothing to train" in output
+    steps = len(pd.read_csv(root / "reports/forecast.csv"))
+    assert "  [compare] champion: " in output and output.count("forecast.csv") == 1
+    assert f"  [compare] wrote reports/forecast.csv: {steps} steps from 2013-01-31T07:00:00+00:00" in output
+    # tables and figures stay in the reports
+    assert "Empty DataFrame" not in output and "<Figure" not in output
+    assert not re.search(r"^forecaster\s*$", output, re.MULTILINE)
+
+
 def test_reports_are_offline_html_without_code(project):
     root, _ = project
     index = (root / "reports/index.html").read_text()
@@ -134,6 +146,15 @@ def test_strategies_champion_metrics_and_forecast(project):
     assert "Intervals: do they still cover after each update?" in (root / "reports/replay.html").read_text()
     shown = run(["dvc", "metrics", "show", "--json"], root).stdout
     assert metrics["champion"] in shown
+    # the headline, flat and short: one readable Markdown table
+    champion = metrics["strategies"][metrics["champion"]]
+    assert json.loads((root / "reports/summary.json").read_text()) == {
+        "champion": metrics["champion"], "deployed_rmse": champion["deployed_rmse"],
+        "linear_rmse": metrics["baselines"]["linear"]["deployed_rmse"], "windows": champion["deployed_windows"],
+        "in_set": f"{len(metrics['confidence_set']['members'])} of {len(STRATEGIES) + 3}",
+        "coverage_80": champion["deployed_coverage_80"], "coverage_95": champion["deployed_coverage_95"]}
+    table = run(["dvc", "metrics", "show", "reports/summary.json", "--md"], root).stdout.strip().splitlines()
+    assert len(table) == 3 and max(map(len, table)) < 160 and metrics["champion"] in table[2]
     for name in STRATEGIES:  # seconds live apart from the metrics later stages read, since they vary
         spent = json.loads((root / f"reports/cost/{name}.json").read_text())
         assert spent["windows_seen"] == metrics["strategies"][name]["windows_seen"]
@@ -173,7 +194,7 @@ def test_new_later_csv_does_not_retrain_base(project, grown):
     before, _ = project
     root, output = grown
     model_before = (before / "models/base.keras").read_bytes()
-    base_csv_before = (before / "prepared/00-base.csv").read_bytes()
+    prepared_before = {name: (before / "prepared" / name).read_bytes() for name in ("00-base.csv", "01-part-02.csv")}
     stages = ran_stages(output)
     assert stages == {"data", "compare", *STAGES}  # everything but the base model
     steps = json.loads((root / "reports/steps/finetune.json").read_text())
@@ -183,7 +204,12 @@ def test_new_later_csv_does_not_retrain_base(project, grown):
         done = "nothing to train" if name == "none" else "trained"  # none keeps its model
         assert f"{name}: step 2/2 (part-03): {done}" in output, name
     assert len(list((root / "state/finetune").glob("*.keras"))) == 2
-    assert (root / "prepared/00-base.csv").read_bytes() == base_csv_before
+    # part-03 repeats part-02's last 12 hours: they stay in part-02, whose batch keeps its bytes
+    for name, text in prepared_before.items():
+        assert (root / "prepared" / name).read_bytes() == text, name
+    new = pd.read_csv(root / "prepared/02-part-03.csv", index_col=0)
+    last = pd.read_csv(root / "prepared/01-part-02.csv", index_col=0).index[-1]
+    assert len(new) == 240 and pd.Timestamp(new.index[0]) == pd.Timestamp(last) + pd.Timedelta("1h")
     assert (root / "models/base.keras").read_bytes() == model_before
     assert (root / "prepared/02-part-03.csv").is_file()
 

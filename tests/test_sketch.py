@@ -15,6 +15,7 @@ from lstm_utils.config import parse_params
 from lstm_utils.ingest import ingest
 from lstm_utils.sketch import fill_template, sketch
 from lstm_utils.splits import assign_splits, check_batches
+from tiny_project import TINY, make_project, ran_stages, run, track
 
 TEMPLATE = (ROOT / "params.yaml").read_text(encoding="utf-8")
 
@@ -91,8 +92,8 @@ def test_the_sketch_of_the_sample_leaves_mostly_blank_columns_out_and_keeps_ever
 @pytest.mark.slow
 def test_init_writes_params_yaml_when_there_is_none_and_only_prints_it_when_there_is(tmp_path):
     write_files(tmp_path / "data", freq="30min", periods=48 * 7)
-    run = lambda: subprocess.run([sys.executable, "-m", "lstm_utils", "init", "data"], cwd=tmp_path,  # noqa: E731
-                                 capture_output=True, text=True, timeout=300)
+    run = lambda *more: subprocess.run([sys.executable, "-m", "lstm_utils", "init", "data", *more],  # noqa: E731
+                                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
     first = run()
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("wrote params.yaml")
@@ -102,3 +103,46 @@ def test_init_writes_params_yaml_when_there_is_none_and_only_prints_it_when_ther
     second = run()
     assert second.returncode == 0 and second.stdout.startswith("# params.yaml exists and is left as it is")
     assert (tmp_path / "params.yaml").read_text(encoding="utf-8") == written + "# mine\n"  # untouched
+    third = run("--replace")  # written over, the one before kept
+    assert third.returncode == 0 and third.stdout.startswith("wrote params.yaml (the one before is params.yaml.bak)")
+    assert (tmp_path / "params.yaml.bak").read_text(encoding="utf-8") == written + "# mine\n"
+    assert (tmp_path / "params.yaml").read_text(encoding="utf-8") == written + "# mine\n"  # its other lines kept
+    again = run("--replace")  # never over a kept one
+    assert again.returncode == 2 and "params.yaml.bak: already there" in again.stderr
+    assert (tmp_path / "params.yaml.bak").read_text(encoding="utf-8") == written + "# mine\n"
+
+
+# every kind of file init handles, in two projects: the sample (hourly) runs in test_pipeline.py
+PIPELINES = {
+    "half-hourly ; decimal comma no offset long form": dict(freq="30min", periods=48 * 7, sep=";", decimal=",",
+                                                          offset=False, series=("north", "south")),
+    "daily": dict(freq="D", periods=120, files=4),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(PIPELINES))
+def test_the_pipeline_runs_on_what_init_proposes(tmp_path, case):
+    kwargs = PIPELINES[case]
+    root = make_project(tmp_path / "project", parts=0)
+    write_files(root / "data", **kwargs)
+    run([sys.executable, "-m", "lstm_utils", "init", "data", "--replace"], root)  # as the README says
+    raw = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    for section in ("model", "train", "finetune"):  # train small; the data, split and window settings stay init's
+        raw[section].update(TINY[section])
+    raw["compare"]["strategies"] = ["none", "finetune"]
+    (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    assert run([sys.executable, "-m", "lstm_utils", "validate", "data"], root).stdout.startswith("data: OK")
+    track(root)
+    done = run(["dvc", "repro"], root)
+    assert ran_stages(done.stdout) == {"data", "base", "strategy@none", "strategy@finetune", "compare"}
+    forecast = pd.read_csv(root / "reports" / "forecast.csv", index_col=0)
+    series = kwargs.get("series") or ("",)
+    step = pd.Timedelta(pd.tseries.frequencies.to_offset(kwargs["freq"]))
+    times = pd.to_datetime(forecast.index)
+    last = pd.Timestamp("2024-01-01", tz="UTC") + step * (kwargs["periods"] * kwargs.get("files", 5) - 1)
+    horizon = raw["window"]["horizon"]
+    assert len(forecast) == horizon * len(series) and forecast["load"].notna().all()
+    assert times[0] == last + step and times[horizon - 1] == last + horizon * step  # at the data's frequency
+    if kwargs.get("series"):
+        assert forecast["series"].tolist() == [s for s in series for _ in range(horizon)]

@@ -50,10 +50,11 @@ def sample_rows() -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def write_part(folder: Path, part: int, hours: int = 240) -> Path:
-    """Write consecutive slice number `part` (`hours` rows each) of the sample as one CSV."""
+def write_part(folder: Path, part: int, hours: int = 240, overlap: int = 0) -> Path:
+    """Write consecutive slice number `part` (`hours` rows each) of the sample as one CSV, after
+    the previous slice's last `overlap` rows (an export that repeats the end of the one before)."""
     folder.mkdir(parents=True, exist_ok=True)
-    rows = sample_rows().iloc[part * hours:(part + 1) * hours]
+    rows = sample_rows().iloc[part * hours - overlap:(part + 1) * hours]
     out = folder / f"part-{part:02d}.csv"
     rows.to_csv(out, index=False, lineterminator="\n")
     return out
@@ -71,13 +72,18 @@ def make_project(dest: Path, parts: int = 3, with_dvc: bool = False) -> Path:
     for part in range(parts):
         write_part(dest / "data", part)
     if with_dvc:
-        run(["git", "init", "-q"], dest)
-        run(["git", "config", "user.email", "test@example.com"], dest)
-        run(["git", "config", "user.name", "test"], dest)
-        run(["dvc", "init", "-q"], dest)
-        run(["dvc", "config", "core.analytics", "false"], dest)
-        run(["dvc", "add", "-q", "data"], dest)
+        track(dest)
     return dest
+
+
+def track(dest: Path) -> None:
+    """Make `dest` a git and DVC repository with its data/ tracked by DVC."""
+    run(["git", "init", "-q"], dest)
+    run(["git", "config", "user.email", "test@example.com"], dest)
+    run(["git", "config", "user.name", "test"], dest)
+    run(["dvc", "init", "-q"], dest)
+    run(["dvc", "config", "core.analytics", "false"], dest)
+    run(["dvc", "add", "-q", "data"], dest)
 
 
 def env() -> dict[str, str]:
@@ -217,6 +223,6 @@ def locked(root: Path) -> dict[str, str]:
     for stage in lock["stages"].values():
         for o in stage.get("outs", []):
             path = o["path"]
-            if path.startswith(("models/", "prepared", "reports/steps/")) or path.endswith("metrics.json"):
+            if path.startswith(("models/", "prepared", "reports/steps/")) or path.endswith(("metrics.json", "summary.json")):
                 out[path] = o["md5"]
     return out
