@@ -1,4 +1,5 @@
-"""Every fault of "When something breaks" (README), injected into a real project on the sample.
+"""Every fault of "When something breaks" (docs/operations.md), injected into a real project on
+the sample.
 
     python bench/faults.py                 # about 7 minutes here; prints a Markdown table
     python bench/faults.py --keep /tmp/p   # keep the project folder afterwards

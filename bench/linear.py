@@ -43,7 +43,8 @@ DATASETS = {
     "flights": {"files": sorted((ROOT / "examples" / "flights").glob("*.csv")),
                 "data": {"targets": ["departures"], "features": ["departures", "dep_delay", "cancelled"],
                          "timezone": "America/New_York"}},
-    # three airports, their weather and the calendar (its own params: README, "A second example")
+    # three airports, their weather and the calendar (its own params: docs/many-series.md,
+    # "A second example")
     "departures": {"files": sorted((ROOT / "examples" / "departures" / "data").glob("*.csv")), "data": {},
                    "params": ROOT / "examples" / "departures" / "params.yaml"},
 }

@@ -2,7 +2,8 @@
 
 Where each verb lives:
 
-    settings        config        params.yaml into typed, checked dataclasses (`setting` declares a key)
+    settings        config        params.yaml into typed, checked dataclasses, each strategy's section too;
+                    settings: the sections declared (`setting` declares a key) and parsed
     reading data    ingest        CSV files into regular series (one, or one per name); splits: batches, tails, prepared/
     windows         windows       lookback -> horizon windows as row indices (NumPy, no Keras)
     the model       model         the forecaster (scaling inside), `predict`
@@ -17,16 +18,20 @@ Where each verb lives:
     stages          stages        what the notebooks do (save the base, run a strategy, crown the champion)
     notebooks       notebooks     run a stage's notebook with papermill, render its report
     using a model   forecast, evaluate (the commands of the same names); artifacts: .keras + sidecar
-    backend         backend: the Keras backend from `train.backend`, seeded and deterministic
+    backend         backend: the Keras backend from `train.backend`, seeded and deterministic, chosen where a
+                    process starts (`select_for_project`: the command line, a notebook's first cell)
     the rest        cli, files (atomic writes, hashes), stepcache (steps kept between runs), plots, errors,
-                    escape (names from the data made inert in report Markdown and in CSV cells)
+                    escape (names from the data made inert in report Markdown and in CSV cells), constants
+                    (a frame's column names, the linear designs)
+
+The modules import one another in one direction, bottom up: small leaves (errors, constants,
+files, escape, calendar, intervals, metrics, backend); settings; data (ingest, splits, windows);
+the model (layers, model, artifacts, stepcache) and training (train); the linear part, then
+from_scratch; evaluation (evaluation, baselines, scoring, forecast, evaluate); the strategies;
+deciding (summary, decide, compare) and chain; config (params with every strategy's section);
+stages, notebooks and the command line. tests/test_layers.py checks that no import, not even one
+inside a function, points back. Importing the package does nothing: it reads no file, sets no
+import hook and chooses no backend.
 """
-
-from lstm_utils.backend import register_layers_with_keras, select_for_project
-
-# Keras starts on the backend params.yaml names (`train.backend`), made deterministic.
-select_for_project()
-# The forecaster's own layers (window scaling) are known to Keras's loader once Keras is imported.
-register_layers_with_keras()
 
 __version__ = "0.1.0"

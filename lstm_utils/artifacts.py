@@ -20,9 +20,9 @@ from typing import Any
 
 from lstm_utils._keras import keras
 from lstm_utils.files import atomic_path, write_json
-from lstm_utils.config import Params
 from lstm_utils.errors import ModelError
 from lstm_utils.layers import Divide, WindowSpread
+from lstm_utils.settings import Params
 
 SIDECAR_KEYS = ("strategy", "parent", "inputs", "targets", "data", "window", "params", "sources", "metrics")
 OWN_LAYERS = frozenset(keras.saving.get_registered_name(c) for c in (WindowSpread, Divide))  # "lstm_utils>Divide"

@@ -1,11 +1,15 @@
 """Which Keras backend runs the models: `train.backend` in params.yaml, JAX or TensorFlow.
 
 Keras reads its backend once, when it is first imported, from the `KERAS_BACKEND` variable.
-Importing `lstm_utils` sets that variable from the project's params.yaml (the nearest one at or
-above the current folder) unless Keras is already imported, so every stage, command and notebook
-starts Keras on the backend the params name. :func:`use` is called again by `load_params` for
-the params file actually read: it switches the backend if Keras is not imported yet, and stops
-with a clear error if Keras already runs on another one.
+Importing `lstm_utils` does nothing to it: a process chooses where it starts.
+:func:`select_for_project` sets that variable from the project's params.yaml (the nearest one at
+or above the current folder) unless Keras is already imported; the command line's `main`, each
+stage notebook's first cell and the tests' conftest call it, so every stage, command and
+notebook starts Keras on the backend the params name. A process that chose nothing (a script
+that imports the package's modules) gets the same choice when the package first imports Keras
+(:mod:`lstm_utils._keras`). :func:`use` is called again by `load_params` for the params file
+actually read: it switches the backend if Keras is not imported yet, and stops with a clear
+error if Keras already runs on another one.
 
 Nothing here imports TensorFlow unless the TensorFlow backend is chosen. Each backend is made
 deterministic its own way (:func:`seed`): TensorFlow's op determinism; for JAX, XLA's
@@ -15,9 +19,6 @@ deterministic GPU reductions (its CPU code is deterministic as it is).
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.abc
-import importlib.util
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 
 BACKENDS = ("jax", "tensorflow")
 DEFAULT = "jax"
+_CHOSEN = {"done": False}  # whether this process chose its backend (select_for_project or use)
 
 
 def cache_dir() -> Path:
@@ -77,10 +79,12 @@ def use(name: str, source: str = "params.yaml") -> None:
     if now is None:
         os.environ["KERAS_BACKEND"] = name
         _environment(name)
+        _CHOSEN["done"] = True
     elif now != name:
         raise ParamsError(f"{source}: train.backend is {name!r}, but Keras was already started on {now!r} in this "
-                          f"process", hint="import lstm_utils before keras (it starts Keras on the params' backend), "
-                          "or restart the kernel / process after changing train.backend", key="train.backend")
+                          f"process", hint="load the params (or call lstm_utils.backend.select_for_project) before "
+                          "importing keras, or restart the kernel / process after changing train.backend",
+                          key="train.backend")
 
 
 def distribute(data_parallel: bool, batch_size: int, source: str = "params.yaml") -> int:
@@ -95,8 +99,9 @@ def distribute(data_parallel: bool, batch_size: int, source: str = "params.yaml"
                           hint="set train.backend: jax, or train.data_parallel: false")
     import jax
 
-    from lstm_utils._keras import keras
+    import keras  # on JAX, as checked above (not lstm_utils._keras, which imports this module)
 
+    after_import()
     devices = jax.devices()
     if len(devices) < 2:
         return 1  # one device: nothing to split over
@@ -127,7 +132,11 @@ def from_project(start: str | Path | None = None) -> str | None:
 
 
 def select_for_project() -> None:
-    """On import of lstm_utils: start Keras, when it is imported, on the project's backend."""
+    """Where a process starts: start Keras, when it is imported, on the project's backend (the
+    nearest params.yaml's `train.backend`; without one, `KERAS_BACKEND`, else jax). Once per
+    process: after this or :func:`use`, and once Keras runs, it does nothing."""
+    if _CHOSEN["done"]:
+        return
     if running() is None:
         name = from_project()
         if name is not None:
@@ -135,6 +144,7 @@ def select_for_project() -> None:
         else:
             os.environ.setdefault("KERAS_BACKEND", DEFAULT)
         _environment(os.environ["KERAS_BACKEND"])
+        _CHOSEN["done"] = True
 
 
 _COMPILE = {"seconds": 0.0}
@@ -191,54 +201,3 @@ def seed(value: int) -> None:
 
     tf.get_logger().setLevel("ERROR")  # TensorFlow's Python-side retracing warnings
     tf.config.experimental.enable_op_determinism()
-
-
-class _ThenLayers(importlib.abc.Loader):
-    """Keras's own loader, then :mod:`lstm_utils.layers` (which registers our layers)."""
-
-    def __init__(self, inner: importlib.abc.Loader):
-        self.inner = inner
-
-    def __getattr__(self, name: str):
-        return getattr(self.inner, name)
-
-    def create_module(self, spec):
-        return self.inner.create_module(spec)
-
-    def exec_module(self, module) -> None:
-        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _WhenKerasImports)]
-        self.inner.exec_module(module)
-        try:
-            importlib.import_module("lstm_utils.layers")
-        except Exception as exc:  # noqa: BLE001 - Keras itself must still import
-            import warnings
-
-            warnings.warn(f"lstm_utils could not register its Keras layers: {exc}", stacklevel=2)
-
-
-class _WhenKerasImports(importlib.abc.MetaPathFinder):
-    """Finds Keras as the other finders do, and has it register our layers once it is imported
-    (a mere lookup, `importlib.util.find_spec("keras")`, imports nothing and keeps this finder)."""
-
-    def find_spec(self, fullname: str, path=None, target=None):
-        if fullname != "keras":
-            return None
-        sys.meta_path.remove(self)  # the other finders' answer
-        try:
-            spec = importlib.util.find_spec("keras")
-        finally:
-            sys.meta_path.insert(0, self)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _ThenLayers(spec.loader)
-        return spec
-
-
-def register_layers_with_keras() -> None:
-    """Make the forecaster's own layers (:mod:`lstm_utils.layers`) known to Keras, so that
-    ``keras.saving.load_model(path, safe_mode=True)`` loads a window-scaled model after
-    ``import lstm_utils``: at once if Keras is imported, else right after it is (importing
-    Keras now would cost every command seconds, also those that never touch a model)."""
-    if "keras" in sys.modules:
-        importlib.import_module("lstm_utils.layers")
-    elif not any(isinstance(f, _WhenKerasImports) for f in sys.meta_path):
-        sys.meta_path.insert(0, _WhenKerasImports())

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from lstm_utils import intervals
-from lstm_utils.config import Params
 from lstm_utils.evaluation import Forecaster, WindowLosses, calibrate, cell
 from lstm_utils.linear import BatchSums
+from lstm_utils.settings import Params
 from lstm_utils.windows import Windows, calibration_windows, deployed_windows, tail_windows
 
 

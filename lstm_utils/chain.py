@@ -19,12 +19,12 @@ import pandas as pd
 from lstm_utils import strategies
 from lstm_utils._keras import keras
 from lstm_utils.backend import compile_seconds
-from lstm_utils.config import Params
 from lstm_utils.evaluation import WindowLosses, calibrate
 from lstm_utils.linear import BatchSums
 from lstm_utils.intervals import level_name
 from lstm_utils.model import predict
 from lstm_utils.scoring import cell_values, error_matrix
+from lstm_utils.settings import Params
 from lstm_utils.splits import BATCH
 from lstm_utils.stepcache import StepCache
 from lstm_utils.windows import calibration_windows, deployed_windows, tail_windows

@@ -15,11 +15,15 @@ LSTM_UTILS_TRACEBACK=1 for its full traceback (a stage's notebook keeps its own)
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import sys
+import types
 from typing import TYPE_CHECKING, Any, TextIO
 
+from lstm_utils.backend import select_for_project
 from lstm_utils.errors import LstmUtilsError
 
 if TYPE_CHECKING:
@@ -171,7 +175,8 @@ def parameter_value(text: str) -> Any:
 def _notebook(args: argparse.Namespace) -> int:
     # papermill imports jsonschema, which imports the optional IRI checker rfc3987_syntax when it
     # is installed (JupyterLab brings it); that builds a grammar for about 3 s here, in every
-    # stage. Nothing this process runs validates IRIs, so it is left out.
+    # stage. Nothing this process runs validates IRIs, so it is left out (which also leaves
+    # defer_iri_grammar, the `index` command's milder measure, nothing to do here).
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     from lstm_utils.files import sweep_orphans
     from lstm_utils.notebooks import run_notebook
@@ -188,7 +193,44 @@ def _notebook(args: argparse.Namespace) -> int:
     return 0
 
 
+def defer_iri_grammar() -> None:
+    """Put off importing `rfc3987_syntax` until a string is checked against it.
+
+    jsonschema, which nbformat and papermill import, imports that package where it is installed
+    (here: through jupyter-events) only to offer the "iri" string format, and the package builds
+    its grammar on import: 0.9 s of every stage's process, measured here, for a format no
+    notebook schema uses. A stand-in module takes its place until its one function is called,
+    which then imports the real package and hands over, so the format still checks the same.
+    It must run before jsonschema is imported (before :mod:`lstm_utils.notebooks`, which imports
+    nbformat), in the process of a stage's command; importing the package never installs it.
+    """
+    name = "rfc3987_syntax"
+    if name in sys.modules or importlib.util.find_spec(name) is None:
+        return
+    real: list[types.ModuleType] = []
+
+    def load() -> types.ModuleType:
+        if not real:
+            sys.modules.pop(name, None)
+            real.append(importlib.import_module(name))
+        return real[0]
+
+    def is_valid_syntax(rule: str, value: str) -> bool:
+        return load().is_valid_syntax(rule, value)
+
+    def other(attr: str) -> Any:  # any other public name: the real package's, loaded then
+        if attr.startswith("__"):  # the import system's questions (`__path__`, ...): a plain module
+            raise AttributeError(attr)
+        return getattr(load(), attr)
+
+    stand_in = types.ModuleType(name, "stands in for rfc3987_syntax until it is used (lstm_utils.cli)")
+    stand_in.is_valid_syntax = is_valid_syntax
+    stand_in.__getattr__ = other
+    sys.modules[name] = stand_in
+
+
 def _index(args: argparse.Namespace) -> int:
+    defer_iri_grammar()  # the compare stage's second command: nbformat, through lstm_utils.notebooks
     from lstm_utils.config import load_params
     from lstm_utils.notebooks import write_index
 
@@ -245,6 +287,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    select_for_project()  # where the process starts: Keras, once imported, runs on params.yaml's train.backend
     args = parser().parse_args(argv)
     try:
         return args.func(args)

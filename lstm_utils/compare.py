@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from lstm_utils import intervals, strategies
-from lstm_utils.config import CompareParams
 from lstm_utils.decide import POLICIES, Choice, ConfidenceSet, WalkForward
 from lstm_utils.escape import markdown_text
 from lstm_utils.metrics import relative_gap
+from lstm_utils.settings import CompareParams
 
 BASELINE = " (baseline)"  # how a baseline is named beside the strategies
 

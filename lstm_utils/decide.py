@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lstm_utils.config import CompareParams
+from lstm_utils.settings import CompareParams
 from lstm_utils.summary import Evidence
 
 REPS = 1000  # bootstrap replications of every confidence set

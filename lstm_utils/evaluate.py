@@ -10,13 +10,13 @@ import pandas as pd
 
 from lstm_utils import intervals
 from lstm_utils._keras import keras
-from lstm_utils.config import BaselineParams
 from lstm_utils.errors import DataError, ModelError
 from lstm_utils.forecast import read_for_model
 from lstm_utils.linear import View, Ridge, Sums, fit
 from lstm_utils.baselines import naive_forecasts
 from lstm_utils.evaluation import calibrate
 from lstm_utils.scoring import by_series, forecasts, score
+from lstm_utils.settings import BaselineParams
 from lstm_utils.splits import with_known_scales
 from lstm_utils.windows import Windows, make_windows
 

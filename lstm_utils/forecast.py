@@ -14,9 +14,9 @@ import pandas as pd
 
 from lstm_utils import intervals
 from lstm_utils._keras import keras
-from lstm_utils.config import DataParams, parse_section
 from lstm_utils.errors import DataError, LstmUtilsError, ModelError
 from lstm_utils.ingest import Ingested, ingest
+from lstm_utils.settings import DataParams, parse_section
 from lstm_utils.splits import SERIES, scales_for
 
 

@@ -7,14 +7,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pandas as pd
 
 from lstm_utils._keras import keras
-from lstm_utils.config import Params
 from lstm_utils.linear import BatchSums
-from lstm_utils.model import LINEAR, Scaler, build_forecaster, fit_gate, gate_weights, has_gate, has_linear, set_linear
-from lstm_utils.splits import BATCH, SPLIT, TRAIN
+from lstm_utils.model import (LINEAR, base_scaler, build_forecaster, fit_gate, gate_weights, has_gate, has_linear,
+                              set_linear)
+from lstm_utils.settings import Params
 from lstm_utils.train import TrainResult, fit, set_seed
 from lstm_utils.windows import Windows, split_windows
 
@@ -32,14 +31,6 @@ class Run:
     def gate(self) -> list[float] | None:
         """Each target's weight on the learned change (`model.gate: fitted`), or None."""
         return gate_weights(self.model).tolist() if has_gate(self.model) else None
-
-
-def base_scaler(frame: pd.DataFrame, inputs: Sequence[str]) -> Scaler:
-    """Scaling statistics from the base period's train tail only (batch 0, split train)."""
-    rows = (frame[BATCH].to_numpy() == 0) & (frame[SPLIT].to_numpy() == TRAIN)
-    if not rows.any():
-        raise ValueError("the frame has no base-period training rows")
-    return Scaler.fit(frame.loc[rows, list(inputs)].to_numpy(dtype=np.float64))
 
 
 def new_forecaster(frame: pd.DataFrame, params: Params, units: Sequence[int] | None = None,

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstm_utils.config import DataParams
+from lstm_utils.constants import BATCH, SERIES
 from lstm_utils.errors import DataError, ParamsError
 from lstm_utils.files import sha256_file
-from lstm_utils.splits import BATCH, SERIES
+from lstm_utils.settings import DataParams
 
 
 @dataclass

@@ -8,13 +8,14 @@ another, hence these two.
 
 Both are registered with Keras under the package name ``lstm_utils``:
 ``keras.saving.load_model(path, safe_mode=True)`` loads a model that uses them once this
-module is imported, which ``import lstm_utils`` arranges (when Keras is imported, or at once
-if it already is). A model with `global` scaling uses built-in layers only.
+module is imported, which :mod:`lstm_utils._keras` does right after Keras (every module of the
+package that builds or loads a model imports Keras from there). A model with `global` scaling
+uses built-in layers only.
 """
 
 from __future__ import annotations
 
-import keras  # not lstm_utils._keras: this module is imported right after Keras itself, from its import
+import keras  # not lstm_utils._keras: that module imports this one, right after Keras
 
 from lstm_utils.windows import SPREAD_FLOOR
 

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lstm_utils.config import Params
+from lstm_utils.constants import DESIGNS  # the linear family, narrowest first
 from lstm_utils.intervals import calibration_batches
+from lstm_utils.settings import Params
 from lstm_utils.windows import Windows, deployed_windows, split_windows, spread
 
 CHUNK = 4096  # windows cut into arrays at a time
-DESIGNS = ("relative", "absolute", "both")  # the linear family, narrowest first
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class View:
 
     @classmethod
     def of(cls, frame: pd.DataFrame, params: Params) -> View:
-        from lstm_utils.from_scratch import base_scaler
+        from lstm_utils.model import base_scaler
 
         scaler = base_scaler(frame, params.data.inputs)
         inputs = list(params.data.inputs)

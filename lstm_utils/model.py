@@ -5,8 +5,8 @@ global` it is a fixed Normalization in and a fixed inverse Normalization out (th
 period's statistics), built-in layers only, so the `.keras` file loads with
 ``keras.saving.load_model(path, safe_mode=True)`` without this package. With `window`, each
 window is divided by its own spread and the forecast change multiplied back (for many series of
-different scales); that needs the two layers of :mod:`lstm_utils.layers`, registered by
-``import lstm_utils``.
+different scales); that needs the two layers of :mod:`lstm_utils.layers`, registered with Keras by
+:mod:`lstm_utils._keras` (which every module that builds or loads a model imports).
 The LSTM layers keep cuDNN's requirements (tanh, sigmoid, no recurrent dropout, no unroll),
 so a GPU runs them on the fused cuDNN kernel; dropout sits between layers instead.
 """
@@ -14,15 +14,20 @@ so a GPU runs them on the fused cuDNN kernel; dropout sits between layers instea
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lstm_utils import backend
 from lstm_utils._keras import keras
-from lstm_utils.config import ModelParams
+from lstm_utils.constants import BATCH, SPLIT, TRAIN
+from lstm_utils.settings import ModelParams
 from lstm_utils.windows import Windows, spread
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 layers = keras.layers
 
@@ -45,6 +50,14 @@ class Scaler:
         mean = np.nanmean(x, axis=0).astype("float64")
         std = np.nanstd(x, axis=0).astype("float64")
         return cls(mean, np.where(std > 1e-12, std, 1.0))
+
+
+def base_scaler(frame: pd.DataFrame, inputs: Sequence[str]) -> Scaler:
+    """Scaling statistics from the base period's train tail only (batch 0, split train)."""
+    rows = (frame[BATCH].to_numpy() == 0) & (frame[SPLIT].to_numpy() == TRAIN)
+    if not rows.any():
+        raise ValueError("the frame has no base-period training rows")
+    return Scaler.fit(frame.loc[rows, list(inputs)].to_numpy(dtype=np.float64))
 
 
 def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs: int,

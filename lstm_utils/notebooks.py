@@ -15,53 +15,12 @@ from __future__ import annotations
 
 import ast
 import html
-import importlib
-import importlib.util
 import re
-import sys
 import tempfile
-import types
 from pathlib import Path
 from typing import Any, TextIO
 
-
-def _defer_iri_grammar() -> None:
-    """Put off importing `rfc3987_syntax` until a string is checked against it.
-
-    jsonschema, which nbformat and papermill import, imports that package where it is installed
-    (here: through jupyter-events) only to offer the "iri" string format, and the package builds
-    its grammar on import: 0.9 s of every stage's process, measured here, for a format no
-    notebook schema uses. A stand-in module takes its place until its one function is called,
-    which then imports the real package and hands over, so the format still checks the same.
-    """
-    name = "rfc3987_syntax"
-    if name in sys.modules or importlib.util.find_spec(name) is None:
-        return
-    real: list[types.ModuleType] = []
-
-    def load() -> types.ModuleType:
-        if not real:
-            sys.modules.pop(name, None)
-            real.append(importlib.import_module(name))
-        return real[0]
-
-    def is_valid_syntax(rule: str, value: str) -> bool:
-        return load().is_valid_syntax(rule, value)
-
-    def other(attr: str) -> Any:  # any other public name: the real package's, loaded then
-        if attr.startswith("__"):  # the import system's questions (`__path__`, ...): a plain module
-            raise AttributeError(attr)
-        return getattr(load(), attr)
-
-    stand_in = types.ModuleType(name, "stands in for rfc3987_syntax until it is used (lstm_utils.notebooks)")
-    stand_in.is_valid_syntax = is_valid_syntax
-    stand_in.__getattr__ = other
-    sys.modules[name] = stand_in
-
-
-_defer_iri_grammar()
-
-import nbformat  # noqa: E402  (after the deferral above)
+import nbformat
 
 from lstm_utils.errors import DataError, LstmUtilsError, ModelError, ParamsError, StageError, WriteError
 from lstm_utils.files import atomic_path

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from lstm_utils.config import as_written
 from lstm_utils.errors import DataError, ParamsError
 from lstm_utils.ingest import detect_separator, has_zone, list_csv_files, read_numbers
+from lstm_utils.settings import as_written
 
 HEAD_ROWS = 2000  # rows of each file read to decide
 TIME_WORDS = ("time", "date", "timestamp", "datetime", "ds")

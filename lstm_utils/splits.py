@@ -14,20 +14,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lstm_utils.config import DataParams, SplitParams, WindowParams
+from lstm_utils.constants import BATCH, SCALE, SERIES, SPLIT, SPLITS, TEST, TRAIN, VAL  # importable from here too
 from lstm_utils.errors import DataError
 from lstm_utils.escape import from_inert_csv, inert_csv, markdown_code, markdown_text
 from lstm_utils.files import atomic_path
+from lstm_utils.settings import DataParams, SplitParams, WindowParams
 
 if TYPE_CHECKING:
-    from lstm_utils.config import Params
     from lstm_utils.ingest import Ingested
-
-BATCH, SPLIT = "batch", "split"  # bookkeeping columns of a frame: batch number, split code
-SERIES = "series"  # and, when the data holds several series, each row's series name
-SCALE = "_scale_"  # with several series, `_scale_<target>`: each row's series scale (see series_scales)
-SPLITS = ("train", "val", "test")
-TRAIN, VAL, TEST = range(3)
+    from lstm_utils.settings import Params
 
 
 @dataclass(frozen=True)

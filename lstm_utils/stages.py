@@ -17,7 +17,6 @@ from lstm_utils import intervals, linear, strategies
 from lstm_utils.artifacts import load_model, make_sidecar, save_model, sidecar_path
 from lstm_utils.baselines import linear_chain, naive_deployed, naive_forecasts
 from lstm_utils.chain import Chain, run_chain
-from lstm_utils.config import Params, as_written, raw_value
 from lstm_utils.decide import Choice, WalkForward, walk_forward
 from lstm_utils.evaluation import WindowLosses, assess, calibrate
 from lstm_utils.escape import inert_csv
@@ -27,6 +26,7 @@ from lstm_utils.from_scratch import Run, train_new
 from lstm_utils.metrics import mean_over_targets
 from lstm_utils.model import predict
 from lstm_utils.scoring import baseline_errors, by_series
+from lstm_utils.settings import Params, as_written, raw_value
 from lstm_utils.splits import BATCH, read_prepared
 from lstm_utils.stepcache import StepCache
 from lstm_utils.summary import Evidence, Track, summarize, summarize_baseline

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lstm_utils.splits import BATCH, SCALE, SERIES, SPLIT, SPLITS, TRAIN
+from lstm_utils.constants import BATCH, SCALE, SERIES, SPLIT, SPLITS, TRAIN
 
 if TYPE_CHECKING:
-    from lstm_utils.config import Params
+    from lstm_utils.settings import Params
 
 
 @dataclass

@@ -14,11 +14,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from lstm_utils import backend  # noqa: E402
 
+# The tests' processes start here: Keras, once imported, runs on the repository's params.yaml's
+# backend (as a stage's or the command line's process chooses where it starts).
+backend.select_for_project()
+
 # Each xdist worker (and the processes it starts) keeps its own JAX compile cache: JAX writes an
 # entry in place, so a worker reading one that the other is still writing would warn and compile.
 if os.environ.get("PYTEST_XDIST_WORKER") and "LSTM_UTILS_CACHE" not in os.environ:
     os.environ["LSTM_UTILS_CACHE"] = str(backend.cache_dir().parent / f"tests-{os.environ['PYTEST_XDIST_WORKER']}")
-    # importing lstm_utils (here, and first in the controlling process) set JAX's own variable
+    # select_for_project (here, and first in the controlling process) set JAX's own variable
     os.environ["JAX_COMPILATION_CACHE_DIR"] = str(backend.cache_dir())
 
 from lstm_utils.config import DataParams, load_params  # noqa: E402

@@ -1,7 +1,8 @@
 """The second example, departures per airport, through the real pipeline: three series in long
-form (series column), calendar inputs known ahead, window scaling; set up as its README section
-does (scripts/example_project.py), on its first two months with small settings. (Adding a month
-runs the same steps as for one series: test_walkthrough and test_pipeline.)"""
+form (series column), calendar inputs known ahead, window scaling; set up as its section in
+docs/many-series.md does (scripts/example_project.py), on its first two months with small
+settings. (Adding a month runs the same steps as for one series: test_walkthrough and
+test_pipeline.)"""
 
 from __future__ import annotations
 

@@ -211,7 +211,7 @@ def test_without_the_new_keys_a_single_series_project_is_exactly_as_before(tmp_p
     """Absent keys and their explicit defaults give the same frame, columns, windows and model;
     the frame gains no column (no scale, no calendar) and the model no layer of ours. (After
     each change to the package, `make repro` on the sample gives every output of dvc.lock the
-    same hash as before; see the README.)"""
+    same hash as before; see docs/your-data.md.)"""
     from lstm_utils.from_scratch import new_forecaster
     from tiny_project import write_part
 

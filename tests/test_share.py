@@ -1,7 +1,7 @@
 """A fresh clone with the DVC cache gets the same results: everything that carries over from
 one run to the next (models, prepared data, the step state) travels through a DVC remote, and
-nothing outside the repository is needed. The commands are the README's "Sharing results"
-section, with its placeholder paths filled in."""
+nothing outside the repository is needed. The commands are the "Sharing results" section of
+docs/operations.md, with its placeholder paths filled in."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tiny_project import copy_project, ran_stages, readme_commands, run, write_part
+from tiny_project import ROOT, copy_project, ran_stages, readme_commands, run, write_part
 
 pytestmark = pytest.mark.slow
-SECTION = "### Sharing results"
+SECTION = "## Sharing results"
+DOC = ROOT / "docs" / "operations.md"
 
 
 def lock_hashes(root) -> dict[str, str]:
@@ -32,7 +33,7 @@ def pair(repro_project, grown_project, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("share")
     origin = copy_project(repro_project[0], tmp / "origin")
     commands = readme_commands(SECTION, {"/srv/dvc-store": str(tmp / "store"), "<repository>": str(origin),
-                                 "<folder>": str(tmp / "clone")})
+                                 "<folder>": str(tmp / "clone")}, path=DOC)
     where, outputs = origin, {}
     for line in commands:
         if line.startswith("cd "):
@@ -42,14 +43,14 @@ def pair(repro_project, grown_project, tmp_path_factory):
         outputs[line] = done.stdout + done.stderr
     clone = tmp / "clone"
     before = {"origin": lock_hashes(origin), "clone": lock_hashes(clone)}
-    write_part(clone / "data", 3)
+    write_part(clone / "data", 3, overlap=12)  # the CSV grown_project got
     done = run(["dvc", "repro", "strategy@finetune"], clone)
     new = {"clone": done.stdout + done.stderr, "origin": grown_project[1]}
     return grown_project[0], clone, outputs, before, new
 
 
 def test_the_section_pushes_clones_and_pulls():
-    commands = readme_commands(SECTION)
+    commands = readme_commands(SECTION, path=DOC)
     for needed in ("dvc remote add -d", "dvc push", "git clone", "dvc pull", "dvc repro"):
         assert any(c.startswith(needed) for c in commands), needed
 

@@ -1,5 +1,5 @@
 """Each strategy in one home: what its module declares, what is derived from it, and a new
-strategy added the way the README's "Adding a strategy" says, run through the real pipeline."""
+strategy added the way docs/adding-a-strategy.md says, run through the real pipeline."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from lstm_utils.stages import BASE_KEYS
 from lstm_utils.strategies import COMMON_KEYS, STRATEGIES, Strategy, ensemble
 from tiny_project import ROOT, copy_project, ran_stages, readme_blocks, readme_commands, run
 
-ADDING = "## Adding a strategy"
+ADDING = "# Adding a strategy"
+DOC = ROOT / "docs" / "adding-a-strategy.md"
 
 
 def test_every_strategy_is_found_in_its_own_module():
@@ -139,12 +140,12 @@ def test_fit_weights_are_a_convex_combination(seed):
         assert best <= np.mean((p @ other - y.reshape(-1)) ** 2) + 1e-12
 
 
-# --- a new strategy, added as the README says --------------------------------------------------
+# --- a new strategy, added as docs/adding-a-strategy.md says -------------------------------------
 
 def test_the_readme_section_shows_one_module_one_params_section_and_one_command():
-    (module,) = readme_blocks(ADDING, "python")
-    (section,) = readme_blocks(ADDING, "yaml")
-    assert readme_commands(ADDING) == ["dvc repro"]
+    (module,) = readme_blocks(ADDING, "python", DOC)
+    (section,) = readme_blocks(ADDING, "yaml", DOC)
+    assert readme_commands(ADDING, path=DOC) == ["dvc repro"]
     assert 'name="recent"' in module and list(yaml.safe_load(section)) == ["recent"]
 
 
@@ -154,8 +155,8 @@ def test_a_strategy_added_as_the_readme_says_runs_through_the_pipeline(repro_pro
     project after its first run: `dvc repro` trains only the new strategy, and the new strategy
     is in the compare report, the index and metrics.json."""
     root = copy_project(repro_project[0], tmp_path / "p")
-    (module,) = readme_blocks(ADDING, "python")
-    (section,) = readme_blocks(ADDING, "yaml")
+    (module,) = readme_blocks(ADDING, "python", DOC)
+    (section,) = readme_blocks(ADDING, "yaml", DOC)
     (root / "lstm_utils/strategies/recent.py").write_text(module)
     params = yaml.safe_load((root / "params.yaml").read_text())
     params |= {"recent": yaml.safe_load(section)["recent"] | {"epochs": 2, "patience": 1}}  # tiny, as the copy's other strategies

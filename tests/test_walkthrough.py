@@ -1,4 +1,4 @@
-"""The README's "When new data arrives" section, command by command, on a copy of the session's
+"""The "When new data arrives" section of docs/operations.md, command by command, on a copy of the session's
 tiny project (after its first `dvc repro` and commit), with the shipped examples/ beside it:
 November arrives after the project's update batch."""
 
@@ -14,21 +14,22 @@ from tiny_project import ROOT, STAGES, STRATEGIES, capture, copy_project, ran_st
 
 pytestmark = pytest.mark.slow
 SECTION = "## When new data arrives"
+DOC = ROOT / "docs" / "operations.md"
 
 
 @pytest.fixture(scope="module")
 def walked(repro_project, tmp_path_factory):
     """A project that ran the pipeline and committed (what `make repro` and a commit leave),
-    then every README command; returns the project and each command's combined output."""
+    then every command of the section; returns the project and each command's combined output."""
     root = copy_project(repro_project[0], tmp_path_factory.mktemp("walk") / "project")
     shutil.copytree(ROOT / "examples", root / "examples")
     run(["git", "add", "examples"], root)
     run(["git", "commit", "-q", "-m", "examples"], root)
     committed = {"metrics": (root / "reports/metrics.json").read_text()}
     outputs = {}
-    for line in readme_commands(SECTION):
+    for line in readme_commands(SECTION, path=DOC):
         done = capture(["bash", "-c", line], root)
-        assert done.returncode == 0, f"README command failed: {line}\n{done.stdout}\n{done.stderr}"
+        assert done.returncode == 0, f"docs/operations.md command failed: {line}\n{done.stdout}\n{done.stderr}"
         outputs[line] = done.stdout + done.stderr
     return root, outputs, committed
 
@@ -39,7 +40,7 @@ def output_of(outputs: dict[str, str], prefix: str) -> str:
 
 
 def test_the_section_shows_the_commands_the_issue_names():
-    commands = readme_commands(SECTION)
+    commands = readme_commands(SECTION, path=DOC)
     order = ("cp examples/new_data/2013-11.csv data/", "dvc add data", "dvc repro", "dvc metrics diff",
              "git add data.dvc dvc.lock", "git commit", "dvc exp run -S", "dvc exp show")
     at = [next((i for i, c in enumerate(commands) if c.startswith(needed)), None) for needed in order]

@@ -174,10 +174,12 @@ def ran_stages(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
 
-def readme_commands(heading: str, placeholders: dict[str, str] | None = None) -> list[str]:
-    """The shell lines of the ```sh blocks in the README section under `heading` (up to the
-    next heading), comments dropped, placeholders replaced, in order."""
-    text = (ROOT / "README.md").read_text().splitlines()
+def readme_commands(heading: str, placeholders: dict[str, str] | None = None,
+                    path: Path = ROOT / "README.md") -> list[str]:
+    """The shell lines of the ```sh blocks in the section under `heading` (up to the next
+    heading) of the README or of the docs page `path`, comments dropped, placeholders replaced,
+    in order."""
+    text = path.read_text().splitlines()
     start = text.index(heading)
     lines, fence = [], None
     for line in text[start + 1:]:
@@ -200,9 +202,10 @@ def copy_project(src: Path, dest: Path) -> Path:
     return dest
 
 
-def readme_blocks(heading: str, language: str) -> list[str]:
-    """The code blocks of one language in the README section under `heading`, as written."""
-    text = (ROOT / "README.md").read_text().splitlines()
+def readme_blocks(heading: str, language: str, path: Path = ROOT / "README.md") -> list[str]:
+    """The code blocks of one language in the section under `heading` of the README or of the
+    docs page `path`, as written."""
+    text = path.read_text().splitlines()
     blocks, block, fence = [], [], None
     for line in text[text.index(heading) + 1:]:
         if line.startswith("```"):

@@ -5,7 +5,7 @@ One module per strategy, and each holds everything about it as ``STRATEGY`` (a
 dataclass (defaults, types, limits), the params keys it reads, and ``update(previous, step)``.
 Params checks, report titles, the compare report's guidance and the strategy notebook's text
 are all derived from it. Adding a strategy is one new module here, its params section, and its
-line in dvc.yaml (README, "Adding a strategy").
+line in dvc.yaml (docs/adding-a-strategy.md).
 
 Every module whose name does not start with ``_`` is a strategy; they are found when
 :data:`STRATEGIES` is first used. They share one training loop (:func:`lstm_utils.train.fit`),
@@ -34,7 +34,7 @@ def _discover() -> dict[str, Strategy]:
             strategy = getattr(module, "STRATEGY", None)
             if not isinstance(strategy, Strategy):
                 raise TypeError(f"lstm_utils/strategies/{info.name}.py has no `STRATEGY = Strategy(...)`; "
-                                "every module there not named _* is a strategy (see README, 'Adding a strategy')")
+                                "every module there not named _* is a strategy (see docs/adding-a-strategy.md)")
             if strategy.name != info.name:
                 raise TypeError(f"lstm_utils/strategies/{info.name}.py declares the name {strategy.name!r}; "
                                 f"use {info.name!r}, the module's name")
@@ -58,7 +58,7 @@ def get(name: str) -> Strategy:
     found = _discover()
     if name not in found:
         raise ParamsError(f"unknown strategy {name!r}; known: {', '.join(found)}",
-                          hint=f"add lstm_utils/strategies/{name}.py (README, 'Adding a strategy') or fix the name")
+                          hint=f"add lstm_utils/strategies/{name}.py (docs/adding-a-strategy.md) or fix the name")
     return found[name]
 
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lstm_utils.config import Params, raw_value
 from lstm_utils.linear import BatchSums, Ridge
+from lstm_utils.settings import Params, raw_value
 from lstm_utils.windows import Windows, split_windows
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class Strategy:
     cost
         How its cost grows with history (the report's cost section).
     params
-        The dataclass of its params section, each key declared with :func:`lstm_utils.config.setting`.
+        The dataclass of its params section, each key declared with :func:`lstm_utils.settings.setting`.
     update
         ``update(previous, step) -> Update``: the model after the step.
     reads

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lstm_utils.config import setting
+from lstm_utils.settings import setting
 from lstm_utils.strategies._common import Step, Strategy, Update, gated
 from lstm_utils.windows import Windows
 

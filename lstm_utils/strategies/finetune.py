@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lstm_utils.config import setting
+from lstm_utils.settings import setting
 from lstm_utils.strategies._common import Step, Strategy, Update, tune
 
 
