@@ -174,7 +174,7 @@ FAULT_TABLE: list[tuple[str, Callable[[Path], str], tuple[str, ...] | None]] = [
      kill_with("kill@write:state/finetune/[0-9a-f]*.json", "strategy@finetune",
                before=lambda r: state_gone(r, "finetune")), ("dvc", "repro")),
     ("kill -9 during retrain's error matrix",
-     kill_with("kill@call:lstm_utils.scoring:error_matrix", "strategy@retrain"), ("dvc", "repro")),
+     kill_with("kill@call:lstm_utils.scoring:matrix_scores", "strategy@retrain"), ("dvc", "repro")),
     ("kill -9 in compare, the champion's sidecar half written",
      kill_with("kill@write:models/champion.json", "compare"), ("dvc", "repro")),
     ("a bug in compare (RuntimeError in a cell)",

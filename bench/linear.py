@@ -72,7 +72,7 @@ def run(dataset: str, raw: dict, names: list[str] | None = None, quiet: bool = F
     from lstm_utils.ingest import ingest
     from lstm_utils.linear import BatchSums
     from lstm_utils.metrics import mean_over_targets
-    from lstm_utils.scoring import score
+    from lstm_utils.scoring import score_forecasters
     from lstm_utils.splits import assign_splits, batch_names
     from lstm_utils.stages import baselines, decide, result
     from lstm_utils.windows import split_windows
@@ -87,7 +87,7 @@ def run(dataset: str, raw: dict, names: list[str] | None = None, quiet: bool = F
     started = time.perf_counter()
     base = train_new(frame, params, [0], verbose=0)
     test = split_windows(frame, params, "test", [0])
-    base_scores = score(base.model, test, params.data.targets, params.baselines.season, BatchSums(frame, params).fit([0]))
+    base_scores = score_forecasters(base.model, test, params.data.targets, params.baselines.season, BatchSums(frame, params).fit([0]))
     out = {"base": {k: mean_over_targets(v["rmse"]) for k, v in base_scores.items()}, "seconds": {},
            "strategies": {}, "records": {}}
     out["seconds"]["base"] = time.perf_counter() - started

@@ -23,10 +23,10 @@ from lstm_utils.evaluation import WindowLosses, calibrate
 from lstm_utils.linear import BatchSums
 from lstm_utils.intervals import level_name
 from lstm_utils.model import predict
-from lstm_utils.scoring import cell_values, error_matrix
+from lstm_utils.scoring import cell_values, matrix_scores
 from lstm_utils.settings import Params
 from lstm_utils.splits import BATCH
-from lstm_utils.stepcache import StepCache
+from lstm_utils.stepcache import NoMemory, StepCache
 from lstm_utils.windows import calibration_windows, deployed_windows, tail_windows
 
 
@@ -94,7 +94,8 @@ def advance(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Param
     progress
         Called with one line per step (printed by default).
     cache
-        The strategy's step state: a step already computed from the same previous model
+        The strategy's step state (None: :class:`~lstm_utils.stepcache.NoMemory`, every step
+        computed, nothing kept): a step already computed from the same previous model
         (`base_hash` for the first), the same prepared data (`data_hashes`, one per batch), the
         same params keys the strategy reads and the same code is reused, not trained; its
         model is loaded only when a later step trains from it.
@@ -102,13 +103,14 @@ def advance(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Param
         SHA-256 of the base model's file and of each prepared batch file.
     """
     spec = strategies.get(strategy)
+    memory = cache if cache is not None else NoMemory()
     sums = BatchSums(frame, params)  # the linear part's sums per batch, shared by the steps
     n = int(frame[BATCH].max()) + 1
     chain = Chain(strategy, [names.get(b, str(b)) for b in range(n)], [base], [], [base_hash], [""])
-    used = spec.used(params.raw) if cache is not None else {}
+    used = spec.used(params.raw)
     for t in range(1, n):
-        key = cache.key(chain.hashes[-1], (data_hashes or [])[:t + 1], used) if cache is not None else ""
-        hit = cache.record(key) if cache is not None else None
+        key = memory.key(chain.hashes[-1], (data_hashes or [])[:t + 1], used)
+        hit = memory.record(key)
         if hit is not None:
             record, digest = hit
             model = None
@@ -116,18 +118,15 @@ def advance(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Param
                              compile_seconds=record.get("compile_seconds", 0.0))
         else:
             started, compiled_before = time.perf_counter(), compile_seconds()
-            result = spec.update(model_at(chain, t - 1, cache), strategies.Step(frame, params, t, verbose, sums))
+            result = spec.update(model_at(chain, t - 1, memory), strategies.Step(frame, params, t, verbose, sums))
             compiling = compile_seconds() - compiled_before
             seconds = time.perf_counter() - started - compiling
-            model, digest = result.model, ""
             rec = StepRecord(t, chain.batches[t], seconds, result.windows_seen, False, result.info, result.history,
                              compiling)
-            if cache is not None:
-                digest = cache.save(key, model, {"step": t, "batch": rec.batch, "train_seconds": seconds,
-                                                 "compile_seconds": compiling, "windows_seen": rec.windows_seen,
-                                                 "info": rec.info})
-                # go on from the model as saved, as a later run that reuses this step will
-                model = cache.model(key)
+            # go on from the model as kept, as a later run that reuses this step will
+            model, digest = memory.keep(key, result.model, {
+                "step": t, "batch": rec.batch, "train_seconds": seconds, "compile_seconds": compiling,
+                "windows_seen": rec.windows_seen, "info": rec.info})
         chain.models.append(model)
         chain.hashes.append(digest)
         chain.keys.append(key)
@@ -136,10 +135,10 @@ def advance(strategy: str, base: keras.Model, frame: pd.DataFrame, params: Param
     return chain
 
 
-def model_at(chain: Chain, i: int, cache: StepCache | None) -> keras.Model:
+def model_at(chain: Chain, i: int, memory: StepCache | NoMemory) -> keras.Model:
     """The model after step `i`, loaded from the step state if it was not needed so far."""
     if chain.models[i] is None:
-        chain.models[i] = cache.model(chain.keys[i])
+        chain.models[i] = memory.model(chain.keys[i])
     return chain.models[i]
 
 
@@ -170,54 +169,47 @@ def score(chain: Chain, frame: pd.DataFrame, params: Params, cache: StepCache | 
     tests = tail_windows(frame, params, n)
     levels = list(params.intervals.levels)
     count = params.intervals.calibration_batches
-    known: dict[tuple[int, int], list[float]] = {}
-    cells: dict[tuple[int, int], str] = {}
-    calib_keys: dict[int, str] = {}
-    ahead_keys: dict[int, str] = {}
-    ahead: dict[int, WindowLosses] = {}
     widths: list[dict[float, np.ndarray] | None] = [None] * n
     sizes = [0] * n
-    if cache is not None:
-        cache.prune()
-        data = data_hashes or []
-        window = {"lookback": params.window.lookback, "horizon": params.window.horizon,
-                  "inputs": list(params.data.inputs), "targets": list(params.data.targets),
-                  "intervals": {"levels": levels, "calibration_batches": count}}
-        cells = {(i, k): cache.score_key(chain.hashes[i], data[:k + 1], window | {"calibrated_on": data[:i + 1]})
-                 for i in range(n) for k in range(n)}
-        kept = cache.scores()
-        known = {cell: [np.inf if v is None else v for v in kept[key]] for cell, key in cells.items() if key in kept}
-        calib_keys = {i: cache.score_key(chain.hashes[i], data[:i + 1], window | {"calibrates": True})
-                      for i in range(n)}
-        saved = cache.calibrations()
-        for i, key in calib_keys.items():
-            if key in saved:  # infinite half-widths were kept as null
-                widths[i] = {q: np.nan_to_num(np.array(saved[key]["half_widths"][level_name(q)], dtype=float),
-                                              nan=np.inf) for q in levels}
-                sizes[i] = saved[key]["windows"]
-        ahead_keys = {t: cache.score_key(chain.hashes[t - 1], data[:t + 1], window | {
-            "calibrated_on": data[:t], "deployed": True}) for t in range(1, n)}
-        losses = cache.deployed()
-        ahead = {t: WindowLosses.from_record(losses[key]) for t, key in ahead_keys.items() if key in losses}
+    memory = cache if cache is not None else NoMemory()
+    memory.prune()
+    data = data_hashes or []
+    window = {"lookback": params.window.lookback, "horizon": params.window.horizon,
+              "inputs": list(params.data.inputs), "targets": list(params.data.targets),
+              "intervals": {"levels": levels, "calibration_batches": count}}
+    cells = {(i, k): memory.score_key(chain.hashes[i], data[:k + 1], window | {"calibrated_on": data[:i + 1]})
+             for i in range(n) for k in range(n)}
+    kept = memory.scores()
+    known = {cell: [np.inf if v is None else v for v in kept[key]] for cell, key in cells.items() if key in kept}
+    calib_keys = {i: memory.score_key(chain.hashes[i], data[:i + 1], window | {"calibrates": True}) for i in range(n)}
+    saved = memory.calibrations()
+    for i, key in calib_keys.items():
+        if key in saved:  # infinite half-widths were kept as null
+            widths[i] = {q: np.nan_to_num(np.array(saved[key]["half_widths"][level_name(q)], dtype=float),
+                                          nan=np.inf) for q in levels}
+            sizes[i] = saved[key]["windows"]
+    ahead_keys = {t: memory.score_key(chain.hashes[t - 1], data[:t + 1], window | {
+        "calibrated_on": data[:t], "deployed": True}) for t in range(1, n)}
+    losses = memory.deployed()
+    ahead = {t: WindowLosses.from_record(losses[key]) for t, key in ahead_keys.items() if key in losses}
     needed = {i for i in range(n) for k in range(n) if (i, k) not in known and len(tests[k])}
     needed |= {i for i in range(n) if widths[i] is None} | {n - 1} | {t - 1 for t in range(1, n) if t not in ahead}
     for i in sorted(needed):
-        model_at(chain, i, cache)
+        model_at(chain, i, memory)
         if widths[i] is None:
             windows = calibration_windows(frame, params, i)
             widths[i] = calibrate(windows, predict(chain.models[i], windows), levels)
             sizes[i] = len(windows)
-    scores = error_matrix(chain.models, tests, params.data.targets, known, widths)
+    scores = matrix_scores(chain.models, tests, params.data.targets, known, widths)
     for t in range(1, n):
         if t not in ahead:
             windows = deployed_windows(frame, params, t)
             ahead[t] = WindowLosses.of(windows, predict(chain.models[t - 1], windows), widths[t - 1])
-    if cache is not None:
-        cache.save_scores({key: cell_values(scores, cell) for cell, key in cells.items()
-                           if not np.isnan(scores["rmse"][cell])})
-        cache.save_calibrations({calib_keys[i]: {"windows": sizes[i], "half_widths": {
-            level_name(q): w.tolist() for q, w in widths[i].items()}} for i in range(n)})
-        cache.save_deployed({key: ahead[t].record() for t, key in ahead_keys.items()})
+    memory.save_scores({key: cell_values(scores, cell) for cell, key in cells.items()
+                        if not np.isnan(scores["rmse"][cell])})
+    memory.save_calibrations({calib_keys[i]: {"windows": sizes[i], "half_widths": {
+        level_name(q): w.tolist() for q, w in widths[i].items()}} for i in range(n)})
+    memory.save_deployed({key: ahead[t].record() for t, key in ahead_keys.items()})
     chain.rmse, chain.mae, chain.intervals = scores["rmse"], scores["mae"], scores["intervals"]
     chain.half_widths, chain.calibration_windows = widths, sizes
     chain.test_windows = [len(w) for w in tests]

@@ -15,7 +15,7 @@ from lstm_utils.forecast import read_for_model
 from lstm_utils.linear import View, Ridge, Sums, fit
 from lstm_utils.baselines import naive_forecasts
 from lstm_utils.evaluation import calibrate
-from lstm_utils.scoring import by_series, forecasts, score
+from lstm_utils.scoring import by_series, forecasts, score_forecasters
 from lstm_utils.settings import BaselineParams
 from lstm_utils.splits import with_known_scales
 from lstm_utils.windows import Windows, make_windows
@@ -56,7 +56,7 @@ def evaluate_since(model: keras.Model, sidecar: dict, source: str | Path, start:
     ridge, why = linear_before(model, sidecar, before)
     widths, notes = interval_widths(model, sidecar, before, ds.targets, season, ridge)
     preds = forecasts(model, windows, season, ridge)
-    scores = score(model, windows, ds.targets, season, ridge, widths, preds)
+    scores = score_forecasters(model, windows, ds.targets, season, ridge, widths, preds)
     per_series = by_series(windows, preds, ds.targets)
     if ridge is None:
         scores["linear"] = {"left out": why}

@@ -40,7 +40,7 @@ def calibrate_all(model: keras.Model, calibration: Windows, season: int, levels:
             for name, pred in forecasts(model, calibration, season, ridge).items()}
 
 
-def score(model: keras.Model, windows: Windows, targets: Sequence[str], season: int,
+def score_forecasters(model: keras.Model, windows: Windows, targets: Sequence[str], season: int,
           ridge: Ridge | None = None, widths: dict[str, dict[float, np.ndarray]] | None = None,
           preds: dict[str, np.ndarray] | None = None) -> dict[str, dict]:
     """Errors of the model, persistence, seasonal naive and (given a fitted `ridge`) the linear
@@ -61,7 +61,7 @@ def scores_table(scores: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("forecaster")  # columns keep their types
 
 
-def intervals_table(scores: dict[str, dict]) -> pd.DataFrame:
+def intervals_by_forecaster(scores: dict[str, dict]) -> pd.DataFrame:
     """One row per forecaster whose scores have intervals: coverage, mean width and interval
     score per level (columns `coverage 80`, `width 80`, `interval_score 80`, ...)."""
     rows = {name: {f"{m} {level}": v[m] for level, v in s["intervals"].items() for m in intervals.MEASURES}
@@ -91,7 +91,7 @@ def against_baselines(best: dict[str, float], name: str = "model") -> str:
     return f"the {name} {'; '.join(said)}" if said else f"the {name} has nothing to compare with"
 
 
-def error_matrix(models: Sequence[keras.Model], tests: Sequence[Windows], targets: Sequence[str],
+def matrix_scores(models: Sequence[keras.Model], tests: Sequence[Windows], targets: Sequence[str],
                  known: dict[tuple[int, int], Sequence[float]] | None = None,
                  widths: Sequence[dict[float, np.ndarray]] | None = None) -> dict:
     """RMSE and MAE (mean over targets) of every model on every test set: arrays (models, tests);
@@ -123,7 +123,7 @@ def error_matrix(models: Sequence[keras.Model], tests: Sequence[Windows], target
 
 
 def cell_values(matrix: dict, cell: tuple[int, int]) -> list[float]:
-    """One cell of an :func:`error_matrix` result as kept in the step state: RMSE, MAE, then per
+    """One cell of an :func:`matrix_scores` result as kept in the step state: RMSE, MAE, then per
     level coverage, width and interval score."""
     out = [float(matrix["rmse"][cell]), float(matrix["mae"][cell])]
     return out + [float(v[m][cell]) for v in matrix["intervals"].values() for m in intervals.MEASURES]

@@ -314,7 +314,7 @@ def series_table(data: Ingested, frame: pd.DataFrame, window: WindowParams) -> p
     return table
 
 
-def series_section(data: Ingested, frame: pd.DataFrame, params: Params) -> pd.DataFrame | None:
+def series_overview(data: Ingested, frame: pd.DataFrame, params: Params) -> pd.DataFrame | None:
     """The data report's section on the series (a heading, a line on the ones too short, and
     :func:`series_table`), or None for data holding one series: nothing is shown."""
     table = series_table(data, frame, params.window)
@@ -327,7 +327,7 @@ def series_section(data: Ingested, frame: pd.DataFrame, params: Params) -> pd.Da
 
 
 def series_markdown(table: pd.DataFrame, series_column: str) -> str:
-    """The text of :func:`series_section`: how many series, from which column, and the ones too
+    """The text of :func:`series_overview`: how many series, from which column, and the ones too
     short for a training window (names escaped: they come from the data)."""
     short = [markdown_text(name) for name, note in table["note"].items() if note]
     lines = [f"## Series\n\n{len(table)} series (column {markdown_code(series_column)}), one global model for all. "

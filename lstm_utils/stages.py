@@ -81,7 +81,7 @@ def save_base(base: BaseRun, test: Windows, scores: dict[str, dict], params: Par
     base
         The base model's training run (:func:`train_base`).
     test, scores
-        The base test tail's windows, and the scores on it (:func:`lstm_utils.scoring.score`;
+        The base test tail's windows, and the scores on it (:func:`lstm_utils.scoring.score_forecasters`;
         their intervals' coverage, width and score go to the metrics too).
     params
         Every setting (recorded in the sidecar).
@@ -191,7 +191,7 @@ def _gate(info: dict) -> dict:
     return {"gate": gate[0] if len(gate) == 1 else gate}
 
 
-def intervals_table(chain: Chain) -> pd.DataFrame:
+def intervals_by_step(chain: Chain) -> pd.DataFrame:
     """One row per update step and level: the intervals' coverage (against the nominal level),
     mean width and interval score on the new batch's test tail, and the calibration windows."""
     rows = [{"step": rec.step, "batch": rec.batch, "level": f"{level}%", "nominal": float(level) / 100,

@@ -154,6 +154,12 @@ class StepCache:
         self.used.add(key)
         return digest
 
+    def keep(self, key: str, model: keras.Model, record: dict) -> tuple[keras.Model, str]:
+        """:meth:`save` a computed step; the model as saved (what a later run that reuses the step
+        goes on from) and its file's hash."""
+        digest = self.save(key, model, record)
+        return self.model(key), digest
+
     def score_key(self, model: str, data: list[str], window: dict) -> str:
         """The identity of one error-matrix cell: model hash, data of batches 0..k, window settings."""
         return _identity(code_version(self.strategy), model=model, data=data, window=window)
@@ -200,3 +206,45 @@ class StepCache:
         for path in stale:
             path.unlink()
         return len({p.stem for p in stale})
+
+
+class NoMemory:
+    """The step state of a chain run without a folder (tests, benchmarks): it answers as
+    :class:`StepCache` does and remembers nothing, so every step and cell is computed and
+    nothing is kept. With it the chain's code has no branch for "no cache"."""
+
+    def key(self, previous: str, data: list[str], params: dict) -> str:
+        return ""
+
+    def record(self, key: str) -> None:
+        return None
+
+    def keep(self, key: str, model: keras.Model, record: dict) -> tuple[keras.Model, str]:
+        return model, ""
+
+    def model(self, key: str) -> keras.Model:
+        raise LookupError("nothing is kept without a step state: every model of the chain stays in memory")
+
+    def prune(self) -> int:
+        return 0
+
+    def score_key(self, model: str, data: list[str], window: dict) -> str:
+        return ""
+
+    def scores(self) -> dict[str, list[float]]:
+        return {}
+
+    def save_scores(self, cells: dict[str, list[float]]) -> None:
+        pass
+
+    def calibrations(self) -> dict[str, dict]:
+        return {}
+
+    def save_calibrations(self, kept: dict[str, dict]) -> None:
+        pass
+
+    def deployed(self) -> dict[str, dict]:
+        return {}
+
+    def save_deployed(self, kept: dict[str, dict]) -> None:
+        pass

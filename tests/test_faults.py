@@ -113,9 +113,9 @@ def test_killed_between_a_steps_model_and_its_record(project):
     assert ran_stages(again) == {"strategy@finetune"}
 
 
-def test_killed_during_the_error_matrix(project):
+def test_killed_during_the_error_matrix_scores(project):
     root, first = project
-    killed(root, "kill@call:lstm_utils.scoring:error_matrix", "strategy@none")
+    killed(root, "kill@call:lstm_utils.scoring:matrix_scores", "strategy@none")
     assert not (root / "models/none.keras").exists()
     assert ran_stages(recovers(root, first)) == {"strategy@none"}
 

@@ -18,7 +18,7 @@ from lstm_utils.config import parse_params
 from lstm_utils.from_scratch import new_forecaster, train_new
 from lstm_utils.ingest import ingest
 from lstm_utils.model import LINEAR, copy_model, predict
-from lstm_utils.scoring import error_matrix
+from lstm_utils.scoring import matrix_scores
 from lstm_utils.splits import BATCH, SPLIT, TRAIN, assign_splits
 from lstm_utils.strategies import NAMES, Step, Update, distill, ensemble, finetune, none, replay, retrain
 from lstm_utils import train as train_module
@@ -449,7 +449,7 @@ def test_chain_records_models_errors_and_costs(chains, strategy, base, full_fram
     assert chain.rmse.shape == chain.mae.shape == (n, n)
     assert np.isfinite(chain.rmse).all() and np.isfinite(chain.mae).all()
     assert (chain.mae <= chain.rmse + 1e-9).all()
-    alone = error_matrix([base], tail_windows(data, params, n), params.data.targets)
+    alone = matrix_scores([base], tail_windows(data, params, n), params.data.targets)
     np.testing.assert_array_equal(chain.rmse[0], alone["rmse"][0])
     np.testing.assert_array_equal(chain.mae[0], alone["mae"][0])
     assert [r.step for r in chain.steps] == list(range(1, n))
@@ -549,6 +549,14 @@ def test_step_cache_reuses_a_step_only_for_the_same_inputs(tmp_path, base, frame
     assert len(calibrations) == (n - 2) * 2  # the calibrations from batch 2 on, and the deployed losses on it
     np.testing.assert_array_equal(third.rmse, first.rmse)
     np.testing.assert_array_equal(third.deployed[-1].sq, first.deployed[-1].sq)
+    lines.clear()
+    kept = sorted(p.name for p in (tmp_path / "s").iterdir())
+    alone = chain(None)  # no step state (NoMemory): the same chain, every step and cell computed, nothing kept
+    assert all("trained" in line for line in lines) and len(forecasts) == n * n
+    assert alone.keys == [""] * n and alone.hashes == ["b"] + [""] * (n - 1)
+    np.testing.assert_array_equal(alone.rmse, first.rmse)
+    assert [d.record() for d in alone.deployed] == [d.record() for d in first.deployed]
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == kept
 
 
 def test_step_cache_does_not_reuse_steps_made_by_other_code(tmp_path, base, frame, params, monkeypatch):
@@ -648,9 +656,9 @@ def test_each_model_is_calibrated_on_its_steps_validation_tail_and_scored_on_eve
                 assert chain.intervals[name]["width"][t, k] == pytest.approx(2 * chain.half_widths[t][q].mean())
     # the 95% interval is never narrower than the 80% one
     assert all((w[0.95] >= w[0.8]).all() for w in chain.half_widths)
-    from lstm_utils.stages import intervals_table
+    from lstm_utils.stages import intervals_by_step
 
-    table = intervals_table(chain)  # what the strategy report shows: one row per level and step
+    table = intervals_by_step(chain)  # what the strategy report shows: one row per level and step
     assert list(table.index) == [(f"{q}%", t) for q in ("80", "95") for t in range(1, len(chain.models))]
     assert table.loc[("95%", 2), "coverage"] == chain.intervals["95"]["coverage"][2, 2]
     assert table.loc[("80%", 1), "calibration_windows"] == chain.calibration_windows[1]
