@@ -45,7 +45,7 @@ def one(dataset: str) -> dict:
 
     from linear import run, settings
     from lstm_utils.decide import walk_forward
-    from lstm_utils.stages import evidence
+    from lstm_utils.stages.champion import evidence
 
     started = time.perf_counter()
     out = run(dataset, settings(dataset, []), quiet=True)

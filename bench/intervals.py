@@ -38,7 +38,9 @@ def main() -> int:
     os.chdir(ROOT)
     from lstm_utils.summary import summarize
     from lstm_utils.config import load_params
-    from lstm_utils.stages import baselines, load_batches, run_strategy
+    from lstm_utils.stages.champion import baselines
+    from lstm_utils.stages.prepared import load_batches
+    from lstm_utils.stages.strategy import run_strategy
 
     if not (ROOT / "models/base.keras").is_file() or not (ROOT / "state").is_dir():
         print("run `make repro` first: the benchmark uses prepared/, models/base.keras and state/", file=sys.stderr)

@@ -74,7 +74,8 @@ def run(dataset: str, raw: dict, names: list[str] | None = None, quiet: bool = F
     from lstm_utils.metrics import mean_over_targets
     from lstm_utils.scoring import score_forecasters
     from lstm_utils.splits import assign_splits, batch_names
-    from lstm_utils.stages import baselines, decide, result
+    from lstm_utils.stages.champion import baselines, decide
+    from lstm_utils.stages.strategy import result
     from lstm_utils.windows import split_windows
 
     params = parse_params(copy.deepcopy(raw))

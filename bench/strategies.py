@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ONE_RUN = """
 import json, sys
 from lstm_utils.config import load_params
-from lstm_utils.stages import cost, run_strategy, save_strategy
+from lstm_utils.stages.strategy import cost, run_strategy, save_strategy
 params = load_params("params.yaml")
 chain, sources = run_strategy(sys.argv[1], params, "prepared", "models/base.keras")
 summary = save_strategy(chain, params, sources, sys.argv[2], sys.argv[2])
@@ -49,7 +49,8 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from lstm_utils.config import load_params
-    from lstm_utils.stages import baselines, load_batches
+    from lstm_utils.stages.champion import baselines
+    from lstm_utils.stages.prepared import load_batches
 
     if not (ROOT / "models/base.keras").is_file():
         print("run `make repro` first: the benchmark uses prepared/ and models/base.keras", file=sys.stderr)

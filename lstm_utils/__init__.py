@@ -15,7 +15,11 @@ Where each verb lives:
                     champion rule, the walk forward; compare: the tables and the verdict in words
     intervals       intervals     conformal half-widths per level, horizon step and target; coverage, width, score
     known ahead     calendar      hour, weekday, month, day-of-year encodings and holiday flags from timestamps
-    stages          stages        what the notebooks do (save the base, run a strategy, crown the champion)
+    stages          stages/       what the notebooks do, a module per stage: base (train and save the base),
+                    strategy (run a strategy and save it), champion (the compare stage: judge, crown the
+                    champion, write metrics and the forecast); prepared: the batches they read first
+    report pages    pages/        what each report page shows, one module per notebook (data, base, strategy;
+                    the compare page's is compare): tables and words, no computing, no display
     notebooks       notebooks     run a stage's notebook with papermill, render its report
     using a model   forecast, evaluate (the commands of the same names); artifacts: .keras + sidecar
     backend         backend: the Keras backend from `train.backend`, seeded and deterministic, chosen where a
@@ -24,14 +28,14 @@ Where each verb lives:
                     escape (names from the data made inert in report Markdown and in CSV cells), constants
                     (a frame's column names, the linear designs)
 
-The modules import one another in one direction, bottom up: small leaves (errors, constants,
-files, escape, calendar, intervals, metrics, backend); settings; data (ingest, splits, windows);
-the model (layers, model, artifacts, stepcache) and training (train); the linear part, then
-from_scratch; evaluation (evaluation, baselines, scoring, forecast, evaluate); the strategies;
-deciding (summary, decide, compare) and chain; config (params with every strategy's section);
+The modules import one another in one direction, bottom up: small leaves (errors, constants, files,
+escape, calendar, intervals, metrics, backend); settings; data (ingest, splits, windows); the model
+(layers, model, artifacts, stepcache) and training (train); the linear part, then from_scratch;
+evaluation (evaluation, baselines, scoring, forecast, evaluate); the strategies; deciding (summary,
+decide, compare) and chain; the report pages (pages); config (params with every strategy's section);
 stages, notebooks and the command line. tests/test_layers.py checks that no import, not even one
-inside a function, points back. Importing the package does nothing: it reads no file, sets no
-import hook and chooses no backend.
+inside a function, points back. Importing the package does nothing: it reads no file, sets no import
+hook and chooses no backend.
 """
 
 __version__ = "0.1.0"

@@ -385,20 +385,17 @@ def worst_series(table: pd.DataFrame, best: str) -> str:
             f"({row[ratio] - 1:+.1%}), so it {verdict} seasonal naive there.")
 
 
-def series_section(per_series: dict[str, dict], best: str) -> pd.DataFrame | None:
-    """The compare report's section on the series: a heading, :func:`worst_series`, and the table
-    of every forecaster's RMSE per series in its own units (worst first); None (nothing shown)
-    for one series."""
+def series_section(per_series: dict[str, dict], best: str) -> tuple[str, pd.DataFrame] | None:
+    """The compare report's section on the series: its Markdown (a heading, :func:`worst_series`)
+    and the table of every forecaster's RMSE per series in its own units (worst first); None
+    (nothing shown) for one series."""
     if not per_series:
         return None
-    from IPython.display import Markdown, display
-
     from lstm_utils.scoring import by_series_table
 
     table = by_series_table(per_series, worst_of=best)
-    display(Markdown("## Per series\n\nThe figures above are pooled over the series, each error divided by its "
-                     "series' scale (the root mean square of its step-to-step change on its first train tail). Here "
-                     "each series in its own units: every final model's and baseline's RMSE on the newest batch's "
-                     "test tail, the series on which the champion does worst against seasonal naive first.\n\n"
-                     + worst_series(table, best)))
-    return table
+    words = ("## Per series\n\nThe figures above are pooled over the series, each error divided by its series' "
+             "scale (the root mean square of its step-to-step change on its first train tail). Here each series in "
+             "its own units: every final model's and baseline's RMSE on the newest batch's test tail, the series on "
+             "which the champion does worst against seasonal naive first.\n\n" + worst_series(table, best))
+    return words, table

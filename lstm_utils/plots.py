@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from lstm_utils.splits import BATCH, SERIES, SPLIT, SPLITS
+from lstm_utils.constants import BATCH, SERIES, SPLIT, SPLITS
 from lstm_utils.windows import Windows
 
 SPLIT_COLOURS = {"train": "#dbe9f6", "val": "#fdebd0", "test": "#f6d5d5"}

@@ -19,7 +19,7 @@ from lstm_utils._keras import keras
 from lstm_utils.baselines import naive, naive_forecasts
 from lstm_utils.evaluation import assess, calibrate, cell
 from lstm_utils.linear import Ridge
-from lstm_utils.metrics import errors, mean_over_targets, relative_gap
+from lstm_utils.metrics import errors, mean_over_targets
 from lstm_utils.model import predict
 from lstm_utils.windows import Windows
 
@@ -50,45 +50,6 @@ def score_forecasters(model: keras.Model, windows: Windows, targets: Sequence[st
     preds = preds if preds is not None else forecasts(model, windows, season, ridge)
     return {name: assess(windows, pred, targets, (widths or {}).get(name), by_step=True)
             for name, pred in preds.items()}
-
-
-def scores_table(scores: dict[str, dict]) -> pd.DataFrame:
-    """One row per forecaster: RMSE and MAE per target, and the window count."""
-    rows = {}
-    for name, s in scores.items():
-        row = {f"rmse {t}": v for t, v in s["rmse"].items()} | {f"mae {t}": v for t, v in s["mae"].items()}
-        rows[name] = row | {"windows": s["windows"]}
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("forecaster")  # columns keep their types
-
-
-def intervals_by_forecaster(scores: dict[str, dict]) -> pd.DataFrame:
-    """One row per forecaster whose scores have intervals: coverage, mean width and interval
-    score per level (columns `coverage 80`, `width 80`, `interval_score 80`, ...)."""
-    rows = {name: {f"{m} {level}": v[m] for level, v in s["intervals"].items() for m in intervals.MEASURES}
-            for name, s in scores.items() if "intervals" in s}
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("forecaster")
-
-
-def headline(scores: dict[str, dict]) -> dict[str, float]:
-    """Mean RMSE over targets per forecaster: {"model": .., "persistence": .., ...}."""
-    return {name: mean_over_targets(s["rmse"]) for name, s in scores.items()}
-
-
-TIE = 0.001  # errors within 0.1% of each other are a tie (float32 model against float64 ridge)
-
-
-def against_baselines(best: dict[str, float], name: str = "model") -> str:
-    """In words, `name`'s mean RMSE against every other forecaster of `best` (a :func:`headline`):
-    which it beats, ties (within 0.1%) and trails, by how much."""
-    parts = {"beats": [], "ties": [], "is behind": []}
-    for other, value in best.items():
-        if other == name:
-            continue
-        gap = relative_gap(best[name], value)
-        verb = "ties" if abs(gap) <= TIE else "beats" if gap < 0 else "is behind"
-        parts[verb].append(other if verb == "ties" else f"{other} ({gap:+.1%})")
-    said = [f"{verb} {', '.join(names)}" for verb, names in parts.items() if names]
-    return f"the {name} {'; '.join(said)}" if said else f"the {name} has nothing to compare with"
 
 
 def matrix_scores(models: Sequence[keras.Model], tests: Sequence[Windows], targets: Sequence[str],

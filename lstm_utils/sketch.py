@@ -27,7 +27,7 @@ TIME_WORDS = ("time", "date", "timestamp", "datetime", "ds")
 
 
 @dataclass
-class Choice:
+class Proposed:
     """One proposed key: its YAML value and why."""
 
     value: object
@@ -38,11 +38,11 @@ class Choice:
 class Sketch:
     """The proposed keys, section by section, and the files they were read from."""
 
-    keys: dict[str, dict[str, Choice]] = field(default_factory=dict)
+    keys: dict[str, dict[str, Proposed]] = field(default_factory=dict)
     files: int = 0
 
     def set(self, section: str, key: str, value: object, why: str) -> None:
-        self.keys.setdefault(section, {})[key] = Choice(value, why)
+        self.keys.setdefault(section, {})[key] = Proposed(value, why)
 
 
 def _read_heads(paths: list[Path]) -> tuple[list[pd.DataFrame], list[str], str]:

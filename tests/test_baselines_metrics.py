@@ -126,7 +126,7 @@ def test_errors_shape_mismatch_and_no_windows():
 
 
 def test_against_baselines_says_which_it_beats_ties_and_trails():
-    from lstm_utils.scoring import against_baselines
+    from lstm_utils.pages.base import against_baselines
 
     best = {"model": 5.0, "persistence": 6.0, "seasonal_naive": 4.0, "linear": 5.004}
     assert against_baselines(best) == ("the model beats persistence (-16.7%); ties linear; "

@@ -155,7 +155,7 @@ def test_champion_missing_forgetting_counts_as_none():
 # --- reports/metrics.json -----------------------------------------------------------------
 
 def six_results() -> dict[str, dict]:
-    """What stages.load_results returns (the parts `metrics` reads), for every strategy."""
+    """What stages.champion.load_results returns (the parts `metrics` reads), for every strategy."""
     out = {}
     for i, s in enumerate(NAMES):
         rmse, mae = RMSE + 0.125 * i, MAE + 0.125 * i
@@ -176,7 +176,7 @@ def walked(best: str, pvalues: dict[str, float]) -> WalkForward:
 
 
 def test_metrics_schema():
-    from lstm_utils.stages import metrics
+    from lstm_utils.stages.champion import metrics
 
     results = six_results()
     best, _ = champion({s: r["summary"] for s, r in results.items()}, RULE)
@@ -203,7 +203,7 @@ def test_metrics_schema():
 def test_metrics_are_plain_json():
     import json
 
-    from lstm_utils.stages import metrics
+    from lstm_utils.stages.champion import metrics
 
     content = metrics(six_results(), baseline_summaries(), walked("replay", {s: 1.0 for s in NAMES}))
     back = json.loads(json.dumps(content, allow_nan=False))
@@ -330,7 +330,7 @@ def test_summarize_baseline_with_intervals():
 
 
 def test_metrics_keep_the_baselines_interval_keys():
-    from lstm_utils.stages import metrics
+    from lstm_utils.stages.champion import metrics
 
     base = baseline_summaries() | {"seasonal_naive": baseline_summaries()["seasonal_naive"]
                                    | {"new_coverage_80": 0.9, "new_width_80": 3.0, "new_interval_score_80": 4.0}}

@@ -20,8 +20,9 @@ from lstm_utils.escape import from_inert_csv, inert_csv, markdown_code, markdown
 from lstm_utils.evaluation import WindowLosses
 from lstm_utils.ingest import ingest
 from lstm_utils.notebooks import render_html
-from lstm_utils.splits import SERIES, assign_splits, read_prepared, series_markdown, write_prepared
-from lstm_utils.stages import write_steps_csv
+from lstm_utils.pages.data import series_markdown
+from lstm_utils.splits import SERIES, assign_splits, read_prepared, write_prepared
+from lstm_utils.stages.strategy import write_steps_csv
 
 EVIL = "<script>alert(1)</script>"
 ORDINARY = ["site", "part-02", "wind_speed", "2013-07", "A1"]
@@ -41,7 +42,7 @@ def test_markdown_helpers_escape_html_and_links_and_leave_ordinary_names_alone()
 
 
 def short_table(names: list[str]) -> pd.DataFrame:
-    """A series table as :func:`lstm_utils.splits.series_table` gives it: the last series too short."""
+    """A series table as :func:`lstm_utils.pages.data.series_table` gives it: the last series too short."""
     return pd.DataFrame({"note": [""] * (len(names) - 1) + ["too short for any window"]}, index=names)
 
 
@@ -177,7 +178,7 @@ def test_forecast_command_csv_makes_series_names_inert(two_series, capsys, tmp_p
 
 
 def test_pipeline_forecast_csv_makes_series_names_inert(two_series, tmp_path):
-    from lstm_utils.stages import write_forecast
+    from lstm_utils.stages.champion import write_forecast
 
     params, frame, _, models = two_series
     table = write_forecast(frame, params, models, tmp_path)

@@ -112,7 +112,8 @@ def test_strategies_champion_metrics_and_forecast(project):
     assert set(metrics["baselines"]) == {"persistence", "seasonal_naive", "linear"}
     # the linear baseline's numbers are a ridge refit per step on the prepared data, computed here again
     from lstm_utils.config import load_params
-    from lstm_utils.stages import baselines, load_batches
+    from lstm_utils.stages.champion import baselines
+    from lstm_utils.stages.prepared import load_batches
 
     params = load_params(root / "params.yaml")
     frame, names, _ = load_batches(root / "prepared", params)

@@ -16,7 +16,8 @@ from lstm_utils.chain import run_chain
 from lstm_utils.config import parse_params
 from lstm_utils.decide import confidence_set
 from lstm_utils.from_scratch import train_new
-from lstm_utils.stages import Baselines, baselines, decide, evidence, result
+from lstm_utils.stages.champion import Baselines, baselines, decide, evidence
+from lstm_utils.stages.strategy import result
 from tiny_project import tiny_params
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,8 @@ from lstm_utils.baselines import seasonal_naive
 from lstm_utils.config import parse_params
 from lstm_utils.ingest import ingest
 from lstm_utils.metrics import errors
-from lstm_utils.splits import SERIES, assign_splits, series_table, split_table
+from lstm_utils.pages.data import series_table, split_table
+from lstm_utils.splits import SERIES, assign_splits
 from lstm_utils.windows import split_windows
 from tiny_project import TINY, sample_rows, tiny_params
 

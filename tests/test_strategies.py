@@ -656,7 +656,7 @@ def test_each_model_is_calibrated_on_its_steps_validation_tail_and_scored_on_eve
                 assert chain.intervals[name]["width"][t, k] == pytest.approx(2 * chain.half_widths[t][q].mean())
     # the 95% interval is never narrower than the 80% one
     assert all((w[0.95] >= w[0.8]).all() for w in chain.half_widths)
-    from lstm_utils.stages import intervals_by_step
+    from lstm_utils.pages.strategy import intervals_by_step
 
     table = intervals_by_step(chain)  # what the strategy report shows: one row per level and step
     assert list(table.index) == [(f"{q}%", t) for q in ("80", "95") for t in range(1, len(chain.models))]

@@ -14,7 +14,7 @@ import yaml
 from lstm_utils import compare, strategies
 from lstm_utils.config import CORE, load_params
 from lstm_utils.notebooks import title
-from lstm_utils.stages import BASE_KEYS
+from lstm_utils.stages.base import BASE_KEYS
 from lstm_utils.strategies import COMMON_KEYS, STRATEGIES, Strategy, ensemble
 from tiny_project import ROOT, copy_project, ran_stages, readme_blocks, readme_commands, run
 
@@ -190,7 +190,7 @@ def test_a_strategy_added_as_the_readme_says_runs_through_the_pipeline(repro_pro
 
 def test_the_settings_table_shows_values_as_params_yaml_writes_them():
     from lstm_utils.config import load_params
-    from lstm_utils.stages import settings_table
+    from lstm_utils.pages.strategy import settings_table
 
     params = load_params(ROOT / "params.yaml")
     table = settings_table(STRATEGIES["replay"], params)
