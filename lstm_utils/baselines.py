@@ -64,9 +64,10 @@ def naive(season: int) -> dict[str, Forecaster]:
     return {"persistence": Persistence(), "seasonal_naive": SeasonalNaive(season)}
 
 
-def naive_forecasts(windows: Windows, season: int) -> dict[str, np.ndarray]:
-    """Both naive forecasts of `windows`, keyed by the names used in every table."""
-    return {name: f.predict(windows) for name, f in naive(season).items()}
+def every_baseline(season: int, linear: Forecaster | None = None) -> dict[str, Forecaster]:
+    """The baselines, keyed by the names used in every table: both naive ones and, given a fitted
+    ridge (:class:`lstm_utils.linear.Ridge`), the linear one."""
+    return naive(season) | ({"linear": linear} if linear is not None else {})
 
 
 def linear_chain(frame: pd.DataFrame, params: Params) -> dict:

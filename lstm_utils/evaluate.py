@@ -13,7 +13,7 @@ from lstm_utils._keras import keras
 from lstm_utils.errors import DataError, ModelError
 from lstm_utils.forecast import read_for_model
 from lstm_utils.linear import View, Ridge, Sums, fit
-from lstm_utils.baselines import naive_forecasts
+from lstm_utils.baselines import every_baseline
 from lstm_utils.evaluation import calibrate
 from lstm_utils.scoring import by_series, forecasts, score_forecasters
 from lstm_utils.settings import BaselineParams
@@ -89,8 +89,8 @@ def interval_widths(model: keras.Model, sidecar: dict, before: Windows, targets:
                               f"only {len(before)} window(s) end before --start: too few to calibrate the "
                               "baselines' intervals on (give more data before --start)")
         return widths, notes
-    baselines = naive_forecasts(calibration, season) | ({"linear": ridge.predict(calibration)} if ridge else {})
-    widths |= {name: calibrate(calibration, pred, levels) for name, pred in baselines.items()}
+    widths |= {name: calibrate(calibration, f.predict(calibration), levels)
+               for name, f in every_baseline(season, ridge).items()}
     return widths, notes
 
 

@@ -1,9 +1,9 @@
 """The one evaluator: forecasts scored against the actuals of their windows.
 
 Every figure the project reports is made here, from a forecaster's forecasts of some windows
-(anything that answers ``predict(windows)`` in the data's units: :class:`lstm_utils.model.Forecaster`,
-a fitted :class:`lstm_utils.linear.Ridge`, :class:`lstm_utils.baselines.Persistence`,
-:class:`lstm_utils.baselines.SeasonalNaive`):
+(anything that answers ``predict(windows)`` in the data's units:
+:class:`lstm_utils.model.KerasForecaster`, a fitted :class:`lstm_utils.linear.Ridge`,
+:class:`lstm_utils.baselines.Persistence`, :class:`lstm_utils.baselines.SeasonalNaive`):
 
 - :func:`assess`: errors pooled over the windows, per target (and per horizon step), with the
   intervals' coverage, width and score per level when half-widths are given (:func:`calibrate`

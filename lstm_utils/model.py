@@ -382,3 +382,14 @@ def predict(model: keras.Model, windows: Windows, batch_size: int = 512) -> np.n
     if len(windows) == 0:
         return np.zeros((0, windows.horizon, len(windows.target_idx)), dtype=np.float32)
     return predict_batches(model, input_batches(windows, batch_size), batch_size)
+
+
+@dataclass(frozen=True)
+class KerasForecaster:
+    """A Keras forecaster answering as every forecaster does (:class:`lstm_utils.evaluation.Forecaster`):
+    :meth:`predict` gives forecasts (n, horizon, targets) in the data's units."""
+
+    model: keras.Model
+
+    def predict(self, windows: Windows) -> np.ndarray:
+        return predict(self.model, windows)

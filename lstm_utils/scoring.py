@@ -16,21 +16,19 @@ import pandas as pd
 
 from lstm_utils import intervals
 from lstm_utils._keras import keras
-from lstm_utils.baselines import naive, naive_forecasts
+from lstm_utils.baselines import every_baseline, naive
 from lstm_utils.evaluation import assess, calibrate, cell
 from lstm_utils.linear import Ridge
 from lstm_utils.metrics import errors, mean_over_targets
-from lstm_utils.model import predict
+from lstm_utils.model import KerasForecaster, predict
 from lstm_utils.windows import Windows
 
 
 def forecasts(model: keras.Model, windows: Windows, season: int, ridge: Ridge | None = None) -> dict[str, np.ndarray]:
     """The forecasts of the model, persistence, seasonal naive and (given a fitted `ridge`) the
     linear baseline on `windows`, keyed by name."""
-    out = {"model": predict(model, windows)} | naive_forecasts(windows, season)
-    if ridge is not None:
-        out["linear"] = ridge.predict(windows)
-    return out
+    every = {"model": KerasForecaster(model)} | every_baseline(season, ridge)
+    return {name: forecaster.predict(windows) for name, forecaster in every.items()}
 
 
 def calibrate_all(model: keras.Model, calibration: Windows, season: int, levels: Sequence[float],

@@ -51,6 +51,25 @@ def test_untrained_season_model_is_the_seasonal_naive_forecast(units, dropout):
     assert np.abs(out - persistence(w)).max() > 1.0
 
 
+def test_every_forecaster_answers_predict_windows_in_the_same_form():
+    """The Keras model, persistence, seasonal naive (and a fitted ridge, as `linear`) are used alike:
+    ``predict(windows)`` -> (n, horizon, targets) in the data's units."""
+    from lstm_utils.baselines import every_baseline
+    from lstm_utils.model import KerasForecaster
+
+    w = random_windows(targets=("b", "a"))
+    model = build_forecaster(ModelParams((4,), 0.0, "season", True, True), LOOKBACK, HORIZON, 3, w.target_idx,
+                             scaler_for(), season=SEASON)
+    np.testing.assert_array_equal(KerasForecaster(model).predict(w), predict(model, w))
+    baselines = every_baseline(SEASON)
+    assert list(baselines) == ["persistence", "seasonal_naive"]
+    np.testing.assert_array_equal(baselines["seasonal_naive"].predict(w), seasonal_naive(w, SEASON))
+    np.testing.assert_array_equal(baselines["persistence"].predict(w), persistence(w))
+    linear = KerasForecaster(model)  # any forecaster stands in for the ridge here
+    assert list(every_baseline(SEASON, linear)) == ["persistence", "seasonal_naive", "linear"]
+    assert every_baseline(SEASON, linear)["linear"] is linear
+
+
 def test_untrained_last_model_is_persistence():
     w = random_windows()
     model = build_forecaster(ModelParams((4,), 0.0, "last", True, True), LOOKBACK, HORIZON, 3, w.target_idx, scaler_for(),

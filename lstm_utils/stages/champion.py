@@ -15,13 +15,13 @@ import pandas as pd
 
 from lstm_utils import intervals, linear
 from lstm_utils.artifacts import load_model, sidecar_path
-from lstm_utils.baselines import linear_chain, naive_deployed, naive_forecasts
+from lstm_utils.baselines import every_baseline, linear_chain, naive_deployed
 from lstm_utils.decide import Choice, WalkForward, walk_forward
 from lstm_utils.evaluation import WindowLosses, assess, calibrate
 from lstm_utils.files import atomic_path, write_json
 from lstm_utils.forecast import csv_text, forecast_frame, with_bands
 from lstm_utils.metrics import mean_over_targets
-from lstm_utils.model import predict
+from lstm_utils.model import KerasForecaster
 from lstm_utils.scoring import baseline_errors, by_series
 from lstm_utils.settings import Params
 from lstm_utils.splits import BATCH
@@ -210,16 +210,15 @@ def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = 
     last = int(frame[BATCH].max())
     windows = tail_windows(frame, params, last + 1)[last]
     calibration = calibration_windows(frame, params, last)
-    forecasts, widths = {}, {}
+    forecasters, widths = {}, {}
     for s in params.compare.strategies:
         model, side = load_model(Path(models_dir) / f"{s}.keras")
-        forecasts[s], widths[s] = predict(model, windows), intervals.from_record(side.get("intervals"),
-                                                                                  params.data.targets)
-    ridge = linear.BatchSums(frame, params).fit(range(last + 1))
-    forecasts |= naive_forecasts(windows, params.baselines.season) | {"linear": ridge.predict(windows)}
-    for name, pred in (naive_forecasts(calibration, params.baselines.season)
-                       | {"linear": ridge.predict(calibration)}).items():
-        widths[name] = calibrate(calibration, pred, params.intervals.levels)
+        forecasters[s] = KerasForecaster(model)
+        widths[s] = intervals.from_record(side.get("intervals"), params.data.targets)
+    baselines = every_baseline(params.baselines.season, linear.BatchSums(frame, params).fit(range(last + 1)))
+    forecasts = {name: f.predict(windows) for name, f in (forecasters | baselines).items()}
+    for name, f in baselines.items():
+        widths[name] = calibrate(calibration, f.predict(calibration), params.intervals.levels)
     scores = {name: assess(windows, pred, params.data.targets, widths.get(name), by_step=True)
               for name, pred in forecasts.items()}
     return Newest(windows, forecasts, scores, by_series(windows, forecasts, params.data.targets))
