@@ -144,3 +144,21 @@ def test_learning_curves_mark_the_starting_weights_when_no_epoch_beat_them():
     fig = learning_curves(history, best_epoch=2, start=0.35)
     kept = [line for line in fig.axes[0].lines if line.get_label() == "kept"][0]
     assert list(kept.get_xdata()) == [2] and list(kept.get_ydata()) == [0.32]
+
+
+def test_training_words_say_whether_the_lstm_improved_on_its_start_and_why_not():
+    from lstm_utils.pages.base import training_words
+    from lstm_utils.train import TrainResult
+
+    kept = TrainResult({"loss": [0.1842, 0.1719], "val_loss": [0.2848, 0.2866]}, 1.0, 100, 2, 0, start_loss=0.2830)
+    words = training_words(kept, patience=2)
+    assert words.startswith("**The LSTM kept its start** (best epoch 0)") and "linear part's fit" in words
+    assert "validation loss 0.2830" in words and "reached 0.2848 (+0.6%)" in words
+    assert "0.1842 -> 0.1719" in words and "stopped after 2 epochs without improvement" in words
+    assert "anchor alone" in training_words(kept, patience=2, linear=False)
+    assert "all 2 epochs ran" in training_words(kept, patience=5)
+    better = TrainResult({"loss": [0.2, 0.1], "val_loss": [0.25, 0.26]}, 1.0, 100, 2, 1, start_loss=0.30)
+    assert training_words(better, patience=5) == ("**The LSTM improved on its start**: validation loss 0.3000 "
+                                                  "before training, 0.2500 at epoch 1 of 2 (-16.7%), whose weights "
+                                                  "are kept.")
+    assert training_words(TrainResult({}, 0.0, 0, 0, 0), patience=5) == ""

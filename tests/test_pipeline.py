@@ -51,6 +51,8 @@ def test_repro_produces_model_reports_and_metrics(project):
     assert sidecar["params"]["window"] == {"lookback": 24, "horizon": 6}
     assert set(sidecar["sources"]) == {"prepared/00-base.csv", "data/part-00.csv", "data/part-01.csv"}
     assert sidecar["metrics"]["test"]["model"]["rmse"] == test["model"]["rmse"]
+    base_page = (root / "reports/base.html").read_text()  # says whether the LSTM improved on its start, or why not
+    assert ("The LSTM kept its start" in base_page) != ("The LSTM improved on its start" in base_page)
 
 
 def test_the_terminal_shows_what_cells_print_not_their_tables(project):

@@ -6,6 +6,7 @@ import pandas as pd
 
 from lstm_utils import intervals
 from lstm_utils.metrics import mean_over_targets, relative_gap
+from lstm_utils.train import TrainResult
 
 
 def scores_table(scores: dict[str, dict]) -> pd.DataFrame:
@@ -45,3 +46,29 @@ def against_baselines(best: dict[str, float], name: str = "model") -> str:
         parts[verb].append(other if verb == "ties" else f"{other} ({gap:+.1%})")
     said = [f"{verb} {', '.join(names)}" for verb, names in parts.items() if names]
     return f"the {name} {'; '.join(said)}" if said else f"the {name} has nothing to compare with"
+
+
+def training_words(result: TrainResult, patience: int, linear: bool = True) -> str:
+    """In plain words, whether the LSTM improved on the weights it started from on the validation
+    tail (the LSTM's head starts at zero, so the start is the linear part's fit, or the anchor
+    alone without one: `linear`), and if not, why the start is kept: the watched loss's figures
+    and what the training loss did meanwhile."""
+    val, loss = result.history.get("val_loss") or [], result.history.get("loss") or []
+    if result.start_loss is None or not val:
+        return ""
+    if result.best_epoch > 0:
+        kept = val[result.best_epoch - 1]
+        return (f"**The LSTM improved on its start**: validation loss {result.start_loss:.4f} before training, "
+                f"{kept:.4f} at epoch {result.best_epoch} of {result.epochs_run} "
+                f"({relative_gap(kept, result.start_loss):+.1%}), whose weights are kept.")
+    best = min(val)
+    start = "its linear part's fit" if linear else "its anchor alone (`model.residual`)"
+    fell = f"; meanwhile the training loss went {loss[0]:.4f} -> {loss[-1]:.4f}" if loss else ""
+    stop = (f"training stopped after {patience} epochs without improvement (`train.patience`)"
+            if result.epochs_run == patience else f"all {result.epochs_run} epochs ran without improving on it")
+    return (f"**The LSTM kept its start** (best epoch 0): before training the model is {start}, the LSTM's head "
+            f"at zero, with validation loss {result.start_loss:.4f}. No epoch beat it: the best of "
+            f"{result.epochs_run} reached {best:.4f} ({relative_gap(best, result.start_loss):+.1%}){fell}. What the "
+            f"LSTM fitted on the training windows did not carry over to the validation tail, so {stop}, and the "
+            f"model forecasts as its start does. Longer or more varied data, or inputs known ahead "
+            f"(`data.calendar`), give it more to learn.")
