@@ -19,6 +19,4 @@ after_import()
 
 from lstm_utils import layers  # noqa: E402  (registers WindowSpread and Divide with Keras's loader)
 
-REGISTERED = (layers.WindowSpread, layers.Divide)
-
-__all__ = ["keras"]
+__all__ = ["keras", "layers"]  # layers: imported for its registration

@@ -295,12 +295,11 @@ def read_numbers(text: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np.nd
 def _numbers(text: pd.Series, file: str, column: str, first_row: int, decimal: str = ".") -> tuple[np.ndarray, int]:
     """One column's cells as float64 (NaN where blank), and how many were blank; a cell that is
     not a number (:func:`read_numbers`) or is infinite is an error naming its row."""
-    text = text.str.strip()
     numbers, empty = read_numbers(text, decimal)
     bad = np.isnan(numbers) & ~empty
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        cell = text.iloc[row]
+        cell = text.iloc[row].strip()
         comma = decimal == "." and not pd.isna(pd.to_numeric(cell.replace(",", "."), errors="coerce"))
         raise DataError(f"{file}: row {row + first_row}, column {column!r}: {cell!r} is not a number",
                         hint=("if the file writes a decimal comma, set `data.decimal: ','` (and a separator other "
@@ -309,7 +308,7 @@ def _numbers(text: pd.Series, file: str, column: str, first_row: int, decimal: s
                         row=row + first_row, column=column)
     if np.isinf(numbers).any():
         row = int(np.flatnonzero(np.isinf(numbers))[0])
-        raise DataError(f"{file}: row {row + first_row}, column {column!r}: {text.iloc[row]!r} is not finite",
+        raise DataError(f"{file}: row {row + first_row}, column {column!r}: {text.iloc[row].strip()!r} is not finite",
                         hint="blank that cell or give a real value", file=file, row=row + first_row, column=column)
     return numbers, int(empty.sum())
 

@@ -171,6 +171,9 @@ def _plain(freq: str) -> str:
     return re.sub(r"T$", "min", freq)
 
 
+_MISSING = object()  # a key the filled text lacks
+
+
 def fill_template(template: str, proposal: Sketch) -> str:
     """The template params.yaml with the proposed keys set in place, each with its reason as the
     line's comment; a key the template lacks is added at the end of its section."""
@@ -203,6 +206,3 @@ def fill_template(template: str, proposal: Sketch) -> str:
                                   hint="run init without --replace to print the sketch, and copy its "
                                   "data, split, window and baselines keys by hand", key=f"{section}.{key}")
     return out
-
-
-_MISSING = object()

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -55,13 +56,18 @@ def make(example: str, dest: Path, months: int | None = None, overrides: dict | 
     for path in sorted((source / "data").glob("*.csv"))[:months]:
         shutil.copy(path, dest / "data" / path.name)
     (dest / ".gitignore").write_text("/data/\n/prepared\n", encoding="utf-8")
-    _run(["git", "init", "-q"], dest)
-    _run(["git", "config", "user.email", "example@localhost"], dest)
-    _run(["git", "config", "user.name", "example"], dest)
-    _run(["dvc", "init", "-q"], dest)
-    _run(["dvc", "config", "core.analytics", "false"], dest)
-    _run(["dvc", "add", "-q", "data"], dest)
+    track(dest)
     return dest
+
+
+def track(dest: Path, run: Callable[[list[str], Path], object] = _run) -> None:
+    """Make `dest` a git and DVC repository with its data/ tracked by DVC (`run` runs each command)."""
+    run(["git", "init", "-q"], dest)
+    run(["git", "config", "user.email", "example@localhost"], dest)
+    run(["git", "config", "user.name", "example"], dest)
+    run(["dvc", "init", "-q"], dest)
+    run(["dvc", "config", "core.analytics", "false"], dest)
+    run(["dvc", "add", "-q", "data"], dest)
 
 
 def main() -> None:

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import networkx as nx
+
 PACKAGE = Path(__file__).resolve().parents[1] / "lstm_utils"
 
 
@@ -61,71 +63,22 @@ def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
     return graph
 
 
+def _digraph(graph: dict[str, set[str]]) -> nx.DiGraph:
+    g = nx.DiGraph()
+    g.add_nodes_from(graph)
+    g.add_edges_from((v, w) for v, ws in graph.items() for w in ws)
+    return g
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """The graph's strongly connected components of more than one module (Tarjan), each sorted."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    out = []
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        for w in sorted(graph[v]):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            part = []
-            while True:
-                w = stack.pop()
-                part.append(w)
-                if w == v:
-                    break
-            if len(part) > 1:
-                out.append(sorted(part))
-
-    for v in sorted(graph):
-        if v not in index:
-            visit(v)
-    return out
+    """The graph's strongly connected components of more than one module, each sorted."""
+    return sorted(sorted(c) for c in nx.strongly_connected_components(_digraph(graph)) if len(c) > 1)
 
 
 def one_cycle(graph: dict[str, set[str]], component: list[str]) -> list[str]:
     """A path through the component's imports that comes back to where it started."""
-    inside = set(component)
-    start = component[0]
-    path, seen = [start], {start}
-    while True:
-        here = path[-1]
-        if start in graph[here] and len(path) > 1:
-            return path + [start]
-        following = sorted(w for w in graph[here] & inside if w not in seen)
-        if not following:  # a dead end inside the component: the shortest way back instead
-            return _shortest_back(graph, inside, start)
-        path.append(following[0])
-        seen.add(following[0])
-
-
-def _shortest_back(graph: dict[str, set[str]], inside: set[str], start: str) -> list[str]:
-    previous: dict[str, str] = {}
-    frontier = [start]
-    while frontier:
-        following = []
-        for v in frontier:
-            for w in sorted(graph[v] & inside):
-                if w == start:
-                    path = [v]
-                    while path[-1] != start:
-                        path.append(previous[path[-1]])
-                    return [start, *reversed(path[:-1]), start] if v != start else [start, start]
-                if w not in previous:
-                    previous[w] = v
-                    following.append(w)
-        frontier = following
-    return [start]  # pragma: no cover - a component always has a way back
+    edges = nx.find_cycle(_digraph(graph).subgraph(component), source=component[0])
+    return [edges[0][0], *(w for _, w in edges)]
 
 
 def test_the_graph_reads_every_kind_of_import(tmp_path):

@@ -77,13 +77,14 @@ def make_project(dest: Path, parts: int = 3, with_dvc: bool = False) -> Path:
 
 
 def track(dest: Path) -> None:
-    """Make `dest` a git and DVC repository with its data/ tracked by DVC."""
-    run(["git", "init", "-q"], dest)
-    run(["git", "config", "user.email", "test@example.com"], dest)
-    run(["git", "config", "user.name", "test"], dest)
-    run(["dvc", "init", "-q"], dest)
-    run(["dvc", "config", "core.analytics", "false"], dest)
-    run(["dvc", "add", "-q", "data"], dest)
+    """Make `dest` a git and DVC repository with its data/ tracked by DVC, as
+    scripts/example_project.py makes an example's project (each command through :func:`run`)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from example_project import track as tracked
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    tracked(dest, run)
 
 
 def env() -> dict[str, str]:
