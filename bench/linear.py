@@ -62,10 +62,12 @@ def settings(dataset: str, changes: list[str]) -> dict:
     return raw
 
 
-def run(dataset: str, raw: dict, names: list[str] | None = None, quiet: bool = False) -> dict:
+def run(dataset: str, raw: dict, names: list[str] | None = None, quiet: bool = False,
+        files: list[Path] | None = None) -> dict:
     """Every strategy's summary and record (as the compare stage reads it), the baselines (with the
     linear one's summary), the champion by the params rule walked forward (`walk`), the base
-    model's test RMSEs, and seconds."""
+    model's test RMSEs, seconds, the final models (`models`), the frame and its batch names.
+    `files`: the CSV files to run on (default: the dataset's)."""
     from lstm_utils.chain import run_chain
     from lstm_utils.config import parse_params
     from lstm_utils.from_scratch import train_new
@@ -81,7 +83,7 @@ def run(dataset: str, raw: dict, names: list[str] | None = None, quiet: bool = F
     params = parse_params(copy.deepcopy(raw))
     names = names or list(params.compare.strategies)
     with tempfile.TemporaryDirectory() as tmp:
-        for path in DATASETS[dataset]["files"]:
+        for path in files or DATASETS[dataset]["files"]:
             shutil.copy(path, Path(tmp) / path.name)
         data = ingest(tmp, params.data, params.split.base_batches, horizon=params.window.horizon)
     frame, batch = assign_splits(data, params.split), batch_names(data)
@@ -90,12 +92,13 @@ def run(dataset: str, raw: dict, names: list[str] | None = None, quiet: bool = F
     test = split_windows(frame, params, "test", [0])
     base_scores = score_forecasters(base.model, test, params.data.targets, params.baselines.season, BatchSums(frame, params).fit([0]))
     out = {"base": {k: mean_over_targets(v["rmse"]) for k, v in base_scores.items()}, "seconds": {},
-           "strategies": {}, "records": {}}
+           "strategies": {}, "records": {}, "models": {}, "frame": frame, "batch": batch}
     out["seconds"]["base"] = time.perf_counter() - started
     for name in names:
         started = time.perf_counter()
         chain = run_chain(name, base.model, frame, params, batch, progress=lambda line: None)
         out["records"][name] = result(chain)
+        out["models"][name] = chain.final
         out["strategies"][name] = out["records"][name]["summary"]
         out["seconds"][name] = time.perf_counter() - started
         if not quiet:

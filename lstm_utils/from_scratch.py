@@ -11,8 +11,7 @@ import pandas as pd
 
 from lstm_utils._keras import keras
 from lstm_utils.linear import BatchSums
-from lstm_utils.model import (LINEAR, base_scaler, build_forecaster, fit_gate, gate_weights, has_gate, has_linear,
-                              set_linear)
+from lstm_utils.model import LINEAR, base_scaler, build_forecaster, fit_guards, guards, has_linear, set_linear
 from lstm_utils.settings import Params
 from lstm_utils.train import TrainResult, fit, set_seed
 from lstm_utils.windows import Windows, split_windows
@@ -28,9 +27,10 @@ class Run:
     val: Windows
 
     @property
-    def gate(self) -> list[float] | None:
-        """Each target's weight on the learned change (`model.gate: fitted`), or None."""
-        return gate_weights(self.model).tolist() if has_gate(self.model) else None
+    def guards(self) -> dict[str, list[float]]:
+        """The fitted weights per target, `share` on the LSTM's part and `gate` on the whole change,
+        each where the model has it (`model.share`, `model.gate`; :func:`lstm_utils.model.guards`)."""
+        return guards(self.model)
 
 
 def new_forecaster(frame: pd.DataFrame, params: Params, units: Sequence[int] | None = None,
@@ -72,7 +72,7 @@ def train_new(frame: pd.DataFrame, params: Params, batches: Sequence[int], verbo
     with beside_linear(model, BatchSums(frame, params), batches) as frozen:
         result = fit(model, train, val, epochs=t.epochs, batch_size=t.batch_size, learning_rate=t.learning_rate,
                      patience=t.patience, seed=t.seed, verbose=verbose, frozen=frozen)
-    fit_gate(model, split_windows(frame, params, "val", [max(batches)]))  # a tail the kept fit left out
+    fit_guards(model, split_windows(frame, params, "val", [max(batches)]))  # a tail the kept fit left out
     return Run(model, result, train, val)
 
 

@@ -35,6 +35,7 @@ UNSCALE = "unscale"  # the layer that maps scaled outputs back to the data's uni
 SPREAD = "spread"  # with window scaling: each input's spread over the window
 LINEAR = "linear"  # the linear path's layer
 GATE = "gate"  # with `model.gate: fitted`: each target's weight on the learned change
+SHARE = "share"  # with `model.share: fitted`: each target's weight on the LSTM's part of the change
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,10 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
     `params.scaling` says what the inputs and the change are scaled by: the base period's
     std per input (`global`) or each window's own spread per input (`window`). With
     `params.gate: fitted`, the change is multiplied by a weight per target (a fixed diagonal
-    `Dense`, set by :func:`fit_gate`), so the forecast can fall back toward the anchor.
+    `Dense`, set by :func:`fit_gate`), so the forecast can fall back toward the anchor. With
+    `params.share: fitted`, the LSTM's part of the change alone is multiplied by a weight per
+    target (set by :func:`fit_share`): forecast = anchor + linear + w * LSTM, so at w = 0 the model
+    forecasts its ridge part exactly.
 
     Parameters
     ----------
@@ -123,6 +127,11 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
         if params.dropout > 0:
             h = layers.Dropout(params.dropout, seed=seed + 100 + k, name=f"dropout_{k}")(h)
     z = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name="head")(h)  # starts as the anchor
+    if params.share == "fitted":  # a weight per target on the LSTM's part alone, fitted after training
+        z = layers.Reshape((horizon, n_targets), name="lstm_change")(z)
+        z = layers.Dense(n_targets, use_bias=False, trainable=False, name=SHARE,
+                         kernel_initializer=keras.initializers.Identity())(z)
+        z = layers.Reshape((horizon * n_targets,), name="lstm_shared")(z)
     if params.linear:  # a linear path from the scaled window beside the LSTM (set in closed form: set_linear)
         flat = layers.Flatten(name="flat_window")(scaled if by_window else _linear_view(window, last_step, scaler))
         linear = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name=LINEAR)(flat)
@@ -204,21 +213,73 @@ def has_gate(model: keras.Model) -> bool:
     return any(layer.name == GATE for layer in model.layers)
 
 
+def has_share(model: keras.Model) -> bool:
+    """Whether the forecaster has a weight on its LSTM's part (`model.share: fitted`)."""
+    return any(layer.name == SHARE for layer in model.layers)
+
+
+def _diagonal(model: keras.Model, name: str) -> np.ndarray:
+    return np.diag(keras.ops.convert_to_numpy(model.get_layer(name).kernel)).astype(np.float64)
+
+
+def _set_diagonal(model: keras.Model, name: str, weights: np.ndarray) -> None:
+    model.get_layer(name).set_weights([np.diag(np.asarray(weights, dtype=np.float32))])
+
+
 def gate_weights(model: keras.Model) -> np.ndarray:
     """Each target's weight on the learned change, (targets,), float64."""
-    kernel = keras.ops.convert_to_numpy(model.get_layer(GATE).kernel)
-    return np.diag(kernel).astype(np.float64)
+    return _diagonal(model, GATE)
 
 
 def set_gate(model: keras.Model, weights: np.ndarray) -> None:
     """Set each target's weight on the learned change (1: the change as learned; 0: the anchor alone)."""
-    model.get_layer(GATE).set_weights([np.diag(np.asarray(weights, dtype=np.float32))])
+    _set_diagonal(model, GATE, weights)
 
 
-def open_gate(model: keras.Model) -> None:
-    """Set a gated forecaster's weights to 1 (training learns the change itself); others are left alone."""
-    if has_gate(model):
-        set_gate(model, np.ones(model.output_shape[-1]))
+def share_weights(model: keras.Model) -> np.ndarray:
+    """Each target's weight on the LSTM's part of the change, (targets,), float64."""
+    return _diagonal(model, SHARE)
+
+
+def set_share(model: keras.Model, weights: np.ndarray) -> None:
+    """Set each target's weight on the LSTM's part (1: the model as trained; 0: anchor plus ridge alone)."""
+    _set_diagonal(model, SHARE, weights)
+
+
+def open_guards(model: keras.Model) -> None:
+    """Set a forecaster's gate and share to 1 (training learns the change itself; both are fitted
+    afterwards: :func:`fit_guards`); a model without them is left alone."""
+    for name in (GATE, SHARE):
+        if any(layer.name == name for layer in model.layers):
+            _set_diagonal(model, name, np.ones(model.output_shape[-1]))
+
+
+def guards(model: keras.Model) -> dict[str, list[float]]:
+    """The model's fitted weights, by the name a step records them under: `share` (on the LSTM's
+    part) and `gate` (on the whole change), each present only where the model has it."""
+    return {name: _diagonal(model, name).tolist() for name in (SHARE, GATE)
+            if any(layer.name == name for layer in model.layers)}
+
+
+def _fit_weight(model: keras.Model, name: str, windows: Windows) -> list[float]:
+    """Set the diagonal layer `name` to the least-squares weight per target on `windows`, clipped to
+    [0, 1]: what the model forecasts with the weight at 1, against what it misses at 0 (errors on
+    each series' scale, as they are scored). A target whose part is zero throughout, or no windows
+    at all, keeps its weight."""
+    before = _diagonal(model, name)
+    if len(windows) == 0:
+        return before.tolist()
+    batches, n_targets = input_batches(windows), model.output_shape[-1]
+    _set_diagonal(model, name, np.ones(n_targets))
+    full = predict_batches(model, batches).astype(np.float64)
+    _set_diagonal(model, name, np.zeros(n_targets))
+    without = predict_batches(model, batches).astype(np.float64)
+    actual, full, without = windows.scaled(windows.targets().astype(np.float64), full, without)
+    part, miss = full - without, actual - without
+    power = (part ** 2).sum(axis=(0, 1))
+    fitted = np.clip((part * miss).sum(axis=(0, 1)) / np.where(power > 0, power, 1.0), 0.0, 1.0)
+    _set_diagonal(model, name, np.where(power > 0, fitted, before))
+    return _diagonal(model, name).tolist()
 
 
 def fit_gate(model: keras.Model, windows: Windows) -> list[float] | None:
@@ -231,23 +292,30 @@ def fit_gate(model: keras.Model, windows: Windows) -> list[float] | None:
     as they are scored. A target whose change is zero throughout, or no windows at all, keeps
     its weight. Returns the weights (None: the model has no gate, nothing done).
     """
-    if not has_gate(model):
-        return None
-    before = gate_weights(model)
-    if len(windows) == 0:
-        return before.tolist()
-    batches, n_targets = input_batches(windows), model.output_shape[-1]
-    set_gate(model, np.ones(n_targets))
-    full = predict_batches(model, batches).astype(np.float64)
-    set_gate(model, np.zeros(n_targets))
-    anchor = predict_batches(model, batches).astype(np.float64)
-    actual, full, anchor = windows.scaled(windows.targets().astype(np.float64), full, anchor)
-    change, miss = full - anchor, actual - anchor
-    power = (change ** 2).sum(axis=(0, 1))
-    fitted = np.clip((change * miss).sum(axis=(0, 1)) / np.where(power > 0, power, 1.0), 0.0, 1.0)
-    weights = np.where(power > 0, fitted, before)
-    set_gate(model, weights)
-    return gate_weights(model).tolist()
+    return _fit_weight(model, GATE, windows) if has_gate(model) else None
+
+
+def fit_share(model: keras.Model, windows: Windows) -> list[float] | None:
+    """Fit the LSTM's share on `windows` (the newest validation tail) and set it.
+
+    The forecast is anchor + linear + w * LSTM. For each target, w is the least-squares weight of
+    the LSTM's part on what anchor and ridge miss, clipped to [0, 1], as :func:`fit_gate` fits
+    the gate: on those windows the model is then never worse than its own ridge part (w = 0).
+    Returns the weights (None: the model has no share layer, nothing done).
+    """
+    return _fit_weight(model, SHARE, windows) if has_share(model) else None
+
+
+def fit_guards(model: keras.Model, windows: Windows) -> dict[str, list[float]]:
+    """Fit the share, then the gate (each where the model has it) on `windows`, with the gate
+    open while the share is fitted; returns :func:`guards`. On those windows the result is never
+    worse than anchor plus ridge, nor (with a gate) than the anchor alone."""
+    if has_share(model):
+        if has_gate(model):
+            set_gate(model, np.ones(model.output_shape[-1]))
+        fit_share(model, windows)
+    fit_gate(model, windows)
+    return guards(model)
 
 
 def copy_model(model: keras.Model) -> keras.Model:

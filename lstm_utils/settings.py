@@ -165,6 +165,9 @@ class ModelParams:
     gate: str = setting("none", choices=("none", "fitted"), optional=True,
                         hint="fitted: the learned change is shrunk toward the residual's anchor by a weight per "
                              "target, fitted on the newest validation tail after every training")
+    share: str = setting("none", choices=("none", "fitted"), optional=True,
+                         hint="fitted: the LSTM's part of the forecast is multiplied by a weight per target, "
+                              "fitted on the newest validation tail after every training (0: the ridge alone)")
 
 
 @dataclass(frozen=True)

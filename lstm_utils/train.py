@@ -11,7 +11,7 @@ import numpy as np
 
 from lstm_utils import backend
 from lstm_utils._keras import keras
-from lstm_utils.model import (input_batches, loss_weights, open_gate, predict_batches, scaled_view,
+from lstm_utils.model import (input_batches, loss_weights, open_guards, predict_batches, scaled_view,
                               window_scaled)
 from lstm_utils.windows import SPREAD_FLOOR, Windows
 
@@ -227,7 +227,7 @@ def _trainer_for(model: keras.Model, learning_rate: float, batch_size: int) -> _
             trainer.view.fit(zeros, epochs=1, verbose=0, shuffle=False)
         trainer.compiled.add(batch_size)
     trainer.model.set_weights(model.get_weights())
-    open_gate(trainer.model)  # the change is learned as itself; a gate is fitted afterwards (fit_gate)
+    open_guards(trainer.model)  # the change is learned as itself; share and gate are fitted afterwards
     optimizer = trainer.view.optimizer
     if optimizer.built:
         for variable in optimizer.variables:
@@ -247,9 +247,9 @@ def fit(model: keras.Model, train: Windows, val: Windows, *, epochs: int, batch_
 
     Early stopping watches the validation windows' loss (or the training loss when `val`
     is empty). Shuffling is drawn from `seed`, so the same call gives the same weights.
-    validation always uses the true targets. A gated forecaster (`model.gate: fitted`) trains
-    and is validated with its gate open (weights 1), so the change is learned as itself; the
-    caller fits the gate afterwards (:func:`lstm_utils.model.fit_gate`).
+    validation always uses the true targets. A forecaster with a gate or a share (`model.gate`,
+    `model.share`) trains and is validated with both open (weights 1), so the change is learned as
+    itself; the caller fits them afterwards (:func:`lstm_utils.model.fit_guards`).
 
     Parameters
     ----------

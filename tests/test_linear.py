@@ -221,6 +221,27 @@ def test_a_model_whose_lstm_output_is_zero_forecasts_exactly_the_ridge_forecast(
     np.testing.assert_allclose(read_back.predict(test), want, atol=1e-4)
 
 
+@pytest.mark.parametrize("scaling", ["global", "window"])
+def test_a_model_whose_share_is_zero_forecasts_the_ridge_whatever_its_lstm_learned(sample, scaling):
+    """`model.share: fitted` at w = 0: the LSTM's part is out, whatever its weights."""
+    from lstm_utils.from_scratch import new_forecaster
+    from lstm_utils.model import predict, set_linear, set_share
+
+    frame, params = sample
+    params = params.replace("model", share="fitted", scaling=scaling)
+    ridge = BatchSums(frame, params).fit([0, 1])
+    model = new_forecaster(frame, params)
+    set_linear(model, ridge.w, ridge.b)
+    head = model.get_layer("head")
+    rng = np.random.default_rng(3)
+    head.set_weights([rng.normal(0.0, 0.3, v.shape).astype(np.float32) for v in head.get_weights()])
+    test = split_windows(frame, params, "test", [2])
+    want = ridge.predict(test)
+    assert np.abs(predict(model, test) - want).mean() > 0.5  # the LSTM's part is there at w = 1
+    set_share(model, np.zeros(len(params.data.targets)))
+    np.testing.assert_allclose(predict(model, test), want, atol=2e-3)  # float32 in the model, float64 here
+
+
 @pytest.mark.parametrize("design", DESIGNS)
 def test_a_saved_model_with_each_design_loads_in_safe_mode_and_forecasts_the_same(sample, tmp_path, design):
     import keras

@@ -15,7 +15,8 @@ from conftest import make_frame
 from lstm_utils.from_scratch import base_scaler
 from lstm_utils.baselines import persistence, seasonal_naive
 from lstm_utils.config import ModelParams
-from lstm_utils.model import Scaler, build_forecaster, fit_gate, gate_weights, predict, set_gate, target_std
+from lstm_utils.model import (Scaler, build_forecaster, fit_gate, fit_guards, gate_weights, guards, predict, set_gate,
+                              set_linear, set_share, share_weights, target_std)
 from lstm_utils.splits import TEST, TRAIN, VAL
 from lstm_utils.windows import make_windows
 
@@ -116,13 +117,16 @@ def test_scaler_comes_from_the_base_train_tail_only():
     assert base_scaler(changed, ["a", "b"]).mean[0] > scaler.mean[0] + 1000
 
 
-@pytest.mark.parametrize("gate", ["none", "fitted"])
-def test_saved_model_loads_in_safe_mode_without_the_package(tmp_path, gate):
+@pytest.mark.parametrize("gate, share", [("none", "none"), ("fitted", "none"), ("none", "fitted"),
+                                         ("fitted", "fitted")])
+def test_saved_model_loads_in_safe_mode_without_the_package(tmp_path, gate, share):
     w = random_windows(targets=("b", "c"))
-    model = build_forecaster(ModelParams((4,), 0.1, "season", True, True, gate=gate), LOOKBACK, HORIZON, 3,
-                             w.target_idx, scaler_for(), season=SEASON, seed=3)
+    model = build_forecaster(ModelParams((4,), 0.1, "season", True, True, gate=gate, share=share), LOOKBACK, HORIZON,
+                             3, w.target_idx, scaler_for(), season=SEASON, seed=3)
     if gate == "fitted":  # a built-in layer (a fixed diagonal Dense), saved with its weights
         set_gate(model, [0.25, 0.75])
+    if share == "fitted":  # the same, on the LSTM's part
+        set_share(model, [0.5, 0.125])
     head = model.get_layer("head")
     kernel, bias = head.get_weights()
     rng = np.random.default_rng(2)
@@ -307,3 +311,76 @@ def test_a_change_of_zero_keeps_the_gate_and_no_windows_too():
     plain = build_forecaster(ModelParams((4,), 0.0, "season", True, True), LOOKBACK, HORIZON, 3, w.target_idx,
                              scaler_for(), season=SEASON)
     assert fit_gate(plain, w) is None
+
+
+# --- the share (model.share: fitted): anchor + linear + w * LSTM -------------------------------
+
+def shared_model(gate: str = "none", **kwargs):
+    """A model with a share, a random linear path and a random LSTM head: the three parts differ."""
+    w = random_windows(targets=("b", "a"), **kwargs)
+    model = build_forecaster(ModelParams((4,), 0.0, "season", True, True, gate=gate, share="fitted"), LOOKBACK,
+                             HORIZON, 3, w.target_idx, scaler_for(), season=SEASON, seed=1)
+    rng = np.random.default_rng(7)
+    kernel, bias = model.get_layer("linear").get_weights()
+    set_linear(model, rng.normal(0.0, 0.05, kernel.shape), rng.normal(0.0, 0.1, bias.shape))
+    return w, with_random_head(model)
+
+
+def test_a_share_weighs_the_lstms_part_alone_and_at_zero_the_model_is_its_ridge():
+    """anchor + linear + w * LSTM, w per target: w = 0 is anchor plus ridge to the bits, the
+    LSTM's part scales with w, and the share is not trained by gradient steps."""
+    w, model = shared_model()
+    x, _ = w.arrays()
+    np.testing.assert_allclose(share_weights(model), [1.0, 1.0])  # a new share lets the LSTM through
+    full = forecast(model, x)
+    head = model.get_layer("head")
+    trained = head.get_weights()
+    head.set_weights([np.zeros_like(v) for v in trained])
+    ridge = forecast(model, x)  # the same model without its LSTM's part: anchor + linear path
+    head.set_weights(trained)
+    assert np.abs(full - ridge).max() > 0.5 and np.abs(ridge - seasonal_naive(w, SEASON)).max() > 0.1
+    set_share(model, [0.0, 0.0])
+    np.testing.assert_array_equal(forecast(model, x), ridge)
+    set_share(model, [0.0, 0.3])
+    out = forecast(model, x)
+    np.testing.assert_array_equal(out[..., 0], ridge[..., 0])
+    np.testing.assert_allclose(out[..., 1], ridge[..., 1] + 0.3 * (full[..., 1] - ridge[..., 1]), rtol=1e-5,
+                               atol=1e-4)
+    assert model.get_layer("share").trainable_variables == []
+    assert guards(model) == {"share": pytest.approx([0.0, 0.3])}
+
+
+@pytest.mark.parametrize("gate", ["none", "fitted"])
+def test_training_opens_the_share_and_the_fitted_share_beats_every_weight_on_a_grid(gate):
+    """Training learns the LSTM's part as itself (share 1); afterwards each target's fitted weight
+    beats every weight in [0, 1] on the windows it is fitted on, so there the model is never worse
+    than its ridge part (w = 0); with a gate too, the gate is fitted after it."""
+    from lstm_utils.train import fit
+
+    w, model = shared_model(gate=gate, n=120, seed=4)
+    set_share(model, [0.0, 0.0])
+    fit(model, w, w.subset(slice(0, 0)), epochs=2, batch_size=16, learning_rate=0.05, patience=1, seed=0, verbose=0)
+    np.testing.assert_allclose(share_weights(model), [1.0, 1.0])  # left open for the caller to fit
+    fitted = fit_guards(model, w)
+    assert set(fitted) == ({"share", "gate"} if gate == "fitted" else {"share"})
+    weights = np.asarray(fitted["share"])
+    assert ((0.0 <= weights) & (weights <= 1.0)).all()
+    _, y = w.arrays()
+    if gate == "fitted":
+        set_gate(model, [1.0, 1.0])  # the share is fitted with the gate open
+
+    def sse(share) -> np.ndarray:
+        set_share(model, share)
+        return ((predict(model, w).astype(np.float64) - y) ** 2).sum(axis=(0, 1))
+
+    grid = np.array([sse([g, g]) for g in np.linspace(0.0, 1.0, 21)])
+    best = sse(weights)
+    assert (best <= grid.min(axis=0) * (1 + 1e-5)).all()
+    assert (best <= grid[0] * (1 + 1e-6)).all()  # never worse than the ridge part
+    assert (best < grid.max(axis=0)).all()  # the weight matters here
+    if gate == "fitted":  # then the gate, fitted with this share, beats every gate on the grid too
+        set_gate(model, fitted["gate"])
+        at = ((predict(model, w).astype(np.float64) - y) ** 2).sum(axis=(0, 1))
+        for g in np.linspace(0.0, 1.0, 11):
+            set_gate(model, [g, g])
+            assert (at <= ((predict(model, w).astype(np.float64) - y) ** 2).sum(axis=(0, 1)) * (1 + 1e-5)).all()

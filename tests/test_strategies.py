@@ -689,7 +689,8 @@ def test_with_a_gate_every_strategy_that_learns_refits_it_on_the_new_validation_
     assert has_gate(base)
     step = Step(frame, gated, 1)
     # fit_gate gives the same weights whatever the gate was: the base's come from batch 0's tail
-    assert fit_gate(copy_model(base), split_windows(frame, gated, "val", [0])) == pytest.approx(run.gate, abs=1e-6)
+    assert fit_gate(copy_model(base), split_windows(frame, gated, "val", [0])) == pytest.approx(run.guards["gate"],
+                                                                                             abs=1e-6)
     for name in ("finetune", "distill", "replay", "retrain", "ensemble", "refit"):
         result = strategies.get(name).update(base, step)
         model = ensemble.members(result.model)[-1] if name == "ensemble" else result.model
@@ -699,7 +700,33 @@ def test_with_a_gate_every_strategy_that_learns_refits_it_on_the_new_validation_
         other = fit_gate(copy_model(model), split_windows(frame, gated, "val", [0]))  # the base's tail instead
         assert abs(gate[0] - other[0]) > 1e-3, name
     kept = none.update(base, step)
-    assert kept.model is base and "gate" not in kept.info and gate_weights(base).tolist() == run.gate
+    assert kept.model is base and "gate" not in kept.info and gate_weights(base).tolist() == run.guards["gate"]
+
+
+def test_with_a_share_every_strategy_that_learns_refits_it_and_records_it_at_each_step(frame, params):
+    """`model.share: fitted` (with a gate too): the base model's share and gate are fitted on its
+    validation tail; each step of a strategy that learns fits both again on the new batch's, and
+    records them; none keeps the base's."""
+    from lstm_utils import strategies
+    from lstm_utils.model import fit_guards, guards, has_share
+
+    shared = with_section(params, "model", share="fitted", gate="fitted")
+    run = train_new(frame, shared, [0], verbose=0)
+    base = run.model
+    assert has_share(base) and set(run.guards) == {"share", "gate"}
+    assert fit_guards(copy_model(base), split_windows(frame, shared, "val", [0])) == {
+        k: pytest.approx(v, abs=1e-6) for k, v in run.guards.items()}
+    step = Step(frame, shared, 1)
+    for name in ("finetune", "distill", "replay", "retrain", "ensemble", "refit"):
+        result = strategies.get(name).update(base, step)
+        model = ensemble.members(result.model)[-1] if name == "ensemble" else result.model
+        fitted = {k: result.info[k] for k in ("share", "gate")}
+        assert fitted == guards(model), name
+        assert all(0.0 <= g <= 1.0 for v in fitted.values() for g in v), name
+        assert fit_guards(copy_model(model), step.new("val")) == {
+            k: pytest.approx(v, abs=1e-6) for k, v in fitted.items()}, name
+    kept = none.update(base, step)
+    assert kept.model is base and "share" not in kept.info and guards(base) == run.guards
 
 
 def test_the_progress_line_says_reused_or_nothing_to_train_rather_than_trained():

@@ -72,3 +72,11 @@ def training_words(result: TrainResult, patience: int, linear: bool = True) -> s
             f"LSTM fitted on the training windows did not carry over to the validation tail, so {stop}, and the "
             f"model forecasts as its start does. Longer or more varied data, or inputs known ahead "
             f"(`data.calendar`), give it more to learn.")
+
+
+def guard_words(guards: dict[str, list[float]]) -> str:
+    """The fitted share and gate of a model in words (empty for a model with neither)."""
+    said = {"share": "share of the LSTM's part {} (0: the ridge alone)",
+            "gate": "gate on the learned change {} (0: the anchor alone)"}
+    parts = [said[k].format(", ".join(f"{g:.3f}" for g in guards[k])) for k in ("share", "gate") if k in guards]
+    return f"; {'; '.join(parts)}, fitted on the newest validation tail" if parts else ""

@@ -15,8 +15,8 @@ def steps_table(chain: Chain) -> pd.DataFrame:
     """One row per update step: cost; the error on every window of the new batch before learning it
     (`deployed_rmse`, the model a user had) and on its test tail after (`new_rmse`), with the windows
     behind each; the errors on old batches; the keys of a step's `info` its strategy's module
-    shows (`Strategy.shown`; refit: whether the step retrained from scratch); with a gated model
-    (`model.gate: fitted`), the gate fitted at the step (a list with several targets)."""
+    shows (`Strategy.shown`; refit: whether the step retrained from scratch); with `model.share` or
+    `model.gate` fitted, the weights fitted at the step (`share`, `gate`: a list with several targets)."""
     rows = []
     coverage = [f"new_coverage_{level}" for level in chain.intervals]
     shown = strategies.get(chain.strategy).shown if chain.strategy in strategies.STRATEGIES else ()
@@ -29,19 +29,16 @@ def steps_table(chain: Chain) -> pd.DataFrame:
                      "retained_rmse": float(np.nanmean(chain.rmse[t, :t])), "base_rmse": chain.rmse[t, 0]}
                     | {f"new_coverage_{level}": m["coverage"][t, t] for level, m in chain.intervals.items()}
                     | {"train_seconds": rec.train_seconds, "windows_seen": rec.windows_seen, "reused": rec.reused}
-                    | {k: rec.info[k] for k in shown if k in rec.info} | _gate(rec.info))
-    gates = [k for k in (*shown, "gate") if any(k in rec.info for rec in chain.steps)]
+                    | {k: rec.info[k] for k in shown if k in rec.info} | _guards(rec.info))
+    gates = [k for k in (*shown, "share", "gate") if any(k in rec.info for rec in chain.steps)]
     return pd.DataFrame(rows, columns=["step", "batch", "deployed_rmse", "deployed_windows", "new_rmse", "test_windows",
                                        "forward_rmse", "retained_rmse", "base_rmse", *coverage, "train_seconds",
                                        "windows_seen", "reused", *gates])
 
 
-def _gate(info: dict) -> dict:
-    """A step's fitted gate for its table row: one number per target (one number for one target)."""
-    gate = info.get("gate")
-    if gate is None:
-        return {}
-    return {"gate": gate[0] if len(gate) == 1 else gate}
+def _guards(info: dict) -> dict:
+    """A step's fitted share and gate for its table row: one number per target (one number for one target)."""
+    return {k: info[k][0] if len(info[k]) == 1 else info[k] for k in ("share", "gate") if k in info}
 
 
 def intervals_by_step(chain: Chain) -> pd.DataFrame:

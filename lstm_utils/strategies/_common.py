@@ -161,7 +161,7 @@ def tune(previous: keras.Model, step: Step, train: Windows, *, learning_rate: fl
         :func:`lstm_utils.from_scratch.beside_linear`); the linear path is never changed by
         gradient steps.
 
-    A gated model's gate is fitted afterwards on the new batch's validation tail.
+    A model's share and gate are fitted afterwards on the new batch's validation tail.
     """
     from lstm_utils.model import LINEAR, copy_model, has_linear
     from lstm_utils.train import fit
@@ -173,18 +173,19 @@ def tune(previous: keras.Model, step: Step, train: Windows, *, learning_rate: fl
         result = fit(model, train, step.new("val"), epochs=epochs, batch_size=step.params.train.batch_size,
                      learning_rate=learning_rate, patience=patience, seed=step.seed, verbose=step.verbose,
                      frozen=frozen + list(kept))
-    return Update(model, result.windows_seen, result.history, gated(model, step, {
+    return Update(model, result.windows_seen, result.history, guarded(model, step, {
         "epochs": result.epochs_run, "best_epoch": result.best_epoch}))
 
 
-def gated(model: keras.Model, step: Step, info: dict) -> dict:
-    """Fit a gated model's gate on the new batch's validation tail (:func:`lstm_utils.model.fit_gate`);
-    `info` with the gate's weights added, or as it is for a model without a gate."""
-    from lstm_utils.model import fit_gate
+def guarded(model: keras.Model, step: Step, info: dict) -> dict:
+    """Fit a model's share and gate on the new batch's validation tail (:func:`lstm_utils.model.fit_guards`);
+    `info` with their weights added, or as it is for a model with neither."""
+    from lstm_utils.model import fit_guards
 
-    return with_gate(info, fit_gate(model, step.new("val")))
+    return with_guards(info, fit_guards(model, step.new("val")))
 
 
-def with_gate(info: dict, gate: list[float] | None) -> dict:
-    """A step's `info` with its model's fitted gate (kept in the step record and shown in the step table)."""
-    return info if gate is None else {**info, "gate": gate}
+def with_guards(info: dict, guards: dict[str, list[float]]) -> dict:
+    """A step's `info` with its model's fitted `share` and `gate` (kept in the step record and shown in
+    the step table)."""
+    return {**info, **guards}

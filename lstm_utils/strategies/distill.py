@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lstm_utils.settings import setting
-from lstm_utils.strategies._common import Step, Strategy, Update, gated
+from lstm_utils.strategies._common import Step, Strategy, Update, guarded
 from lstm_utils.windows import Windows
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def update(previous: keras.Model, step: Step) -> Update:
                      learning_rate=p.learning_rate, patience=p.patience, seed=step.seed, verbose=step.verbose,
                      targets=targets, frozen=frozen)
     return Update(model, result.windows_seen, result.history,
-                  gated(model, step, {"epochs": result.epochs_run, "windows": len(train)}))
+                  guarded(model, step, {"epochs": result.epochs_run, "windows": len(train)}))
 
 
 STRATEGY = Strategy(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lstm_utils.settings import setting
-from lstm_utils.strategies._common import Step, Strategy, Update, with_gate
+from lstm_utils.strategies._common import Step, Strategy, Update, with_guards
 
 if TYPE_CHECKING:
     from lstm_utils._keras import keras
@@ -92,7 +92,7 @@ def update(previous: keras.Model, step: Step) -> Update:
     else:
         weights = fit_weights([predict(m, val) for m in pool], val.targets())
     info = {"members": [m.name for m in pool], "weights": weights.tolist()}
-    return Update(combine(pool, weights), run.result.windows_seen, run.result.history, with_gate(info, run.gate))
+    return Update(combine(pool, weights), run.result.windows_seen, run.result.history, with_guards(info, run.guards))
 
 
 STRATEGY = Strategy(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lstm_utils.strategies._common import Step, Strategy, Update, with_gate
+from lstm_utils.strategies._common import Step, Strategy, Update, with_guards
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ def update(previous, step: Step) -> Update:
 
     run = train_new(step.frame, step.params, list(range(step.t + 1)), verbose=step.verbose)
     return Update(run.model, run.result.windows_seen, run.result.history,
-                  with_gate({"epochs": run.result.epochs_run}, run.gate))
+                  with_guards({"epochs": run.result.epochs_run}, run.guards))
 
 
 STRATEGY = Strategy(

@@ -1,0 +1,168 @@
+"""Benchmark: is the champion ever behind the ridge, on data the pipeline never saw? Five datasets.
+
+For each dataset, in one process (bench/linear.py's `run`, as the pipeline runs it without DVC):
+ingest the pipeline's files, train the base model on the first six, run each strategy's chain over
+the later ones, and crown the champion by params.yaml's rule (`compare.*`). Then score, on every
+window whose targets lie in the held-out files (counted as `evaluate` and the deployed windows
+count them: across split boundaries, the look-back reaching into the pipeline's data):
+
+- each strategy's final model (the one a user has deployed after the last update);
+- the ridge (the linear baseline refit on every window the pipeline had: its final step);
+- seasonal naive (`baselines.season`).
+
+RMSE per target, meaned over targets; with several series, each error divided by its series'
+scale, as the pipeline pools them. The bars of issue 29:
+
+- on every dataset, the champion is at most 0.5% behind the ridge;
+- on the nonlinear one (greensboro_ghi), it is at least 10% ahead of it.
+
+Datasets (each the shipped params.yaml with its data keys, or its own params file):
+
+| name | files for the pipeline | held out | what |
+|---|---|---|---|
+| sample | examples/sample_data (Jan-Oct 2013) | examples/new_data (Nov-Dec) | JFK hourly weather |
+| flights | examples/flights Jan-Oct 2013 | Nov-Dec | NYC departures per hour |
+| departures | examples/departures/data (Jan-Oct) | its new_data (Nov-Dec) | three airports, calendar |
+| seattle_temp | examples/quality/seattle_temp Jan-Oct | Nov-Dec | smooth: hourly temperature normals |
+| greensboro_ghi | examples/quality/greensboro_ghi Jan-Oct | Nov-Dec | solar irradiance: a day-night profile |
+
+    .venv/bin/python bench/quality.py                              # every dataset, every strategy
+    .venv/bin/python bench/quality.py --dataset sample --strategies none,finetune
+    .venv/bin/python bench/quality.py --set model.share=fitted --json /tmp/share.json
+
+`--set section.key=value` (YAML values) changes every dataset's settings, as in bench/linear.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import functools
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from linear import DATASETS as LINEAR_SETS, print_bars, run  # noqa: E402
+
+EXAMPLES = ROOT / "examples"
+QUALITY = EXAMPLES / "quality"
+NONLINEAR = "greensboro_ghi"
+BEHIND, AHEAD = 0.005, 0.10  # the bars: at most 0.5% behind the ridge anywhere, 10% ahead on the nonlinear one
+
+
+def _months(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.csv"))
+
+
+DATASETS: dict[str, dict] = {
+    "sample": {"files": _months(EXAMPLES / "sample_data"), "unseen": _months(EXAMPLES / "new_data"), "data": {}},
+    "flights": {"files": _months(EXAMPLES / "flights")[:10], "unseen": _months(EXAMPLES / "flights")[10:],
+                "data": LINEAR_SETS["flights"]["data"]},
+    "departures": {"files": _months(EXAMPLES / "departures" / "data"),
+                   "unseen": _months(EXAMPLES / "departures" / "new_data"), "data": {},
+                   "params": EXAMPLES / "departures" / "params.yaml"},
+    "seattle_temp": {"files": _months(QUALITY / "seattle_temp")[:10], "unseen": _months(QUALITY / "seattle_temp")[10:],
+                     "data": {"time_column": "time", "targets": ["temp"], "features": ["temp"]}},
+    NONLINEAR: {"files": _months(QUALITY / NONLINEAR)[:10], "unseen": _months(QUALITY / NONLINEAR)[10:],
+                "data": {"time_column": "time", "targets": ["ghi"],
+                         "features": ["ghi", "ghi_extra", "temp_air", "relative_humidity", "total_cloud"]}},
+}
+
+
+def settings(dataset: str, changes: list[str]) -> dict:
+    """The dataset's params (params.yaml with its data keys, or its own file), `--set` applied."""
+    spec = DATASETS[dataset]
+    raw = yaml.safe_load(Path(spec.get("params", ROOT / "params.yaml")).read_text())
+    raw["data"].update(spec["data"])
+    for change in changes:
+        key, _, value = change.partition("=")
+        section, _, name = key.partition(".")
+        raw[section][name] = yaml.safe_load(value)
+    return raw
+
+
+def unseen_scores(dataset: str, out: dict) -> dict:
+    """RMSE of every strategy's final model, the ridge and seasonal naive on every window of the
+    held-out files, with the window count and the first and last target time."""
+    from lstm_utils.baselines import every_baseline
+    from lstm_utils.evaluation import assess
+    from lstm_utils.ingest import ingest
+    from lstm_utils.linear import BatchSums
+    from lstm_utils.metrics import mean_over_targets
+    from lstm_utils.model import KerasForecaster
+    from lstm_utils.splits import assign_splits
+    from lstm_utils.windows import deployed_windows
+
+    params, spec = out["params"], DATASETS[dataset]
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in [*spec["files"], *spec["unseen"]]:
+            shutil.copy(path, Path(tmp) / path.name)
+        every = assign_splits(ingest(tmp, params.data, params.split.base_batches, horizon=params.window.horizon),
+                              params.split)
+    seen = int(out["frame"]["batch"].max()) + 1
+    held = [deployed_windows(every, params, t) for t in range(seen, int(every["batch"].max()) + 1)]
+    windows = functools.reduce(lambda a, b: a.concat(b), held)
+    ridge = BatchSums(out["frame"], params).fit(list(range(seen)))  # the linear baseline's last refit
+    forecasters = {name: KerasForecaster(model) for name, model in out["models"].items()}
+    forecasters |= {k: v for k, v in every_baseline(params.baselines.season, ridge).items()
+                    if k in ("linear", "seasonal_naive")}
+    rmse = {name: mean_over_targets(assess(windows, f.predict(windows), params.data.targets)["rmse"])
+            for name, f in forecasters.items()}
+    times = windows.target_times()
+    return {"rmse": rmse, "windows": len(windows), "from": times[0].isoformat(), "to": times[-1].isoformat()}
+
+
+def report(dataset: str, out: dict, scores: dict) -> list[tuple[str, bool]]:
+    """Print one dataset's table; return its bars (text, passed)."""
+    rmse, lin, champion = scores["rmse"], scores["rmse"]["linear"], out["champion"]
+    print(f"\n{dataset}: {scores['windows']} held-out windows, targets {scores['from'][:10]} .. {scores['to'][:10]}; "
+          f"champion {champion}")
+    print(f"{'forecaster':22s} {'unseen RMSE':>12s} {'vs ridge':>9s} {'pipeline new_rmse':>18s}")
+    for name, value in sorted(rmse.items(), key=lambda kv: kv[1]):
+        mark = " (champion)" if name == champion else " (ridge)" if name == "linear" else ""
+        seen = out["strategies"].get(name, {}).get("new_rmse", out["linear"]["new_rmse"] if name == "linear" else None)
+        print(f"{name + mark:22s} {value:12.4f} {value / lin - 1:+9.1%} "
+              f"{'' if seen is None else f'{seen:18.4f}'}")
+    gap = rmse[champion] / lin - 1
+    bars = [(f"{dataset}: the champion ({champion}) at most {BEHIND:.1%} behind the ridge ({gap:+.2%}, "
+             f"{scores['windows']} windows)", gap <= BEHIND)]
+    if dataset == NONLINEAR:
+        bars.append((f"{dataset}: the champion at least {AHEAD:.0%} ahead of the ridge ({gap:+.1%})", gap <= -AHEAD))
+    return bars
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", action="append", choices=list(DATASETS), help="repeat for several (default: all)")
+    parser.add_argument("--strategies", help="comma-separated (default: compare.strategies)")
+    parser.add_argument("--set", dest="changes", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--json", type=Path, help="also write every figure here")
+    args = parser.parse_args()
+    bars, figures = [], {}
+    for dataset in args.dataset or list(DATASETS):
+        started = time.perf_counter()
+        out = run(dataset, copy.deepcopy(settings(dataset, args.changes)),
+                  args.strategies.split(",") if args.strategies else None, files=DATASETS[dataset]["files"])
+        scores = unseen_scores(dataset, out)
+        bars += report(dataset, out, scores)
+        figures[dataset] = scores | {"champion": out["champion"], "seconds": time.perf_counter() - started,
+                                     "guards": {name: rec["steps"][-1]["info"].get("share")
+                                                for name, rec in out["records"].items() if rec["steps"]}}
+        print(f"  ({figures[dataset]['seconds']:.0f} s)", flush=True)
+    print_bars(bars)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1, default=float) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
