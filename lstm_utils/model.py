@@ -128,10 +128,10 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
             h = layers.Dropout(params.dropout, seed=seed + 100 + k, name=f"dropout_{k}")(h)
     z = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name="head")(h)  # starts as the anchor
     if params.share == "fitted":  # a weight per target on the LSTM's part alone, fitted after training
-        z = layers.Reshape((horizon, n_targets), name="lstm_change")(z)
+        z = layers.Reshape((horizon, n_targets), name="part_by_target")(z)
         z = layers.Dense(n_targets, use_bias=False, trainable=False, name=SHARE,
                          kernel_initializer=keras.initializers.Identity())(z)
-        z = layers.Reshape((horizon * n_targets,), name="lstm_shared")(z)
+        z = layers.Reshape((horizon * n_targets,), name="shared_part")(z)
     if params.linear:  # a linear path from the scaled window beside the LSTM (set in closed form: set_linear)
         flat = layers.Flatten(name="flat_window")(scaled if by_window else _linear_view(window, last_step, scaler))
         linear = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name=LINEAR)(flat)

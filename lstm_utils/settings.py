@@ -40,7 +40,8 @@ def as_written(value: Any) -> str:
 
 def setting(default: Any = dataclasses.MISSING, *, ge: float | None = None, gt: float | None = None,
             le: float | None = None, lt: float | None = None, choices: tuple[str, ...] | None = None,
-            check: Callable[[Any], str | None] | None = None, hint: str = "", optional: bool = False) -> Any:
+            check: Callable[[Any], str | None] | None = None, hint: str = "", optional: bool = False,
+            shipped: Any = None) -> Any:
     """One params key of a section dataclass: its default and its limits.
 
     Parameters
@@ -59,6 +60,10 @@ def setting(default: Any = dataclasses.MISSING, *, ge: float | None = None, gt: 
         The key may be left out of params.yaml, meaning `default`. Only for keys whose default
         is exactly the behaviour before they existed, so a params.yaml without them keeps its
         results (and DVC its params hashes).
+    shipped
+        For an optional key: the value the shipped params.yaml (the template of new projects) sets,
+        when that is not `default` (a later capability measured better, on for new projects while
+        older params files keep their results); None: the shipped file leaves the key out.
 
     Examples
     --------
@@ -67,7 +72,7 @@ def setting(default: Any = dataclasses.MISSING, *, ge: float | None = None, gt: 
     ...     epochs: int = setting(20, ge=1)
     """
     meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "check": check, "hint": hint,
-            "optional": optional}
+            "optional": optional, "shipped": shipped}
     if default is dataclasses.MISSING:
         return dataclasses.field(metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -165,7 +170,7 @@ class ModelParams:
     gate: str = setting("none", choices=("none", "fitted"), optional=True,
                         hint="fitted: the learned change is shrunk toward the residual's anchor by a weight per "
                              "target, fitted on the newest validation tail after every training")
-    share: str = setting("none", choices=("none", "fitted"), optional=True,
+    share: str = setting("none", choices=("none", "fitted"), optional=True, shipped="fitted",
                          hint="fitted: the LSTM's part of the forecast is multiplied by a weight per target, "
                               "fitted on the newest validation tail after every training (0: the ridge alone)")
 

@@ -66,13 +66,13 @@ def test_the_departures_example_runs_per_airport_with_its_calendar(departures):
     assert "Per series" in html and "Its worst series is" in html
     assert "Series" in (project / "reports" / "data.html").read_text()
 
-    # the gate (`model.gate: fitted`): fitted on the base period, then again at February's step
+    # the share (`model.share: fitted`): fitted on the base period, then again at February's step
     steps = json.loads((project / "reports" / "steps" / "finetune.json").read_text())
-    gate = steps["steps"][0]["info"]["gate"]
-    assert len(gate) == 1 and 0.0 <= gate[0] <= 1.0
+    share = steps["steps"][0]["info"]["share"]
+    assert len(share) == 1 and 0.0 <= share[0] <= 1.0 and "gate" not in steps["steps"][0]["info"]
     table = pd.read_csv(project / "reports" / "steps" / "finetune.csv")
-    assert table["gate"].tolist() == pytest.approx(gate)
-    assert "gate on the learned change" in (project / "reports" / "base.html").read_text()
+    assert table["share"].tolist() == pytest.approx(share)
+    assert "share of the LSTM's part" in (project / "reports" / "base.html").read_text()
 
     cost = json.loads((project / "reports" / "cost" / "finetune.json").read_text())
     assert list(cost["steps"]) == ["2013-02"]  # February is the one update step

@@ -43,8 +43,11 @@ def test_each_params_dataclass_declares_defaults_types_and_limits_and_the_shippe
                 assert name == "data", f"{name}.{f.name} has no default"
                 continue
             default = list(f.default) if isinstance(f.default, tuple) else f.default
-            if f.metadata["optional"]:  # left out of the shipped file, so its results keep their bytes
-                assert f.name not in raw[name], f"{name}.{f.name} is optional"
+            if f.metadata["optional"]:  # absent means the default: the behaviour before the key existed
+                if f.metadata["shipped"] is None:  # left out of the shipped file
+                    assert f.name not in raw[name], f"{name}.{f.name} is optional"
+                else:  # on for new projects: the shipped file sets it (older files keep their results)
+                    assert raw[name][f.name] == f.metadata["shipped"] != default, f"{name}.{f.name}"
                 continue
             assert raw[name][f.name] == default, f"{name}.{f.name}"
 
