@@ -1,4 +1,4 @@
-"""Benchmark: is the champion ever behind the ridge, on data the pipeline never saw? Five datasets.
+"""Benchmark: is the champion ever behind the ridge, on data the pipeline never saw? Six datasets.
 
 For each dataset, in one process (bench/linear.py's `run`, as the pipeline runs it without DVC):
 ingest the pipeline's files, train the base model on the first six, run each strategy's chain over
@@ -25,10 +25,12 @@ Datasets (each the shipped params.yaml with its data keys, or its own params fil
 | departures | examples/departures/data (Jan-Oct) | its new_data (Nov-Dec) | three airports, calendar |
 | seattle_temp | examples/quality/seattle_temp Jan-Oct | Nov-Dec | smooth: hourly temperature normals |
 | greensboro_ghi | examples/quality/greensboro_ghi Jan-Oct | Nov-Dec | solar irradiance: a day-night profile |
+| vic_demand | examples/quality/vic_demand Jan-Oct 2014 | Nov-Dec | half-hourly electricity demand: day and week |
 
     .venv/bin/python bench/quality.py                              # every dataset, every strategy
     .venv/bin/python bench/quality.py --dataset sample --strategies none,finetune
-    .venv/bin/python bench/quality.py --set model.share=fitted --json /tmp/share.json
+    .venv/bin/python bench/quality.py --set model.share=none --json /tmp/no-share.json
+    .venv/bin/python bench/quality.py --dataset greensboro_ghi --seeds 3   # the base model, seeds averaged
 
 `--set section.key=value` (YAML values) changes every dataset's settings, as in bench/linear.py.
 """
@@ -75,6 +77,10 @@ DATASETS: dict[str, dict] = {
     NONLINEAR: {"files": _months(QUALITY / NONLINEAR)[:10], "unseen": _months(QUALITY / NONLINEAR)[10:],
                 "data": {"time_column": "time", "targets": ["ghi"],
                          "features": ["ghi", "ghi_extra", "temp_air", "relative_humidity", "total_cloud"]}},
+    "vic_demand": {"files": _months(QUALITY / "vic_demand")[:10], "unseen": _months(QUALITY / "vic_demand")[10:],
+                   "data": {"time_column": "time", "targets": ["demand"], "features": ["demand", "temperature",
+                                                                                     "workday"], "freq": "30min"},
+                   "sections": {"window": {"lookback": 144, "horizon": 48}, "baselines": {"season": 48}}},
 }
 
 
@@ -83,6 +89,8 @@ def settings(dataset: str, changes: list[str]) -> dict:
     spec = DATASETS[dataset]
     raw = yaml.safe_load(Path(spec.get("params", ROOT / "params.yaml")).read_text())
     raw["data"].update(spec["data"])
+    for section, keys in spec.get("sections", {}).items():  # half-hourly: a day is 48 steps
+        raw[section].update(keys)
     for change in changes:
         key, _, value = change.partition("=")
         section, _, name = key.partition(".")
@@ -90,27 +98,70 @@ def settings(dataset: str, changes: list[str]) -> dict:
     return raw
 
 
+def prepared(files: list[Path], params):
+    """The files ingested and split as the pipeline's data stage does."""
+    from lstm_utils.ingest import ingest
+    from lstm_utils.splits import assign_splits
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in files:
+            shutil.copy(path, Path(tmp) / path.name)
+        return assign_splits(ingest(tmp, params.data, params.split.base_batches, horizon=params.window.horizon),
+                             params.split)
+
+
+def held_out(params, seen, every):
+    """Every window whose targets lie in the held-out files (their look-back may reach back)."""
+    from lstm_utils.windows import deployed_windows
+
+    first = int(seen["batch"].max()) + 1
+    return functools.reduce(lambda a, b: a.concat(b), [deployed_windows(every, params, t)
+                                                       for t in range(first, int(every["batch"].max()) + 1)])
+
+
+def seed_average(dataset: str, raw: dict, k: int) -> None:
+    """The base model trained with `k` seeds (train.seed, +1, ...): each one's and their mean
+    forecast's RMSE on the held-out windows, next to the base period's ridge."""
+    from dataclasses import replace
+
+    from lstm_utils.config import parse_params
+    from lstm_utils.evaluation import assess
+    from lstm_utils.from_scratch import train_new
+    from lstm_utils.linear import BatchSums
+    from lstm_utils.metrics import mean_over_targets
+    from lstm_utils.model import predict
+
+    params = parse_params(raw)
+    spec = DATASETS[dataset]
+    seen, every = prepared(spec["files"], params), prepared([*spec["files"], *spec["unseen"]], params)
+    windows = held_out(params, seen, every)
+
+    def rmse(pred) -> float:
+        return mean_over_targets(assess(windows, pred, params.data.targets)["rmse"])
+
+    preds = []
+    for s in range(k):
+        run = train_new(seen, replace(params, train=replace(params.train, seed=params.train.seed + s)), [0], verbose=0)
+        preds.append(predict(run.model, windows).astype("float64"))
+        print(f"{dataset}: seed {params.train.seed + s}: {rmse(preds[-1]):.4f} (best epoch {run.result.best_epoch}, "
+              f"{run.guards})", flush=True)
+    print(f"{dataset}: the mean of {k}: {rmse(sum(preds) / k):.4f}; the base period's ridge "
+          f"{rmse(BatchSums(seen, params).fit([0]).predict(windows)):.4f} ({len(windows)} windows)")
+
+
 def unseen_scores(dataset: str, out: dict) -> dict:
     """RMSE of every strategy's final model, the ridge and seasonal naive on every window of the
     held-out files, with the window count and the first and last target time."""
     from lstm_utils.baselines import every_baseline
     from lstm_utils.evaluation import assess
-    from lstm_utils.ingest import ingest
     from lstm_utils.linear import BatchSums
     from lstm_utils.metrics import mean_over_targets
     from lstm_utils.model import KerasForecaster
-    from lstm_utils.splits import assign_splits
-    from lstm_utils.windows import deployed_windows
 
-    params, spec = out["params"], DATASETS[dataset]
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in [*spec["files"], *spec["unseen"]]:
-            shutil.copy(path, Path(tmp) / path.name)
-        every = assign_splits(ingest(tmp, params.data, params.split.base_batches, horizon=params.window.horizon),
-                              params.split)
+    params = out["params"]
+    spec = DATASETS[dataset]
+    windows = held_out(params, out["frame"], prepared([*spec["files"], *spec["unseen"]], params))
     seen = int(out["frame"]["batch"].max()) + 1
-    held = [deployed_windows(every, params, t) for t in range(seen, int(every["batch"].max()) + 1)]
-    windows = functools.reduce(lambda a, b: a.concat(b), held)
     ridge = BatchSums(out["frame"], params).fit(list(range(seen)))  # the linear baseline's last refit
     forecasters = {name: KerasForecaster(model) for name, model in out["models"].items()}
     forecasters |= {k: v for k, v in every_baseline(params.baselines.season, ridge).items()
@@ -146,7 +197,12 @@ def main() -> int:
     parser.add_argument("--strategies", help="comma-separated (default: compare.strategies)")
     parser.add_argument("--set", dest="changes", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument("--seeds", type=int, help="instead: the base model with this many seeds, and their mean")
     args = parser.parse_args()
+    if args.seeds:
+        for dataset in args.dataset or list(DATASETS):
+            seed_average(dataset, settings(dataset, args.changes), args.seeds)
+        return 0
     bars, figures = [], {}
     for dataset in args.dataset or list(DATASETS):
         started = time.perf_counter()
