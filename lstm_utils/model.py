@@ -208,14 +208,18 @@ def set_linear(model: keras.Model, w: np.ndarray, b: np.ndarray) -> None:
     model.get_layer(LINEAR).set_weights([w.astype(np.float32), b.astype(np.float32)])
 
 
+def _has(model: keras.Model, name: str) -> bool:
+    return any(layer.name == name for layer in model.layers)
+
+
 def has_gate(model: keras.Model) -> bool:
     """Whether the forecaster has a gate on its learned change (`model.gate: fitted`)."""
-    return any(layer.name == GATE for layer in model.layers)
+    return _has(model, GATE)
 
 
 def has_share(model: keras.Model) -> bool:
     """Whether the forecaster has a weight on its LSTM's part (`model.share: fitted`)."""
-    return any(layer.name == SHARE for layer in model.layers)
+    return _has(model, SHARE)
 
 
 def _diagonal(model: keras.Model, name: str) -> np.ndarray:
@@ -250,26 +254,25 @@ def open_guards(model: keras.Model) -> None:
     """Set a forecaster's gate and share to 1 (training learns the change itself; both are fitted
     afterwards: :func:`fit_guards`); a model without them is left alone."""
     for name in (GATE, SHARE):
-        if any(layer.name == name for layer in model.layers):
+        if _has(model, name):
             _set_diagonal(model, name, np.ones(model.output_shape[-1]))
 
 
 def guards(model: keras.Model) -> dict[str, list[float]]:
     """The model's fitted weights, by the name a step records them under: `share` (on the LSTM's
     part) and `gate` (on the whole change), each present only where the model has it."""
-    return {name: _diagonal(model, name).tolist() for name in (SHARE, GATE)
-            if any(layer.name == name for layer in model.layers)}
+    return {name: _diagonal(model, name).tolist() for name in (SHARE, GATE) if _has(model, name)}
 
 
-def _fit_weight(model: keras.Model, name: str, windows: Windows) -> list[float]:
+def _fit_weight(model: keras.Model, name: str, windows: Windows, batches: list | None = None) -> list[float]:
     """Set the diagonal layer `name` to the least-squares weight per target on `windows`, clipped to
     [0, 1]: what the model forecasts with the weight at 1, against what it misses at 0 (errors on
     each series' scale, as they are scored). A target whose part is zero throughout, or no windows
-    at all, keeps its weight."""
+    at all, keeps its weight. `batches`: the windows' :func:`input_batches`, when already cut."""
     before = _diagonal(model, name)
     if len(windows) == 0:
         return before.tolist()
-    batches, n_targets = input_batches(windows), model.output_shape[-1]
+    batches, n_targets = batches or input_batches(windows), model.output_shape[-1]
     _set_diagonal(model, name, np.ones(n_targets))
     full = predict_batches(model, batches).astype(np.float64)
     _set_diagonal(model, name, np.zeros(n_targets))
@@ -310,11 +313,13 @@ def fit_guards(model: keras.Model, windows: Windows) -> dict[str, list[float]]:
     """Fit the share, then the gate (each where the model has it) on `windows`, with the gate
     open while the share is fitted; returns :func:`guards`. On those windows the result is never
     worse than anchor plus ridge, nor (with a gate) than the anchor alone."""
+    batches = input_batches(windows) if len(windows) else []  # cut once for both
     if has_share(model):
         if has_gate(model):
             set_gate(model, np.ones(model.output_shape[-1]))
-        fit_share(model, windows)
-    fit_gate(model, windows)
+        _fit_weight(model, SHARE, windows, batches)
+    if has_gate(model):
+        _fit_weight(model, GATE, windows, batches)
     return guards(model)
 
 
