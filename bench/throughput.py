@@ -65,8 +65,9 @@ def child(backend_name: str, units: int, batch_size: int, epochs: int, tree: Pat
     sys.path.insert(0, str(tree))
     os.environ["KERAS_BACKEND"] = backend_name
     if tree == ROOT:
-        from lstm_utils import backend
+        from lstm_utils import backend, portable
 
+        portable.pin()  # as a stage's process starts (LSTM_UTILS_REPRODUCIBLE=native: the machine's own)
         backend.use(backend_name, source="bench/throughput.py")
     import keras
 
@@ -166,6 +167,9 @@ def main() -> int:
     parser.add_argument("--against", metavar="COMMIT",
                         help="also time COMMIT's own fit loop on TensorFlow, default model (issue 12: ea694ad)")
     parser.add_argument("--pairs", type=int, default=5, help="with --against: alternating pairs of processes")
+    parser.add_argument("--modes", nargs="+", default=["portable"], choices=["portable", "native"],
+                        help="LSTM_UTILS_REPRODUCIBLE of the measured processes; with both, each measurement "
+                             "alternates them and prints portable/native (the cost of the same bytes everywhere)")
     parser.add_argument("--child", nargs=3, metavar=("BACKEND", "UNITS", "BATCH"), help=argparse.SUPPRESS)
     parser.add_argument("--child-tree", type=Path, default=ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--loop-only", action="store_true", help=argparse.SUPPRESS)
@@ -180,23 +184,25 @@ def main() -> int:
     for backend_name in args.backends:
         for units in args.units:
             for batch in args.batch_sizes:
-                tries = []
+                tries: dict[str, list[dict]] = {mode: [] for mode in args.modes}
                 for _ in range(args.repeat):
-                    row = in_child(backend_name, units, batch, args.epochs, env)
-                    if row is None:
-                        break
-                    tries.append(row)
-                if len(tries) < args.repeat:
-                    continue
-                r = dict(tries[0])
-                for k in ("loop", "plain", "torch"):
-                    values = [t[k] for t in tries if t[k] is not None]
-                    r[k] = max(values) if values else None
-                rows.append(r)
-                print(f"{r['backend']:<11} LSTM({r['units']:>3}) batch {r['batch']:>5} on {r['device']:<14}"
-                      f" loop {r['loop']:>9,.0f} w/s  plain fit {r['plain']:>9,.0f} w/s  loop/plain "
-                      f"{r['loop'] / r['plain']:.2f}  compile {r['loop_compile_s']:.1f} s / {r['plain_compile_s']:.1f} s"
-                      + (f"  torch cuDNN {r['torch']:,.0f} w/s" if r["torch"] else ""), flush=True)
+                    for mode in args.modes:  # alternating, so that the machine's drift weighs on both
+                        row = in_child(backend_name, units, batch, args.epochs, env | {"LSTM_UTILS_REPRODUCIBLE": mode})
+                        if row is not None:
+                            tries[mode].append(dict(row, mode=mode))
+                best = {}
+                for mode, found in tries.items():
+                    if len(found) < args.repeat:
+                        continue
+                    r = best[mode] = dict(found[0])
+                    for k in ("loop", "plain", "torch"):
+                        values = [t[k] for t in found if t[k] is not None]
+                        r[k] = max(values) if values else None
+                    rows.append(r)
+                    report(r, len(args.modes) > 1)
+                if len(best) == 2:
+                    print(f"{'':<11} portable/native: loop {best['portable']['loop'] / best['native']['loop']:.2f}, "
+                          f"plain fit {best['portable']['plain'] / best['native']['plain']:.2f}", flush=True)
     print(f"\n{rows[0]['windows'] if rows else 0} training windows per epoch; {args.epochs} timed epochs each; "
           f"best of {args.repeat} processes")
     ok = True
@@ -221,6 +227,15 @@ def main() -> int:
         else:
             ok = False
     return 0 if ok else 1
+
+
+def report(r: dict, with_mode: bool) -> None:
+    """One measurement's line."""
+    print(f"{r['backend']:<11} LSTM({r['units']:>3}) batch {r['batch']:>5} on {r['device']:<14}"
+          + (f" {r['mode']:<8}" if with_mode else "")
+          + f" loop {r['loop']:>9,.0f} w/s  plain fit {r['plain']:>9,.0f} w/s  loop/plain "
+          f"{r['loop'] / r['plain']:.2f}  compile {r['loop_compile_s']:.1f} s / {r['plain_compile_s']:.1f} s"
+          + (f"  torch cuDNN {r['torch']:,.0f} w/s" if r["torch"] else ""), flush=True)
 
 
 def in_child(backend_name: str, units: int, batch: int, epochs: int, env: dict, tree: Path = ROOT,

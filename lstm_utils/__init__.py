@@ -23,17 +23,19 @@ Where each verb lives:
     notebooks       notebooks     run a stage's notebook with papermill, render its report
     using a model   forecast, evaluate (the commands of the same names); artifacts: .keras + sidecar
     backend         backend: the Keras backend from `train.backend`, seeded and deterministic, chosen where a
-                    process starts (`select_for_project`: the command line, a notebook's first cell)
+                    process starts (`select_for_project`: the command line, a notebook's first cell);
+                    portable: the same bits on any x86-64 machine, the environment pinned there first
+    checking        verify: the pipeline run again in a fresh copy, every result compared with dvc.lock
     the rest        cli, files (atomic writes, hashes), stepcache (steps kept between runs), plots, errors,
                     escape (names from the data made inert in report Markdown and in CSV cells), constants
                     (a frame's column names, the linear designs)
 
 The modules import one another in one direction, bottom up: small leaves (errors, constants, files,
-escape, calendar, intervals, metrics, backend); settings; data (ingest, splits, windows); the model
+escape, calendar, intervals, metrics, portable, backend); settings; data (ingest, splits, windows); the model
 (layers, model, artifacts, stepcache) and training (train); the linear part, then from_scratch;
 evaluation (evaluation, baselines, scoring, forecast, evaluate); the strategies; deciding (summary,
 decide, compare) and chain; the report pages (pages); config (params with every strategy's section);
-stages, notebooks and the command line. tests/test_layers.py checks that no import, not even one
+stages, notebooks, verify and the command line. tests/test_layers.py checks that no import, not even one
 inside a function, points back. Importing the package does nothing: it reads no file, sets no import
 hook and chooses no backend.
 """

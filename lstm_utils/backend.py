@@ -112,8 +112,22 @@ def distribute(data_parallel: bool, batch_size: int, source: str = "params.yaml"
     return len(devices)
 
 
-def from_project(start: str | Path | None = None) -> str | None:
-    """`train.backend` of the nearest params.yaml at or above `start` (None: none readable)."""
+def accelerator() -> str | None:
+    """The accelerator Keras trains on in this process ("gpu", "tpu"), or None on the CPU."""
+    name = running() or os.environ.get("KERAS_BACKEND", DEFAULT)
+    if name == "jax":
+        import jax
+
+        platform = jax.default_backend()
+    else:
+        import tensorflow as tf
+
+        platform = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    return None if platform == "cpu" else platform
+
+
+def _project_train(start: str | Path | None = None) -> dict | None:
+    """The `train` section of the nearest params.yaml at or above `start` (None: none readable)."""
     try:
         import yaml
     except ImportError:  # a python without the project's packages: __main__ says what to do
@@ -123,18 +137,31 @@ def from_project(start: str | Path | None = None) -> str | None:
         path = folder / "params.yaml"
         if path.is_file():
             try:
-                raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-                value = raw["train"].get("backend", DEFAULT)
+                train = yaml.safe_load(path.read_text(encoding="utf-8"))["train"]
             except Exception:  # an unreadable file is reported, with its key, by load_params
                 return None
-            return value if value in BACKENDS else None
+            return train if isinstance(train, dict) else None
     return None
 
 
+def from_project(start: str | Path | None = None) -> str | None:
+    """`train.backend` of the nearest params.yaml at or above `start` (None: none readable)."""
+    train = _project_train(start)
+    value = None if train is None else train.get("backend", DEFAULT)
+    return value if value in BACKENDS else None
+
+
 def select_for_project() -> None:
-    """Where a process starts: start Keras, when it is imported, on the project's backend (the
-    nearest params.yaml's `train.backend`; without one, `KERAS_BACKEND`, else jax). Once per
-    process: after this or :func:`use`, and once Keras runs, it does nothing."""
+    """Where a process starts: pin the environment that makes the bits the same on any x86-64
+    machine (:func:`lstm_utils.portable.pin`, before NumPy is imported; unless the params'
+    `train.reproducible` is native), and start Keras, when it
+    is imported, on the project's backend (the nearest params.yaml's `train.backend`; without one,
+    `KERAS_BACKEND`, else jax). The backend is chosen once per process: after this or :func:`use`,
+    and once Keras runs, that part does nothing."""
+    from lstm_utils import portable
+
+    mode = (_project_train() or {}).get("reproducible")
+    portable.pin(mode if mode in portable.MODES else None)  # before NumPy loads (see lstm_utils.portable)
     if _CHOSEN["done"]:
         return
     if running() is None:

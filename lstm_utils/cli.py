@@ -6,6 +6,7 @@
     evaluate --model M --data D [--start T]  RMSE / MAE as JSON (forecasts from T on)
     notebook NAME [-p KEY VALUE ...]         run a stage notebook and render its report (dvc.yaml)
     index                                    write reports/index.html
+    verify [PROJECT] [--rtol R] [--keep]     run the pipeline again in a fresh copy, compare results with dvc.lock
 
 Errors a person can fix are printed as one message and exit with status 2. Any other error
 (a bug, or the system) is printed as one line too, naming the command, and exits with 1; set
@@ -239,6 +240,14 @@ def _index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from lstm_utils.verify import verify
+
+    verdict = verify(args.project, rtol=args.rtol, keep=args.keep)
+    print("\n".join(verdict.lines()))
+    return 0 if verdict.ok else 1
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (documented in the README)."""
     p = argparse.ArgumentParser(prog="lstm-utils", description="Keep an LSTM forecaster current as new CSV "
@@ -278,6 +287,17 @@ def parser() -> argparse.ArgumentParser:
                    help="set a parameter of the notebook, as papermill -p does (True, False, None, numbers, "
                         "else text)")
     n.set_defaults(func=_notebook)
+    r = sub.add_parser("verify", help="run the pipeline again in a fresh copy and compare every result with dvc.lock",
+                       description="Copy the pipeline's inputs (data, code, notebooks, params) into a temporary folder, "
+                       "run every stage there, and compare each result (models, prepared data, step records, metrics, "
+                       "forecast) with the project's dvc.lock: one line per result that differs. On an x86-64 CPU the "
+                       "bytes are promised; elsewhere (arm64, a GPU) the numbers must agree to --rtol. Exit status 0 "
+                       "when they do, 1 when not.")
+    r.add_argument("project", nargs="?", default=".", help="the project folder (default: here)")
+    r.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance where the bytes are not promised "
+                   "(default: 0.001)")
+    r.add_argument("--keep", action="store_true", help="keep the temporary copy (its path is printed)")
+    r.set_defaults(func=_verify)
     i = sub.add_parser("index", help="write reports/index.html linking every report")
     i.add_argument("--reports", default="reports")
     i.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")

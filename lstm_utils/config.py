@@ -55,8 +55,10 @@ def load_params(path: str | Path = PARAMS_FILE) -> Params:
     except yaml.YAMLError as exc:
         raise ParamsError(f"{path}: not valid YAML ({exc})", hint="fix the indentation or quoting there") from None
     params = parse_params(raw)
+    from lstm_utils import portable
     from lstm_utils.backend import distribute, use
 
+    portable.check(params.train.reproducible, source=str(path))
     use(params.train.backend, source=str(path))
     distribute(params.train.data_parallel, params.train.batch_size, source=str(path))
     return params

@@ -27,6 +27,8 @@ import yaml
 
 from lstm_utils.backend import BACKENDS
 from lstm_utils.backend import DEFAULT as DEFAULT_BACKEND
+from lstm_utils.portable import DEFAULT as DEFAULT_MODE
+from lstm_utils.portable import MODES
 from lstm_utils.constants import DESIGNS
 from lstm_utils.errors import ParamsError
 
@@ -185,6 +187,9 @@ class TrainParams:
     backend: str = setting(DEFAULT_BACKEND, choices=BACKENDS,
                            hint="jax is the default (measured faster); tensorflow is fully supported")
     data_parallel: bool = setting(False, hint="true splits each batch across all GPUs (JAX backend)")
+    reproducible: str = setting(DEFAULT_MODE, choices=MODES, optional=True,
+                                hint="portable (the default) gives the same bytes on every x86-64 machine; native "
+                                     "uses the machine's own kernels and threads (faster on many cores)")
 
 
 def _linear_designs(names: tuple[str, ...]) -> str | None:

@@ -6,17 +6,18 @@ import dataclasses
 import os
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import pytest
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from lstm_utils import backend  # noqa: E402
 
-# The tests' processes start here: Keras, once imported, runs on the repository's params.yaml's
-# backend (as a stage's or the command line's process chooses where it starts).
+# The tests' processes start here, as a stage's or the command line's does: the environment pinned
+# before NumPy loads (lstm_utils.portable; the processes the tests start inherit it), and Keras, once
+# imported, on the repository's params.yaml's backend.
 backend.select_for_project()
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 # Each xdist worker (and the processes it starts) keeps its own JAX compile cache: JAX writes an
 # entry in place, so a worker reading one that the other is still writing would warn and compile.

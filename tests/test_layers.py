@@ -180,13 +180,12 @@ def test_the_command_line_chooses_the_params_backend_where_it_starts(tmp_path):
 
 
 def test_each_notebook_chooses_the_backend_in_its_first_cell_before_any_model_code():
-    """The kernel is a process of its own: its first code cell (after the parameters) chooses,
-    before the imports that start Keras."""
+    """The kernel is a process of its own: its first code cell (after the parameters) pins the
+    environment and chooses, before anything loads NumPy (`%matplotlib inline` does) or Keras."""
     for path in sorted((PACKAGE.parent / "notebooks").glob("*.ipynb")):
         cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
         lines = "".join(cells[1]["source"]).splitlines()
-        call = lines.index("select_for_project()  # this kernel's Keras, once imported, runs on params.yaml's "
-                           "train.backend")
-        before = [ln for ln in lines[:call] if "lstm_utils" in ln]
-        assert before == ["from lstm_utils.backend import select_for_project",
-                          "from lstm_utils.files import project_root"], path.name
+        call = lines.index("select_for_project()  # before NumPy loads: the pinned bits of lstm_utils.portable, "
+                           "and Keras on params.yaml's train.backend")
+        assert [ln for ln in lines[:call] if ln.strip()] == ["from lstm_utils.backend import select_for_project"], \
+            path.name

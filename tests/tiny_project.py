@@ -221,12 +221,9 @@ def readme_blocks(heading: str, language: str, path: Path = ROOT / "README.md") 
 
 
 def locked(root: Path) -> dict[str, str]:
-    """dvc.lock's hash of every model, prepared file, metrics file (except timings) and step record."""
-    lock = yaml.safe_load((root / "dvc.lock").read_text())
-    out = {}
-    for stage in lock["stages"].values():
-        for o in stage.get("outs", []):
-            path = o["path"]
-            if path.startswith(("models/", "prepared", "reports/steps/")) or path.endswith(("metrics.json", "summary.json")):
-                out[path] = o["md5"]
-    return out
+    """dvc.lock's hash of every result: model, prepared file, metrics file (not timings), step
+    record and forecast (as `lstm-utils verify` counts them)."""
+    from lstm_utils.verify import is_result, outputs
+
+    return {path: md5 for path, md5 in outputs(yaml.safe_load((root / "dvc.lock").read_text())).items()
+            if is_result(path)}
