@@ -4,10 +4,11 @@ A generated panel of N series x 4,380 hourly rows (half a year), four columns (t
 features), in long form, six monthly CSV files, scales from 10 to 10,000 by series. For N in
 `--series` (default 250, 500, 1000: 1.1 to 4.4 million rows), each in a fresh process:
 
-- `validate`: ingest every file per series (duplicates, grid, gaps) and cut the tails, as
-  `lstm-utils validate` does; then build every split's windows (`make_windows`). Seconds and
-  peak memory (the process's maximum resident set). Bars: under 3 GB at 1,000 series, and
-  linear in rows (seconds per million rows about constant).
+- `validate`: ingest every file (each series' duplicates, grid, gaps, all series at once) and cut
+  the tails, as `lstm-utils validate` does; then build every split's windows (`make_windows`).
+  Seconds and peak memory (the process's maximum resident set). Bars: under 3 GB at 1,000
+  series, and linear in rows (seconds per million rows about constant).
+- `--no-throughput` stops there, without the training epochs below.
 - throughput: one training epoch of the window-scaled model (`model.scaling: window`, the
   example's LSTM(16), batch 64) on 100,000 windows drawn from the whole panel, against the same
   model on one series' own windows, repeated to the same count (the single-series figure), side
@@ -16,6 +17,7 @@ features), in long form, six monthly CSV files, scales from 10 to 10,000 by seri
 
     .venv/bin/python bench/panel.py                      # about 4 minutes here
     .venv/bin/python bench/panel.py --series 100 --windows 20000
+    .venv/bin/python bench/panel.py --series 1000 --no-throughput   # validate and windows only
 """
 
 from __future__ import annotations
@@ -127,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, nargs="+", default=[250, 500, 1000])
     parser.add_argument("--windows", type=int, default=100_000, help="panel windows in the throughput epoch")
+    parser.add_argument("--no-throughput", action="store_true", help="skip the training epochs (validate and windows)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: measure one folder in this process
     args = parser.parse_args()
     if args.measure:
@@ -148,6 +151,8 @@ def main() -> None:
             print(f"| {n} | {m['rows']:,} | {m['validate_seconds']:.1f} | {per_million:.2f} | "
                   f"{m['windows_seconds']:.1f} | {w['train']:,} / {w['val']:,} / {w['test']:,} | {m['peak_gb']:.2f} |",
                   flush=True)
+        if args.no_throughput:
+            return
         t = throughput(folders[max(folders)], args.windows)
         one, panel = t["one series"], t["panel"]
         print(f"\nthroughput, LSTM(16) window-scaled, batch 64: one series {one['windows_per_s']:,.0f} windows/s "
