@@ -27,9 +27,11 @@ $(STAMP): $(LOCK) pyproject.toml
 data:
 	@if [ ! -d data ]; then mkdir -p data && cp examples/sample_data/*.csv data/ && echo "data/: copied the bundled sample (2013-01 .. 2013-10)"; fi
 
-# Stage commands call `python`, so the venv goes first on PATH.
+# Stage commands call `python`, so the venv goes first on PATH. `lstm-utils repro` is `dvc repro`
+# with the strategy stages side by side (JOBS at a time; default: one per core); the same dvc.lock.
+JOBS ?=
 repro: $(STAMP) data
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m lstm_utils repro $(if $(JOBS),-j $(JOBS),)
 
 # The second example (docs/many-series.md, "A second example") as a project of its own
 # in build/departures (left as it is when it exists), and its pipeline run there.

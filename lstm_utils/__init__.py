@@ -25,7 +25,8 @@ Where each verb lives:
     backend         backend: the Keras backend from `train.backend`, seeded and deterministic, chosen where a
                     process starts (`select_for_project`: the command line, a notebook's first cell);
                     portable: the same bits on any x86-64 machine, the environment pinned there first
-    checking        verify: the pipeline run again in a fresh copy, every result compared with dvc.lock
+    running         repro: `dvc repro` with the strategy stages side by side (the same dvc.lock);
+                    verify: the pipeline run again in a fresh copy, every result compared with dvc.lock
     the rest        cli, files (atomic writes, hashes), stepcache (steps kept between runs), plots, errors,
                     escape (names from the data made inert in report Markdown and in CSV cells), constants
                     (a frame's column names, the linear designs)
@@ -35,7 +36,7 @@ escape, calendar, intervals, metrics, portable, backend); settings; data (ingest
 (layers, model, artifacts, stepcache) and training (train); the linear part, then from_scratch;
 evaluation (evaluation, baselines, scoring, forecast, evaluate); the strategies; deciding (summary,
 decide, compare) and chain; the report pages (pages); config (params with every strategy's section);
-stages, notebooks, verify and the command line. tests/test_layers.py checks that no import, not even one
+stages, notebooks, repro, verify and the command line. tests/test_layers.py checks that no import, not even one
 inside a function, points back. Importing the package does nothing: it reads no file, sets no import
 hook and chooses no backend.
 """

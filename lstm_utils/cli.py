@@ -6,6 +6,7 @@
     evaluate --model M --data D [--start T]  RMSE / MAE as JSON (forecasts from T on)
     notebook NAME [-p KEY VALUE ...]         run a stage notebook and render its report (dvc.yaml)
     index                                    write reports/index.html
+    repro [-j N] [--force]                   dvc repro with the strategy stages N at a time
     verify [PROJECT] [--rtol R] [--keep]     run the pipeline again in a fresh copy, compare results with dvc.lock
 
 Errors a person can fix are printed as one message and exit with status 2. Any other error
@@ -240,6 +241,12 @@ def _index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _repro(args: argparse.Namespace) -> int:
+    from lstm_utils.repro import repro
+
+    return repro(".", jobs=args.jobs, force=args.force)
+
+
 def _verify(args: argparse.Namespace) -> int:
     from lstm_utils.verify import verify
 
@@ -287,6 +294,14 @@ def parser() -> argparse.ArgumentParser:
                    help="set a parameter of the notebook, as papermill -p does (True, False, None, numbers, "
                         "else text)")
     n.set_defaults(func=_notebook)
+    p_ = sub.add_parser("repro", help="dvc repro with the strategy stages side by side",
+                        description="Run the pipeline as `dvc repro` does, in three groups: data and base; then every "
+                        "out-of-date strategy stage, JOBS at a time, each through `dvc repro -s`; then compare. "
+                        "dvc.lock ends as a sequential `dvc repro` leaves it. A failing stage stops the run: none "
+                        "starts after it, those running finish, and its one-line error comes last.")
+    p_.add_argument("-j", "--jobs", type=int, help="strategy stages at once (default: one per core, as memory allows)")
+    p_.add_argument("-f", "--force", action="store_true", help="run every stage, as dvc repro --force")
+    p_.set_defaults(func=_repro)
     r = sub.add_parser("verify", help="run the pipeline again in a fresh copy and compare every result with dvc.lock",
                        description="Copy the pipeline's inputs (data, code, notebooks, params) into a temporary folder, "
                        "run every stage there, and compare each result (models, prepared data, step records, metrics, "
