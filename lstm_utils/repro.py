@@ -49,7 +49,7 @@ def default_jobs(stages: int) -> int:
     return max(1, min(cores, memory, stages))
 
 
-def _dvc() -> str:
+def dvc() -> str:
     """The `dvc` of this environment (beside its Python), else the first on PATH."""
     here = Path(sys.executable).parent / "dvc"
     return str(here) if here.is_file() else shutil.which("dvc") or "dvc"
@@ -124,7 +124,7 @@ def _stale(root: Path, env: dict[str, str], stages: list[str]) -> list[str]:
     """Those of `stages` that DVC finds out of date."""
     import json
 
-    done = subprocess.run([_dvc(), "status", "--json", *stages], cwd=root, env=env, capture_output=True, text=True)
+    done = subprocess.run([dvc(), "status", "--json", *stages], cwd=root, env=env, capture_output=True, text=True)
     if done.returncode:
         return stages  # each `dvc repro -s` decides for itself
     changed = json.loads(done.stdout or "{}")
@@ -174,7 +174,7 @@ def repro(root: str | Path = ".", jobs: int | None = None, force: bool = False, 
     strategies = [s for s in order if s.startswith(STRATEGY)]
     flags = ["--force"] if force else []
 
-    first = _stream([_dvc(), "repro", *flags, "base"], root, base_env, echo, "", "base")
+    first = _stream([dvc(), "repro", *flags, "base"], root, base_env, echo, "", "base")
     if first.status:
         return _failed(first, echo)
     todo = strategies if force else _stale(root, base_env, strategies)
@@ -186,12 +186,12 @@ def repro(root: str | Path = ".", jobs: int | None = None, force: bool = False, 
         order_lock(root, before, order)
         if failed:
             return _failed(failed, echo)
-    last = _stream([_dvc(), "repro", *(["--force", "-s", "compare"] if force and "compare" in order else [])],
+    last = _stream([dvc(), "repro", *(["--force", "-s", "compare"] if force and "compare" in order else [])],
                    root, base_env, echo, "", "compare")
     if last.status:
         return _failed(last, echo)
     if force and "compare" in order:  # anything else still out of date
-        rest = _stream([_dvc(), "repro"], root, base_env, echo, "", "repro")
+        rest = _stream([dvc(), "repro"], root, base_env, echo, "", "repro")
         if rest.status:
             return _failed(rest, echo)
     return 0
@@ -208,7 +208,7 @@ def _side_by_side(root: Path, stages: list[str], jobs: int, flags: list[str], ec
         while waiting or running:
             while waiting and len(running) < jobs and failed is None:
                 stage = waiting.pop(0)
-                cmd = [_dvc(), "--wait-for-lock", "repro", *flags, "-s", stage]
+                cmd = [dvc(), "--wait-for-lock", "repro", *flags, "-s", stage]
                 running.add(pool.submit(_stream, cmd, root, env, echo, f"[{stage}] ", stage))
             if not running:
                 break

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -31,7 +30,8 @@ from typing import Any, TextIO
 import numpy as np
 import yaml
 
-from lstm_utils.errors import ParamsError
+from lstm_utils.errors import ParamsError, StageError
+from lstm_utils.repro import dvc, repro, stage_env
 
 RESULT_PREFIXES = ("models/", "prepared", "reports/steps/")
 RESULT_SUFFIXES = ("metrics.json", "summary.json", "forecast.csv")
@@ -214,7 +214,8 @@ def _md5(path: Path) -> str | None:
 
 def rerun(root: Path, into: Path, echo: TextIO) -> dict[str, Any]:
     """Copy the pipeline's inputs from `root` into the empty folder `into`, run the whole pipeline
-    there with a DVC repository of its own, and return its dvc.lock, parsed."""
+    there with a DVC repository of its own (`lstm-utils repro --force`: the strategy stages side
+    by side), and return its dvc.lock, parsed."""
     lock = _lock(root)
     for name in [*inputs(lock), "dvc.yaml", "dvc.lock", "params.yaml", ".dvcignore"]:
         source = root / name
@@ -223,21 +224,11 @@ def rerun(root: Path, into: Path, echo: TextIO) -> dict[str, Any]:
         elif source.is_file():
             (into / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, into / name)
-    bin_dir = str(Path(sys.executable).parent)
-    env = dict(os.environ, PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]))
-    dvc = shutil.which("dvc", path=env["PATH"]) or "dvc"
-    for cmd in ([dvc, "init", "--no-scm", "-q"], [dvc, "repro", "--force"]):
-        proc = subprocess.Popen(cmd, cwd=into, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.strip():
-                echo.write(f"  {line.rstrip()}\n")
-                echo.flush()
-        if proc.wait():
-            from lstm_utils.errors import StageError
-
-            raise StageError(f"verify: `{' '.join(cmd[1:3])}` stopped with status {proc.returncode} in the copy "
-                             f"{into} (its output is above)", stage="verify")
+    done = subprocess.run([dvc(), "init", "--no-scm", "-q"], cwd=into, env=stage_env(1), capture_output=True, text=True)
+    status = done.returncode or repro(into, force=True, out=_Indented(echo))
+    if status:
+        raise StageError(f"verify: the pipeline stopped (status {status}) in the copy {into}; its output is above",
+                         stage="verify")
     return _lock(into)
 
 
@@ -287,10 +278,22 @@ def judge(root: Path, lock: dict[str, Any], again: Path, new_lock: dict[str, Any
     return Verdict(equal, differ, skipped, promised, rtol)
 
 
+class _Indented:
+    """A stream that indents what the re-run prints under verify's own lines."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        return self.out.write("".join(f"  {line}" for line in text.splitlines(keepends=True)))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
 def _status(root: Path) -> str:
     """`dvc status` of the project in one line: empty when dvc.lock matches its inputs."""
-    dvc = shutil.which("dvc", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    done = subprocess.run([dvc or "dvc", "status", "--json"], cwd=root, capture_output=True, text=True)
+    done = subprocess.run([dvc(), "status", "--json"], cwd=root, env=stage_env(1), capture_output=True, text=True)
     if done.returncode:
         return ""
     try:
