@@ -166,6 +166,9 @@ def repro(root: str | Path = ".", jobs: int | None = None, force: bool = False, 
     """Run the pipeline of the project at `root` with its strategy stages `jobs` at a time
     (default: :func:`default_jobs`); `force` runs every stage. Returns the exit status."""
     root = Path(root).resolve()
+    if jobs is not None and jobs < 1:
+        raise LstmUtilsError(f"-j {jobs}: at least one stage must run at a time", hint="give -j 1 or more, or leave "
+                             "it out (one per core)")
     if not (root / "dvc.yaml").is_file():
         raise LstmUtilsError(f"{root}: no dvc.yaml here", hint="run it in the project folder (the one with dvc.yaml)")
     echo = Echo(out)

@@ -120,3 +120,13 @@ def test_a_failing_strategy_stops_the_run_with_its_line_and_the_others_stay_comp
         assert after[path] == before[path] and (root / path).is_file()  # run again, complete and locked
     status = subprocess.run(["dvc", "status"], cwd=root, env=env, capture_output=True, text=True).stdout
     assert "strategy@finetune:" in status and "strategy@none:" not in status and "strategy@retrain:" not in status
+
+
+def test_no_stage_at_a_time_or_no_pipeline_is_a_clear_error(tmp_path):
+    from lstm_utils.errors import LstmUtilsError
+    from lstm_utils.repro import repro
+
+    with pytest.raises(LstmUtilsError, match="-j 0: at least one stage"):
+        repro(tmp_path, jobs=0)
+    with pytest.raises(LstmUtilsError, match="no dvc.yaml here"):
+        repro(tmp_path)
