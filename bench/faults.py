@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from _project import copy_pipeline  # noqa: E402
 from tiny_project import fault_env, locked, repro_with  # noqa: E402
 
 def sh(cmd: list[str], cwd: Path, fault: str = "") -> tuple[int, str]:
@@ -39,12 +40,7 @@ def sh(cmd: list[str], cwd: Path, fault: str = "") -> tuple[int, str]:
 
 def setup(dest: Path) -> Path:
     """The project: code, notebooks, pipeline, params, the sample as data, git and DVC."""
-    dest.mkdir(parents=True)
-    for name in ("lstm_utils", "notebooks"):
-        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("dvc.yaml", ".dvcignore", "params.yaml"):
-        shutil.copy(ROOT / name, dest / name)
-    shutil.copytree(ROOT / "examples" / "sample_data", dest / "data")
+    copy_pipeline(dest, sorted((ROOT / "examples" / "sample_data").glob("*.csv")))
     for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "bench@localhost"],
                 ["git", "config", "user.name", "bench"], ["dvc", "init", "-q"],
                 ["dvc", "config", "core.analytics", "false"], ["dvc", "add", "-q", "data"]):

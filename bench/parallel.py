@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _project import copy_pipeline
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SAMPLE = ROOT / "examples" / "sample_data"
@@ -38,14 +40,7 @@ def env() -> dict[str, str]:
 
 def setup(tree: Path, dest: Path, months: list[Path]) -> Path:
     """A project at `dest` from the code in `tree`, with `months` as its data, run once."""
-    dest.mkdir(parents=True)
-    for name in ("lstm_utils", "notebooks"):
-        shutil.copytree(tree / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("dvc.yaml", ".dvcignore", "params.yaml"):
-        shutil.copy(tree / name, dest / name)
-    (dest / "data").mkdir()
-    for path in months:
-        shutil.copy(path, dest / "data" / path.name)
+    copy_pipeline(dest, months, tree)
     subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=dest, env=env(), check=True)
     done = subprocess.run(["dvc", "repro"], cwd=dest, env=env(), capture_output=True, text=True)
     if done.returncode:

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import yaml
+from _project import copy_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -45,12 +46,7 @@ def project(dest: Path, tiny: bool) -> Path:
 
         make_project(dest, with_dvc=False)
     else:
-        dest.mkdir(parents=True)
-        for name in ("lstm_utils", "notebooks"):
-            shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        for name in ("dvc.yaml", ".dvcignore", "params.yaml"):
-            shutil.copy(ROOT / name, dest / name)
-        shutil.copytree(ROOT / "examples" / "sample_data", dest / "data")
+        copy_pipeline(dest, sorted((ROOT / "examples" / "sample_data").glob("*.csv")))
     subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=dest, env=env(), check=True)
     return dest
 
