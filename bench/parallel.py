@@ -89,11 +89,13 @@ def main() -> int:
                 print(f"round {k + 1}: {name:<28} {seconds[name][-1]:6.1f} s", flush=True)
     best = {name: min(s) for name, s in seconds.items()}
     base = best[f"{args.against} dvc repro"]
-    print(f"\na new month ({months[-1].name}), best of {args.rounds}, {len(os.sched_getaffinity(0))} cores:")
+    from lstm_utils.portable import cores
+
+    print(f"\na new month ({months[-1].name}), best of {args.rounds}, {cores()} cores:")
     for name, value in best.items():
         print(f"  {name:<28} {value:6.1f} s  {value / base:.2f} of {args.against}'s")
     ratio = best["this code, lstm-utils repro"] / base
-    bar = 0.7 if len(os.sched_getaffinity(0)) < 16 else 0.4
+    bar = 0.7 if cores() < 16 else 0.4
     print(f"bar: parallel at most {bar} of {args.against}'s sequential run: {ratio:.2f} "
           f"{'PASS' if ratio <= bar else 'FAIL'}")
     return 0 if ratio <= bar else 1

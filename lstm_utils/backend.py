@@ -146,7 +146,11 @@ def _project_train(start: str | Path | None = None) -> dict | None:
 
 def from_project(start: str | Path | None = None) -> str | None:
     """`train.backend` of the nearest params.yaml at or above `start` (None: none readable)."""
-    train = _project_train(start)
+    return _backend_of(_project_train(start))
+
+
+def _backend_of(train: dict | None) -> str | None:
+    """`backend` of a params file's `train` section (None: no section, or not a backend)."""
     value = None if train is None else train.get("backend", DEFAULT)
     return value if value in BACKENDS else None
 
@@ -160,12 +164,13 @@ def select_for_project() -> None:
     and once Keras runs, that part does nothing."""
     from lstm_utils import portable
 
-    mode = (_project_train() or {}).get("reproducible")
+    train = _project_train()  # the params file, read once
+    mode = (train or {}).get("reproducible")
     portable.pin(mode if mode in portable.MODES else None)  # before NumPy loads (see lstm_utils.portable)
     if _CHOSEN["done"]:
         return
     if running() is None:
-        name = from_project()
+        name = _backend_of(train)
         if name is not None:
             os.environ["KERAS_BACKEND"] = name
         else:

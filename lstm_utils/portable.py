@@ -65,6 +65,11 @@ def mode(setting: str | None = None) -> str:
     return value
 
 
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def x86_64() -> bool:
     """Whether this machine is x86-64, where the bits are pinned (elsewhere only the threads)."""
     return platform.machine().lower() in ("x86_64", "amd64")
@@ -150,8 +155,7 @@ def describe() -> str:
         model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), name)
         flags = next((ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), [])
         widest = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        name = f"{model} ({name}, {widest}, {cores} cores for this process)"
+        name = f"{model} ({name}, {widest}, {cores()} cores for this process)"
     except OSError:
         pass
     how = _APPLIED.get("mode") or mode()

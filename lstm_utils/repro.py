@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TextIO
 
 from lstm_utils.errors import LstmUtilsError
+from lstm_utils.portable import cores
 
 STRATEGY = "strategy@"
 STAGE_MEMORY = 1.5 * 2 ** 30  # bytes a strategy stage's processes may hold at their peak (the sample, JAX)
@@ -44,9 +45,8 @@ def default_jobs(stages: int) -> int:
     the available memory holds (:data:`STAGE_MEMORY` each), at least one, at most `stages`."""
     import psutil
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     memory = int(psutil.virtual_memory().available // STAGE_MEMORY)
-    return max(1, min(cores, memory, stages))
+    return max(1, min(cores(), memory, stages))
 
 
 def dvc() -> str:
@@ -61,8 +61,7 @@ def stage_env(jobs: int) -> dict[str, str]:
     (`train.reproducible: native`), the cores shared out between the `jobs` stages at once."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    share = str(max(1, cores // max(1, jobs)))
+    share = str(max(1, cores() // max(1, jobs)))
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NPROC", "TF_NUM_INTRAOP_THREADS"):
         env.setdefault(name, share)  # portable mode pins these to one thread anyway (lstm_utils.portable)
     return env
@@ -120,15 +119,17 @@ def planned(root: Path) -> list[str]:
         return [stage.addressing for stage in repo.index.stages]
 
 
-def _stale(root: Path, env: dict[str, str], stages: list[str]) -> list[str]:
-    """Those of `stages` that DVC finds out of date."""
+def changed(root: Path, stages: list[str] | None = None) -> list[str] | None:
+    """The stages (of `stages`, default all) that `dvc status` finds out of date, in its order;
+    None when it cannot tell."""
     import json
 
-    done = subprocess.run([dvc(), "status", "--json", *stages], cwd=root, env=env, capture_output=True, text=True)
-    if done.returncode:
-        return stages  # each `dvc repro -s` decides for itself
-    changed = json.loads(done.stdout or "{}")
-    return [s for s in stages if s in changed]
+    done = subprocess.run([dvc(), "status", "--json", *(stages or [])], cwd=root, env=stage_env(1),
+                          capture_output=True, text=True)
+    try:
+        return None if done.returncode else list(json.loads(done.stdout or "{}"))
+    except json.JSONDecodeError:
+        return None
 
 
 def _lock_stages(root: Path) -> list[str]:
@@ -180,7 +181,8 @@ def repro(root: str | Path = ".", jobs: int | None = None, force: bool = False, 
     first = _stream([dvc(), "repro", *flags, "base"], root, base_env, echo, "", "base")
     if first.status:
         return _failed(first, echo)
-    todo = strategies if force else _stale(root, base_env, strategies)
+    stale = None if force else changed(root, strategies)
+    todo = strategies if stale is None else [s for s in strategies if s in stale]  # None: each decides itself
     jobs = jobs or default_jobs(len(todo))
     if todo:
         echo.line("", f"lstm-utils repro: {len(todo)} strategy stages, {min(jobs, len(todo))} at a time")

@@ -31,7 +31,7 @@ import numpy as np
 import yaml
 
 from lstm_utils.errors import ParamsError, StageError
-from lstm_utils.repro import dvc, repro, stage_env
+from lstm_utils.repro import changed, dvc, repro, stage_env
 
 RESULT_PREFIXES = ("models/", "prepared", "reports/steps/")
 RESULT_SUFFIXES = ("metrics.json", "summary.json", "forecast.csv")
@@ -291,18 +291,6 @@ class _Indented:
         self.out.flush()
 
 
-def _status(root: Path) -> str:
-    """`dvc status` of the project in one line: empty when dvc.lock matches its inputs."""
-    done = subprocess.run([dvc(), "status", "--json"], cwd=root, env=stage_env(1), capture_output=True, text=True)
-    if done.returncode:
-        return ""
-    try:
-        changed = json.loads(done.stdout or "{}")
-    except json.JSONDecodeError:
-        return ""
-    return ", ".join(sorted(changed))
-
-
 def verify(root: str | Path = ".", rtol: float = RTOL, keep: bool = False, echo: TextIO = sys.stderr) -> Verdict:
     """Run the pipeline of the project at `root` again in a fresh copy (kept with `keep`) and
     compare its results with the project's dvc.lock; progress goes to `echo`."""
@@ -312,7 +300,7 @@ def verify(root: str | Path = ".", rtol: float = RTOL, keep: bool = False, echo:
     lock = _lock(root)
     promised, why = promise()
     echo.write(f"verify: this machine: {portable.describe()}\nverify: promised here: {why}\n")
-    stale = _status(root)
+    stale = ", ".join(sorted(changed(root) or []))
     if stale:
         echo.write(f"verify: note: dvc.lock does not match the project's inputs (dvc status: {stale} changed); the "
                    "re-run uses the inputs as they are now\n")
