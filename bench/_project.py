@@ -3,7 +3,9 @@ commit's) copied into a folder, with data files of its own."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,3 +23,10 @@ def copy_pipeline(dest: Path, data: list[Path], tree: Path = ROOT) -> Path:
     for path in data:
         shutil.copy(path, dest / "data" / path.name)
     return dest
+
+
+def env(**extra: str) -> dict[str, str]:
+    """The environment of a benchmark's `dvc` and `lstm-utils` commands: this environment's
+    Python first on PATH (the stage commands call `python`), TensorFlow's start-up noise off."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return dict(os.environ, PATH=path, TF_CPP_MIN_LOG_LEVEL="2") | extra

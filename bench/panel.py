@@ -41,17 +41,26 @@ ROWS = 4380  # hourly rows per series: half a year
 FILES = 6
 
 
-def write_panel(folder: Path, series: int, seed: int = 0) -> int:
-    """N series in long form, six files by month; returns the rows written."""
+def write_panel(folder: Path, series: int, seed: int = 0, months: int = 0) -> int:
+    """N series in long form, six files of equal length from 2020-01-01 (or, with `months`, one file
+    per calendar month from 2021-01, named by it); returns the rows written."""
     rng = np.random.default_rng(seed)
-    times = pd.date_range("2020-01-01", periods=ROWS, freq="h", tz="UTC")
-    hour = np.arange(ROWS) % 24
+    if months:
+        times = pd.date_range("2021-01-01", pd.Timestamp("2021-01-01") + pd.DateOffset(months=months), freq="h",
+                              tz="UTC", inclusive="left")
+        month = times.strftime("%Y-%m")
+        cut = [np.flatnonzero(month == m) for m in month.unique()]
+        names_of = [f"{m}.csv" for m in month.unique()]
+    else:
+        times = pd.date_range("2020-01-01", periods=ROWS, freq="h", tz="UTC")
+        cut = np.array_split(np.arange(ROWS), FILES)
+        names_of = [f"part-{f}.csv" for f in range(FILES)]
+    hour = np.arange(len(times)) % 24
     scale = 10 ** rng.uniform(1, 4, size=series)
     names = np.array([f"s{i:04d}" for i in range(series)])
-    cut = np.array_split(np.arange(ROWS), FILES)
     folder.mkdir(parents=True, exist_ok=True)
     total = 0
-    for f, rows in enumerate(cut):
+    for name, rows in zip(names_of, cut):
         parts = []
         for i in range(series):
             base = np.sin(2 * np.pi * hour[rows] / 24 + i) + 0.3 * rng.standard_normal(len(rows))
@@ -61,22 +70,27 @@ def write_panel(folder: Path, series: int, seed: int = 0) -> int:
                                        "b": np.round(rng.standard_normal(len(rows)), 3),
                                        "c": np.round(rng.standard_normal(len(rows)), 3)}))
         part = pd.concat(parts)
-        part.to_csv(folder / f"part-{f}.csv", index=False, lineterminator="\n")
+        part.to_csv(folder / name, index=False, lineterminator="\n")
         total += len(part)
     return total
 
 
-def params_for(lookback: int = 72, horizon: int = 24):
+def raw_params(lookback: int = 72, horizon: int = 24) -> dict:
+    """The project's params.yaml, as a dict, set for the generated panel."""
     import yaml
-
-    from lstm_utils.config import parse_params
 
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["data"] |= {"time_column": "time", "targets": ["y"], "features": ["y", "a", "b", "c"], "series_column": "site"}
     raw["split"]["base_batches"] = FILES  # one base period: the tails are each series' last 15% + 15%
     raw["window"] |= {"lookback": lookback, "horizon": horizon}
     raw["model"] |= {"scaling": "window", "units": [16]}
-    return parse_params(raw)
+    return raw
+
+
+def params_for(lookback: int = 72, horizon: int = 24):
+    from lstm_utils.config import parse_params
+
+    return parse_params(raw_params(lookback, horizon))
 
 
 def measure_ingest(folder: str) -> dict:

@@ -18,7 +18,6 @@ sequential one. Bar (issue 31): at most 0.7 on a 2-core machine, at most 0.4 on 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -26,23 +25,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from _project import copy_pipeline
+from _project import copy_pipeline, env
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 SAMPLE = ROOT / "examples" / "sample_data"
-
-
-def env() -> dict[str, str]:
-    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", TF_CPP_MIN_LOG_LEVEL="2",
-                TF_ENABLE_ONEDNN_OPTS="0")
 
 
 def setup(tree: Path, dest: Path, months: list[Path]) -> Path:
     """A project at `dest` from the code in `tree`, with `months` as its data, run once."""
     copy_pipeline(dest, months, tree)
-    subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=dest, env=env(), check=True)
-    done = subprocess.run(["dvc", "repro"], cwd=dest, env=env(), capture_output=True, text=True)
+    subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=dest, env=env(TF_ENABLE_ONEDNN_OPTS="0"), check=True)
+    done = subprocess.run(["dvc", "repro"], cwd=dest, env=env(TF_ENABLE_ONEDNN_OPTS="0"), capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"set-up of {dest} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return dest
@@ -55,7 +48,7 @@ def new_month(project: Path, month: Path, cmd: list[str], scratch: Path) -> floa
     shutil.copytree(project, copy, symlinks=True)
     shutil.copy(month, copy / "data" / month.name)
     started = time.perf_counter()
-    done = subprocess.run(cmd, cwd=copy, env=env(), capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=copy, env=env(TF_ENABLE_ONEDNN_OPTS="0"), capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode:
         sys.exit(f"{cmd} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")

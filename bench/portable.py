@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -31,10 +30,9 @@ import time
 from pathlib import Path
 
 import yaml
-from _project import copy_pipeline
+from _project import copy_pipeline, env
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 
 
 def project(dest: Path, tiny: bool) -> Path:
@@ -49,10 +47,6 @@ def project(dest: Path, tiny: bool) -> Path:
         copy_pipeline(dest, sorted((ROOT / "examples" / "sample_data").glob("*.csv")))
     subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=dest, env=env(), check=True)
     return dest
-
-
-def env(**extra: str) -> dict[str, str]:
-    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", TF_CPP_MIN_LOG_LEVEL="2") | extra
 
 
 def repro(root: Path, mode: str) -> float:

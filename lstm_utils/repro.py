@@ -114,9 +114,15 @@ def planned(root: Path) -> list[str]:
     """Every stage of the project, in the order a sequential `dvc repro` runs them (DVC's own
     index of dvc.yaml, `foreach` stages expanded)."""
     from dvc.repo import Repo
+    from dvc.stage import PipelineStage
+
+    def address(stage) -> str:  # as `dvc repro` takes it in `root` (DVC's own is relative to this process's folder)
+        if not isinstance(stage, PipelineStage):
+            return stage.path_in_repo
+        return stage.name if stage.path_in_repo == "dvc.yaml" else f"{stage.path_in_repo}:{stage.name}"
 
     with Repo(str(root)) as repo:
-        return [stage.addressing for stage in repo.index.stages]
+        return [address(stage) for stage in repo.index.stages]
 
 
 def changed(root: Path, stages: list[str] | None = None) -> list[str] | None:

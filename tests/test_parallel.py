@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import yaml
 
 from lstm_utils.repro import Echo, default_jobs, order_lock, stage_env
 from lstm_utils.verify import is_result
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LOCK = """schema: '2.0'
 stages:
@@ -130,3 +133,18 @@ def test_no_stage_at_a_time_or_no_pipeline_is_a_clear_error(tmp_path):
         repro(tmp_path, jobs=0)
     with pytest.raises(LstmUtilsError, match="no dvc.yaml here"):
         repro(tmp_path)
+
+
+def test_the_stages_are_named_as_dvc_repro_takes_them_in_the_project_from_any_folder(tmp_path, monkeypatch):
+    from dvc.repo import Repo
+
+    from lstm_utils.repro import planned
+
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name, root / name)
+    Repo.init(str(root), no_scm=True).close()
+    monkeypatch.chdir(tmp_path)  # not the project's folder: DVC's own addresses would be "project/dvc.yaml:data"
+    strategies = yaml.safe_load((ROOT / "params.yaml").read_text())["compare"]["strategies"]
+    assert planned(root) == ["data", "base", *(f"strategy@{s}" for s in strategies), "compare"]
