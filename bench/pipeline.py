@@ -18,7 +18,8 @@ Every `epochs` key (train, finetune, distill, replay, refit) is capped at `--epo
 that the run takes minutes, not hours, here; training seconds grow with the epochs run, the rest
 does not (the table says how many windows each stage trained on, so any other epoch count can be
 estimated from its windows per second). `--parallel` also times the new month through
-`lstm-utils repro` in a copy of the project (default jobs: one per core).
+`lstm-utils repro` in a copy of the project (default jobs: one per core); `--keep DIR` keeps the
+project, after the new month, in DIR.
 
     .venv/bin/python bench/pipeline.py                    # 100 series: about 40 minutes here
     .venv/bin/python bench/pipeline.py --series 10 --months 8 --epochs 1    # a quick look
@@ -46,13 +47,16 @@ sys.path.insert(0, str(ROOT))
 EPOCH_KEYS = ("train", "finetune", "distill", "replay", "refit")
 
 
-def project(dest: Path, data: Path, months: int, epochs: int) -> Path:
+def project(dest: Path, data: Path, months: int, epochs: int, strategies: list[str] | None = None) -> Path:
     """A DVC project at `dest` with this checkout's pipeline, the first `months` files of `data`,
-    and params.yaml set for the panel with every epochs key capped at `epochs`."""
+    and params.yaml set for the panel with every epochs key capped at `epochs` (and only
+    `strategies`, when given)."""
     copy_pipeline(dest, sorted(data.glob("*.csv"))[:months])
     raw = raw_params()
     for key in EPOCH_KEYS:
         raw[key]["epochs"] = min(int(raw[key]["epochs"]), epochs)
+    if strategies:
+        raw["compare"]["strategies"] = strategies
     (dest / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=dest, env=env(), check=True)
     return dest
@@ -140,6 +144,8 @@ def main() -> int:
     parser.add_argument("--months", type=int, default=12, help="months from scratch (the first six: the base)")
     parser.add_argument("--epochs", type=int, default=2, help="every epochs key capped at this")
     parser.add_argument("--parallel", action="store_true", help="also time the new month through lstm-utils repro")
+    parser.add_argument("--strategies", nargs="+", help="compare only these (default: params.yaml's)")
+    parser.add_argument("--keep", type=Path, help="keep the project (after the new month) in this new folder")
     args = parser.parse_args()
     from lstm_utils.portable import cores, describe
 
@@ -150,7 +156,7 @@ def main() -> int:
         newest = sorted((tmp / "panel").glob("*.csv"))[-1]
         print(f"{args.series} series, {args.months} months from scratch and {newest.name} more "
               f"({rows:,} rows in all), epochs capped at {args.epochs}", flush=True)
-        root = project(tmp / "project", tmp / "panel", args.months, args.epochs)
+        root = project(tmp / "project", tmp / "panel", args.months, args.epochs, args.strategies)
         started = time.perf_counter()
         runs = {"from scratch": run_all(root, "from scratch")}
         scratch = time.perf_counter() - started
@@ -167,6 +173,8 @@ def main() -> int:
             subprocess.run([sys.executable, "-m", "lstm_utils", "repro"], cwd=tmp / "parallel", env=env(), check=True,
                            capture_output=True)
             parallel = time.perf_counter() - started
+        if args.keep:
+            shutil.copytree(root, args.keep, symlinks=True)
     print()
     print(table(runs))
     print(f"\nwall: from scratch {scratch:.1f} s, one month more {more:.1f} s ({more / scratch:.2f} of from scratch)")

@@ -70,8 +70,10 @@ def _each_text(frame: pd.DataFrame, change: Callable[[Any], Any]) -> pd.DataFram
         out.index = out.index.map(change)
     for k in range(out.shape[1]):
         column = out.iloc[:, k]
-        if _is_text(column.dtype):
-            out.isetitem(k, column.map(change, na_action="ignore").astype(column.dtype))
+        if _is_text(column.dtype):  # each distinct text changed once (a series' name is in every row of it)
+            changed = {v: c for v in column.dropna().unique() if (c := change(v)) != v}
+            if changed:
+                out.isetitem(k, column.map(lambda v: changed.get(v, v), na_action="ignore").astype(column.dtype))
     return out
 
 

@@ -155,7 +155,8 @@ def describe() -> str:
         model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), name)
         flags = next((ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), [])
         widest = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-        name = f"{model} ({name}, {widest}, {cores()} cores for this process)"
+        n = cores()
+        name = f"{model} ({name}, {widest}, {n} core{'s' if n != 1 else ''} for this process)"
     except OSError:
         pass
     how = _APPLIED.get("mode") or mode()

@@ -167,3 +167,16 @@ def test_several_series_get_their_own_tails_and_survive_the_prepared_files(tmp_p
     back, meta = read_prepared(written, data_params)
     assert [b["rows"] for b in meta["batches"]] == [40, 20]
     pd.testing.assert_frame_equal(back, frame, check_freq=False)
+
+
+@pytest.mark.parametrize("tz", [None, "UTC", "America/New_York", "Asia/Kolkata", "Europe/Amsterdam", "America/St_Johns"])
+def test_prepared_times_are_written_as_strftime_writes_them(tz):
+    from lstm_utils.splits import iso_times
+
+    times = pd.date_range("1890-01-01", periods=20_000, freq="173min", tz=tz, name="t")  # local mean times, DST
+    edges = pd.DatetimeIndex(["2020-03-08 06:59:59.7", "2021-11-07 05:30", "2021-11-07 06:30"], tz="UTC", name="t")
+    times = times.append(edges.tz_convert(tz))  # a fraction of a second; New York's fall-back hour, twice
+    got = iso_times(times)
+    assert list(got) == list(times.strftime("%Y-%m-%dT%H:%M:%S%z")) and got.name == "t"
+    if tz == "Europe/Amsterdam":
+        assert got[0] == "1890-01-01T00:00:00+001932"  # Amsterdam's mean time, to the second
