@@ -81,8 +81,18 @@ def _same(losses: dict[str, np.ndarray]) -> list[list[str]]:
     return groups
 
 
+def by_origin(losses: dict[str, np.ndarray], origins: np.ndarray) -> dict[str, np.ndarray]:
+    """Each forecaster's losses pooled per forecast origin, in time order: the windows of all series
+    that start forecasting at one time are one row, their sum times (origins / windows), so the
+    rows' mean is still the mean over windows (and so the ordering by RMSE)."""
+    times, row = np.unique(origins, return_inverse=True)
+    factor = len(times) / len(origins)
+    return {name: np.bincount(row, weights=np.asarray(v, dtype=np.float64), minlength=len(times)) * factor
+            for name, v in losses.items()}
+
+
 def confidence_set(losses: dict[str, np.ndarray], confidence: float, block: int, seed: int,
-                   reps: int = REPS) -> ConfidenceSet:
+                   reps: int = REPS, origins: np.ndarray | None = None) -> ConfidenceSet:
     """The Model Confidence Set of forecasters by their per-window losses (the same windows, in
     time order, for each), by `arch.bootstrap.MCS` (the R method, stationary bootstrap).
 
@@ -98,6 +108,10 @@ def confidence_set(losses: dict[str, np.ndarray], confidence: float, block: int,
         Seeds the bootstrap, so the same losses give the same p-values, byte for byte.
     reps
         Bootstrap replications.
+    origins
+        With several series, each window's forecast origin: the test then bootstraps the times,
+        each the pooled losses of the windows that start forecasting then (:func:`by_origin`), as
+        the series share what happens at one time; `block` is in time steps.
 
     Forecasters whose losses are equal (to 1e-9 of their size) are one to the test and share its
     p-value. With fewer than two distinct forecasters or two windows nothing can be told apart:
@@ -110,7 +124,10 @@ def confidence_set(losses: dict[str, np.ndarray], confidence: float, block: int,
     groups = _same(losses)
     if len(groups) < 2 or n < 2:
         return ConfidenceSet({name: 1.0 for name in names}, confidence, n, block)
-    matrix = np.column_stack([np.asarray(losses[members[0]], dtype=np.float64) for members in groups])
+    rows = losses if origins is None else by_origin({members[0]: losses[members[0]] for members in groups}, origins)
+    if len(next(iter(rows.values()))) < 2:
+        return ConfidenceSet({name: 1.0 for name in names}, confidence, n, block)
+    matrix = np.column_stack([np.asarray(rows[members[0]], dtype=np.float64) for members in groups])
     test = MCS(matrix, size=test_size(confidence), reps=reps, block_size=max(1, int(block)), method="R",
                bootstrap="stationary", seed=seed)
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
@@ -239,7 +256,8 @@ def walk_forward(evidence: Evidence, rule: CompareParams, block: int, seed: int)
     for t in range(2, evidence.steps + 2) if evidence.steps >= 1 else [1]:
         seen = list(range(1, t))
         losses = {name: track.losses(seen) for name, track in evidence.tracks.items()}
-        cs = confidence_set(losses, rule.confidence, block, seed) if seen else ConfidenceSet(
+        origins = next(iter(evidence.tracks.values())).origins(seen) if seen else None
+        cs = confidence_set(losses, rule.confidence, block, seed, origins=origins) if seen else ConfidenceSet(
             {name: 1.0 for name in losses}, rule.confidence, 0, block)
         summaries = {name: track.summary(t) for name, track in evidence.strategies.items()}
         base = {name: track.summary(t) for name, track in evidence.baselines.items()}

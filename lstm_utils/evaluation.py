@@ -78,6 +78,9 @@ class WindowLosses:
     sq: np.ndarray  # (n,) float64
     ae: np.ndarray  # (n,) float64
     intervals: dict[str, dict[str, float]] = field(default_factory=dict)  # level name -> measure -> value
+    # several series: each window's forecast origin (its first target's time, seconds since 1970 UTC),
+    # which the confidence set pools by (:func:`lstm_utils.decide.confidence_set`); None: one series
+    origins: np.ndarray | None = None
 
     @classmethod
     def of(cls, windows: Windows, pred: np.ndarray, widths: dict[float, np.ndarray] | None = None) -> WindowLosses:
@@ -85,21 +88,27 @@ class WindowLosses:
         actual, pred = windows.scaled(windows.targets(), pred)
         diff = pred.astype(np.float64) - actual.astype(np.float64)
         scored = intervals.scores(actual, pred, widths) if widths is not None and len(diff) else {}
-        return cls((diff ** 2).mean(axis=(1, 2)), np.abs(diff).mean(axis=(1, 2)), scored)
+        origins = None
+        if windows.names is not None:
+            first = windows.index[windows.starts]
+            origins = (first.tz_convert("UTC") if first.tz is not None else first).as_unit("s").asi8.astype(np.int64)
+        return cls((diff ** 2).mean(axis=(1, 2)), np.abs(diff).mean(axis=(1, 2)), scored, origins)
 
     def __len__(self) -> int:
         return len(self.sq)
 
     def record(self) -> dict:
         """As kept in the step state and a strategy's record (JSON)."""
-        return {"windows": len(self), "sq": self.sq.tolist(), "ae": self.ae.tolist(), "intervals": self.intervals}
+        out = {"windows": len(self), "sq": self.sq.tolist(), "ae": self.ae.tolist(), "intervals": self.intervals}
+        return out if self.origins is None else out | {"origins": self.origins.tolist()}
 
     @classmethod
     def from_record(cls, record: dict) -> WindowLosses:
         """Back from :meth:`record` (an infinite interval width was kept as null)."""
         kept = {level: {m: float("inf") if v is None else float(v) for m, v in measures.items()}
                 for level, measures in (record.get("intervals") or {}).items()}
-        return cls(np.asarray(record["sq"], dtype=np.float64), np.asarray(record["ae"], dtype=np.float64), kept)
+        origins = np.asarray(record["origins"], dtype=np.int64) if "origins" in record else None
+        return cls(np.asarray(record["sq"], dtype=np.float64), np.asarray(record["ae"], dtype=np.float64), kept, origins)
 
 
 def pooled(cells: Sequence[WindowLosses], prefix: str = "deployed") -> dict:

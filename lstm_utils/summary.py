@@ -116,6 +116,12 @@ class Track:
         """The squared-error loss of every deployed window of these batches (each >= 1), in order."""
         return np.concatenate([self.deployed[t - 1].sq for t in batches]) if batches else np.zeros(0)
 
+    def origins(self, batches: Sequence[int]) -> np.ndarray | None:
+        """The forecast origin of every deployed window of these batches, in order (several
+        series); None where a record holds none (one series)."""
+        kept = [self.deployed[t - 1].origins for t in batches]
+        return np.concatenate(kept) if batches and all(o is not None for o in kept) else None
+
 
 @dataclass
 class Evidence:

@@ -239,3 +239,48 @@ def test_pooled_figures_weigh_every_window_alike():
     assert got["deployed_mae"] == pytest.approx(2.0) and got["deployed_coverage_80"] == pytest.approx(2 / 3)
     assert pooled([])["deployed_rmse"] is None
     assert WindowLosses.from_record(a.record()).record() == a.record()
+
+
+def test_panel_losses_pool_per_forecast_origin_and_keep_the_mean():
+    from lstm_utils.decide import by_origin
+
+    losses = {"a": np.array([1.0, 3.0, 2.0, 6.0, 5.0]), "b": np.array([0.0, 1.0, 1.0, 1.0, 2.0])}
+    origins = np.array([20, 10, 10, 30, 20])  # two series' windows, not in time order
+    rows = by_origin(losses, origins)
+    factor = 3 / 5  # three times, five windows
+    assert np.allclose(rows["a"], np.array([3.0 + 2.0, 1.0 + 5.0, 6.0]) * factor)  # times 10, 20, 30
+    assert np.allclose(rows["b"], np.array([2.0, 2.0, 1.0]) * factor)
+    assert all(np.isclose(rows[k].mean(), losses[k].mean()) for k in losses)  # the ordering by RMSE stays
+
+
+def test_with_origins_the_set_bootstraps_the_times_and_still_counts_the_windows(equal_and_worse):
+    from lstm_utils.decide import by_origin
+
+    per_time = equal_and_worse
+    series = 5  # five series see the same times: each window's loss is its time's, with its own noise
+    rng = np.random.default_rng(3)
+    losses = {k: np.repeat(v, series) * rng.uniform(0.9, 1.1, len(v) * series) for k, v in per_time.items()}
+    origins = np.repeat(np.arange(len(next(iter(per_time.values())))) * 3600, series)
+    pooled_set = confidence_set(losses, 0.9, HORIZON, 0, origins=origins)
+    assert pooled_set.pvalues == confidence_set(by_origin(losses, origins), 0.9, HORIZON, 0).pvalues
+    assert pooled_set.windows == len(origins)  # the figure rests on every window
+    assert "worse" not in pooled_set
+
+
+def test_several_series_windows_record_their_origins_and_one_series_records_none():
+    import pandas as pd
+
+    from lstm_utils.constants import SERIES
+    from lstm_utils.windows import make_windows
+
+    index = pd.date_range("2024-03-30", periods=60, freq="h", tz="Europe/Paris", name="t")  # across a DST change
+    values = np.sin(np.arange(60) / 5.0)
+    one = pd.DataFrame({"y": values}, index=index)
+    two = pd.concat([one.assign(**{SERIES: "a"}), (one * 2).assign(**{SERIES: "b"})])
+    w = make_windows(two, ["y"], ["y"], 12, 6)
+    got = WindowLosses.of(w, np.zeros((len(w), 6, 1), dtype=np.float32))
+    first = w.index[w.starts]
+    assert list(got.origins) == [int(t.timestamp()) for t in first] and len(set(got.origins)) == len(w) // 2
+    assert np.array_equal(WindowLosses.from_record(got.record()).origins, got.origins)
+    single = WindowLosses.of(make_windows(one, ["y"], ["y"], 12, 6), np.zeros((43, 6, 1), dtype=np.float32))
+    assert single.origins is None and "origins" not in single.record()  # one series: records as before
