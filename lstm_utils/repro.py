@@ -34,18 +34,29 @@ from lstm_utils.portable import cores
 
 STRATEGY = "strategy@"
 STAGE_MEMORY = 1.5 * 2 ** 30  # bytes a strategy stage's processes may hold at their peak (the sample, JAX)
+# and on a large panel: about 0.5 GB and 16 bytes per byte of prepared CSV (bench/pipeline.py: 100 series
+# of a year, 68 MB prepared, up to 1.61 GB; 300 series of eight months, up to 1.79 GB)
+STAGE_FIXED, STAGE_PER_BYTE = 0.5 * 2 ** 30, 16
 _NOISE = ("Use `dvc push` to send your updates to remote storage.",)
 # what each `dvc repro -s` would repeat, in a project without DVC's auto staging: said once, by the last group
 _REPEATED = re.compile(r"^(To track the changes with git, run:|To enable auto staging, run:|\s+git add |"
                        r"\s+dvc config core.autostage true)")
 
 
-def default_jobs(stages: int) -> int:
+def stage_memory(root: Path | None = None) -> float:
+    """Bytes one strategy stage may hold at its peak: :data:`STAGE_MEMORY`, or more on a large
+    panel, by the size of the project's prepared files."""
+    folder = None if root is None else Path(root) / "prepared"
+    size = sum(p.stat().st_size for p in folder.glob("*.csv")) if folder is not None and folder.is_dir() else 0
+    return max(STAGE_MEMORY, STAGE_FIXED + STAGE_PER_BYTE * size)
+
+
+def default_jobs(stages: int, root: Path | None = None) -> int:
     """How many strategy stages to run at once: one per core this process may use, no more than
-    the available memory holds (:data:`STAGE_MEMORY` each), at least one, at most `stages`."""
+    the available memory holds (:func:`stage_memory` each), at least one, at most `stages`."""
     import psutil
 
-    memory = int(psutil.virtual_memory().available // STAGE_MEMORY)
+    memory = int(psutil.virtual_memory().available // stage_memory(root))
     return max(1, min(cores(), memory, stages))
 
 
@@ -189,7 +200,7 @@ def repro(root: str | Path = ".", jobs: int | None = None, force: bool = False, 
         return _failed(first, echo)
     stale = None if force else changed(root, strategies)
     todo = strategies if stale is None else [s for s in strategies if s in stale]  # None: each decides itself
-    jobs = jobs or default_jobs(len(todo))
+    jobs = jobs or default_jobs(len(todo), root)
     if todo:
         echo.line("", f"lstm-utils repro: {len(todo)} strategy stages, {min(jobs, len(todo))} at a time")
         before = _lock_stages(root)

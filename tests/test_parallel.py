@@ -59,7 +59,7 @@ def test_each_line_keeps_its_stage_and_what_dvc_repeats_per_stage_is_left_out():
                                            "To track the changes with git, run:"]
 
 
-def test_jobs_and_threads_share_the_machine(monkeypatch):
+def test_jobs_and_threads_share_the_machine(monkeypatch, tmp_path):
     assert 1 <= default_jobs(7) <= 7 and default_jobs(1) == 1
     for name in ("NPROC", "OPENBLAS_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)  # native mode: nothing pinned
@@ -69,6 +69,17 @@ def test_jobs_and_threads_share_the_machine(monkeypatch):
     env = stage_env(2)
     assert env["NPROC"] == env["OPENBLAS_NUM_THREADS"] == str(max(1, cores // 2))
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+    import psutil
+
+    from lstm_utils import repro
+
+    monkeypatch.setattr(repro, "cores", lambda: 16)
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: type("Memory", (), {"available": 12 * 2 ** 30})())
+    assert default_jobs(7, tmp_path) == 7  # the sample's size: 1.5 GB a stage
+    (tmp_path / "prepared").mkdir()
+    with open(tmp_path / "prepared" / "00-base.csv", "wb") as f:
+        f.truncate(256 * 2 ** 20)  # a large panel's prepared files: 0.5 + 16 x 0.25 = 4.5 GB a stage
+    assert repro.stage_memory(tmp_path) == 4.5 * 2 ** 30 and default_jobs(7, tmp_path) == 2
 
 
 def masked(lock_text: str) -> str:
