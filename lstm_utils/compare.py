@@ -76,8 +76,11 @@ def evidence_words(evidence: ConfidenceSet, summaries: dict[str, dict], baseline
     every = {**summaries, **baselines}
     gap = lambda n: every[n].get(rule.rank_by)  # noqa: E731
     inside = ", ".join(f"{shown(n, baselines)} (p = {evidence.pvalues[n]:.2f})" for n in evidence.members)
+    how = (f"stationary bootstrap of the {evidence.times:,} forecast times, each pooling the windows of every series "
+           f"that start then, blocks of {evidence.block} times on average" if evidence.times else
+           f"stationary bootstrap, blocks of {evidence.block} windows on average")
     lines = [f"**Cannot be told apart** on {evidence.windows:,} deployed windows (the {evidence.confidence:.0%} "
-             f"confidence set; stationary bootstrap, blocks of {evidence.block} windows on average): {inside}."]
+             f"confidence set; {how}): {inside}."]
     if evidence.excluded:
         worse = ", ".join(f"{shown(n, baselines)} (p = {evidence.pvalues[n]:.3f}"
                           + (f", {rule.rank_by} {gap(n):.3f}" if gap(n) is not None else "") + ")"

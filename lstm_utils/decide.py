@@ -43,7 +43,8 @@ class ConfidenceSet:
     pvalues: dict[str, float]
     confidence: float
     windows: int  # the deployed windows whose losses it weighed
-    block: int  # the bootstrap's mean block length, in windows
+    block: int  # the bootstrap's mean block length, in windows (in forecast times, with `times`)
+    times: int = 0  # several series: the forecast times the bootstrap drew, each its windows pooled; 0: windows
 
     @property
     def size(self) -> float:
@@ -137,7 +138,8 @@ def confidence_set(losses: dict[str, np.ndarray], confidence: float, block: int,
     for index, p in test.pvalues["Pvalue"].items():
         for i in np.atleast_1d(index):  # a tie in the statistic eliminates models together
             pvalues |= {name: float(p) for name in groups[int(i)]}
-    return ConfidenceSet({name: pvalues[name] for name in names}, confidence, n, block)
+    return ConfidenceSet({name: pvalues[name] for name in names}, confidence, n, block,
+                         0 if origins is None else len(matrix))
 
 
 @dataclass(frozen=True)

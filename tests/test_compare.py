@@ -267,6 +267,10 @@ def test_the_verdict_says_what_the_evidence_tells_apart_and_whether_updating_pay
     kept = ConfidenceSet({"none": 0.3, "finetune": 0.6, "retrain": 1.0, "linear": 0.2}, 0.9, 700, 24)
     words = compare.verdict(summaries, baselines, choose(summaries, baselines, kept, rule), kept, rule)
     assert "**Champion: none**" in words and "**Updating does not pay here, as far as the evidence can tell**" in words
+    panel = dataclasses.replace(cs, times=140)  # several series: the bootstrap drew forecast times
+    assert ("on 700 deployed windows (the 90% confidence set; stationary bootstrap of the 140 forecast times, each "
+            "pooling the windows of every series that start then, blocks of 24 times on average)") in \
+        compare.verdict(summaries, baselines, choice, panel, rule)
 
 
 def test_the_verdict_says_plainly_when_a_baseline_beats_every_strategy():

@@ -263,7 +263,8 @@ def test_with_origins_the_set_bootstraps_the_times_and_still_counts_the_windows(
     origins = np.repeat(np.arange(len(next(iter(per_time.values())))) * 3600, series)
     pooled_set = confidence_set(losses, 0.9, HORIZON, 0, origins=origins)
     assert pooled_set.pvalues == confidence_set(by_origin(losses, origins), 0.9, HORIZON, 0).pvalues
-    assert pooled_set.windows == len(origins)  # the figure rests on every window
+    assert pooled_set.windows == len(origins) and pooled_set.times == len(origins) // series  # every window counts
+    assert confidence_set(losses, 0.9, HORIZON, 0).times == 0  # windows themselves: one series
     assert "worse" not in pooled_set
 
 
