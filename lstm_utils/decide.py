@@ -84,8 +84,9 @@ def _same(losses: dict[str, np.ndarray]) -> list[list[str]]:
 
 def by_origin(losses: dict[str, np.ndarray], origins: np.ndarray) -> dict[str, np.ndarray]:
     """Each forecaster's losses pooled per forecast origin, in time order: the windows of all series
-    that start forecasting at one time are one row, their sum times (origins / windows), so the
-    rows' mean is still the mean over windows (and so the ordering by RMSE)."""
+    that start forecasting at one time are one row: their sum, scaled by the number of times over
+    the number of windows, so that the rows' mean is the mean over windows (and the ordering by
+    RMSE is kept)."""
     times, row = np.unique(origins, return_inverse=True)
     factor = len(times) / len(origins)
     return {name: np.bincount(row, weights=np.asarray(v, dtype=np.float64), minlength=len(times)) * factor
