@@ -124,12 +124,11 @@ def confidence_set(losses: dict[str, np.ndarray], confidence: float, block: int,
     names = list(losses)
     n = len(next(iter(losses.values()))) if names else 0
     groups = _same(losses)
-    if len(groups) < 2 or n < 2:
+    heads = {members[0]: losses[members[0]] for members in groups}
+    rows = heads if origins is None or n < 2 else by_origin(heads, origins)
+    if len(groups) < 2 or len(next(iter(rows.values()))) < 2:
         return ConfidenceSet({name: 1.0 for name in names}, confidence, n, block)
-    rows = losses if origins is None else by_origin({members[0]: losses[members[0]] for members in groups}, origins)
-    if len(next(iter(rows.values()))) < 2:
-        return ConfidenceSet({name: 1.0 for name in names}, confidence, n, block)
-    matrix = np.column_stack([np.asarray(rows[members[0]], dtype=np.float64) for members in groups])
+    matrix = np.column_stack([np.asarray(v, dtype=np.float64) for v in rows.values()])
     test = MCS(matrix, size=test_size(confidence), reps=reps, block_size=max(1, int(block)), method="R",
                bootstrap="stationary", seed=seed)
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):

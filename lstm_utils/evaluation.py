@@ -88,10 +88,7 @@ class WindowLosses:
         actual, pred = windows.scaled(windows.targets(), pred)
         diff = pred.astype(np.float64) - actual.astype(np.float64)
         scored = intervals.scores(actual, pred, widths) if widths is not None and len(diff) else {}
-        origins = None
-        if windows.names is not None:
-            first = windows.index[windows.starts]
-            origins = (first.tz_convert("UTC") if first.tz is not None else first).as_unit("s").asi8.astype(np.int64)
+        origins = None if windows.names is None else windows.index[windows.starts].as_unit("s").asi8.astype(np.int64)
         return cls((diff ** 2).mean(axis=(1, 2)), np.abs(diff).mean(axis=(1, 2)), scored, origins)
 
     def __len__(self) -> int:
