@@ -71,12 +71,11 @@ def run(dataset: str, raw: dict, names: list[str] | None = None, quiet: bool = F
     from lstm_utils.chain import run_chain
     from lstm_utils.config import parse_params
     from lstm_utils.from_scratch import train_new
-    from lstm_utils.ingest import ingest
     from lstm_utils.linear import BatchSums
     from lstm_utils.metrics import mean_over_targets
     from lstm_utils.scoring import score_forecasters
-    from lstm_utils.splits import assign_splits, batch_names
     from lstm_utils.stages.champion import baselines, decide
+    from lstm_utils.stages.data import prepare
     from lstm_utils.stages.strategy import result
     from lstm_utils.windows import split_windows
 
@@ -85,13 +84,14 @@ def run(dataset: str, raw: dict, names: list[str] | None = None, quiet: bool = F
     with tempfile.TemporaryDirectory() as tmp:
         for path in files or DATASETS[dataset]["files"]:
             shutil.copy(path, Path(tmp) / path.name)
-        data = ingest(tmp, params.data, params.split.base_batches, horizon=params.window.horizon)
-    frame, batch = assign_splits(data, params.split), batch_names(data)
+        ready = prepare(tmp, params)  # as the data stage: every later file checked (data.checks), split
+    frame, batch = ready.frame, ready.names
     started = time.perf_counter()
     base = train_new(frame, params, [0], verbose=0)
     test = split_windows(frame, params, "test", [0])
     base_scores = score_forecasters(base.model, test, params.data.targets, params.baselines.season, BatchSums(frame, params).fit([0]))
     out = {"base": {k: mean_over_targets(v["rmse"]) for k, v in base_scores.items()}, "seconds": {},
+           "findings": ready.findings, "masked": ready.masked,
            "strategies": {}, "records": {}, "models": {}, "frame": frame, "batch": batch}
     out["seconds"]["base"] = time.perf_counter() - started
     for name in names:

@@ -99,15 +99,13 @@ def settings(dataset: str, changes: list[str]) -> dict:
 
 
 def prepared(files: list[Path], params):
-    """The files ingested and split as the pipeline's data stage does."""
-    from lstm_utils.ingest import ingest
-    from lstm_utils.splits import assign_splits
+    """The files ingested, checked and split as the pipeline's data stage does."""
+    from lstm_utils.stages.data import prepare
 
     with tempfile.TemporaryDirectory() as tmp:
         for path in files:
             shutil.copy(path, Path(tmp) / path.name)
-        return assign_splits(ingest(tmp, params.data, params.split.base_batches, horizon=params.window.horizon),
-                             params.split)
+        return prepare(tmp, params).frame
 
 
 def held_out(params, seen, every):

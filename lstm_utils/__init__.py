@@ -5,6 +5,7 @@ Where each verb lives:
     settings        config        params.yaml into typed, checked dataclasses, each strategy's section too;
                     settings: the sections declared (`setting` declares a key) and parsed
     reading data    ingest        CSV files into regular series (one, or one per name); splits: batches, tails, prepared/
+                    checks        every new file against what came before: stuck runs, spikes, level shifts (warn or mask)
     windows         windows       lookback -> horizon windows as row indices (NumPy, no Keras)
     the model       model         the forecaster (scaling inside), `predict`
     training        train         the one training loop and its batches; from_scratch: a new model
@@ -32,7 +33,7 @@ Where each verb lives:
                     (a frame's column names, the linear designs)
 
 The modules import one another in one direction, bottom up: small leaves (errors, constants, files,
-escape, calendar, intervals, metrics, portable, backend); settings; data (ingest, splits, windows); the model
+escape, calendar, intervals, metrics, portable, backend); settings; data (ingest, checks, splits, windows); the model
 (layers, model, artifacts, stepcache) and training (train); the linear part, then from_scratch;
 evaluation (evaluation, baselines, scoring, forecast, evaluate); the strategies; deciding (summary,
 decide, compare) and chain; the report pages (pages); config (params with every strategy's section);

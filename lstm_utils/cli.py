@@ -37,19 +37,16 @@ if TYPE_CHECKING:
 
 def _validate(args: argparse.Namespace) -> int:
     from lstm_utils.config import load_params
-    from lstm_utils.ingest import ingest
-    from lstm_utils.splits import assign_splits, check_batches
+    from lstm_utils.stages.data import prepare
 
     params = load_params(args.params)
-    data = ingest(args.data_dir, params.data, params.split.base_batches, horizon=params.window.horizon)
-    frame = assign_splits(data, params.split)
-    check_batches(data, frame, params.split, params.window)
+    ready = prepare(args.data_dir, params)  # ingested, every new file checked (stuck, spikes, shifts), split
     print(f"{args.data_dir}: OK")
-    for line in data.report.warnings(params.data):
+    for line in ready.warnings(params):
         print(f"warning: {line}")
-    print(data.report)
-    _windows_report(data, frame, params, "\nwindows per batch (deployed: every window whose targets lie in the batch, "
-                                         "which the strategies are ranked on):")
+    print(ready.data.report)
+    _windows_report(ready.data, ready.frame, params, "\nwindows per batch (deployed: every window whose targets lie "
+                                                     "in the batch, which the strategies are ranked on):")
     return 0
 
 

@@ -10,13 +10,14 @@ windows it rests on, and one on fewer than `compare.min_windows` is flagged.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from lstm_utils import intervals, strategies
 from lstm_utils.decide import POLICIES, Choice, ConfidenceSet, WalkForward
-from lstm_utils.escape import markdown_text
+from lstm_utils.escape import markdown_code, markdown_text
 from lstm_utils.metrics import relative_gap
 from lstm_utils.settings import CompareParams
 
@@ -401,4 +402,49 @@ def series_section(per_series: dict[str, dict], best: str) -> tuple[str, pd.Data
              "scale (the root mean square of its step-to-step change on its first train tail). Here each series in "
              "its own units: every final model's and baseline's RMSE on the newest batch's test tail, the series on "
              "which the champion does worst against seasonal naive first.\n\n" + worst_series(table, best))
+    return words, table
+
+
+def by_target(summaries: dict[str, dict], baselines: dict[str, dict], targets: Sequence[str]) -> pd.DataFrame:
+    """Every strategy's and baseline's deployed RMSE per target, in each target's units (several
+    series: on each series' scale), with the windows behind them: one row per forecaster, in the
+    order of :func:`table`. Empty with one target."""
+    rows = {}
+    for name, v in {**summaries, **baselines}.items():
+        per = v.get("deployed_rmse_by_target")
+        if per is None or len(targets) < 2:
+            continue
+        rows[shown(name, baselines) if name not in summaries else name] = (
+            {"deployed_rmse": v["deployed_rmse"]} | {f"rmse {t}": x for t, x in zip(targets, per)}
+            | {"deployed_windows": v["deployed_windows"]})
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame.from_dict(rows, orient="index").astype({"deployed_windows": "Int64"})
+    return frame.sort_values("deployed_rmse", kind="stable").rename_axis("forecaster")
+
+
+def targets_section(summaries: dict[str, dict], baselines: dict[str, dict], targets: Sequence[str],
+                    best: str) -> tuple[str, pd.DataFrame] | None:
+    """The compare report's section on the targets: its Markdown (a heading; for each target the
+    forecaster that does best on it and how the champion stands there against persistence) and
+    :func:`by_target`'s table; None (nothing shown) for one target."""
+    table = by_target(summaries, baselines, targets)
+    if table.empty:
+        return None
+    lines = []
+    champion = best if best in table.index else shown(best, baselines)
+    persistence = shown("persistence", baselines)
+    for t in targets:
+        column = table[f"rmse {t}"]
+        winner = column.idxmin()
+        line = f"- {markdown_code(t)}: lowest {markdown_text(winner)} ({column[winner]:.4g})"
+        if champion in table.index and persistence in table.index:
+            line += (f"; the champion {column[champion]:.4g}, "
+                     f"{relative_gap(column[champion], column[persistence]):+.1%} against persistence")
+        lines.append(line + ".")
+    n = int(table["deployed_windows"].max())
+    words = ("## Per target\n\n"
+             f"`deployed_rmse` above pools the {len(targets)} targets: the root of the mean of their squared errors, "
+             "each in its own units, so a target in larger units weighs more in it and in the confidence set. Here "
+             f"each target alone, on the same {n:,} deployed windows:\n\n" + "\n".join(lines))
     return words, table

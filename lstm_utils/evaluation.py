@@ -81,6 +81,10 @@ class WindowLosses:
     # several series: each window's forecast origin (its first target's time, seconds since 1970 UTC),
     # which the confidence set pools by (:func:`lstm_utils.decide.confidence_set`); None: one series
     origins: np.ndarray | None = None
+    # several targets: each target's squared and absolute error meaned over these windows and the
+    # horizon, (targets,) each, for the figures per target; None: one target (`sq` is its own)
+    targets_sq: np.ndarray | None = None
+    targets_ae: np.ndarray | None = None
 
     @classmethod
     def of(cls, windows: Windows, pred: np.ndarray, widths: dict[float, np.ndarray] | None = None) -> WindowLosses:
@@ -89,7 +93,11 @@ class WindowLosses:
         diff = pred.astype(np.float64) - actual.astype(np.float64)
         scored = intervals.scores(actual, pred, widths) if widths is not None and len(diff) else {}
         origins = None if windows.names is None else windows.index[windows.starts].as_unit("s").asi8.astype(np.int64)
-        return cls((diff ** 2).mean(axis=(1, 2)), np.abs(diff).mean(axis=(1, 2)), scored, origins)
+        per_target = {}
+        if diff.shape[2] > 1:  # several targets: each one's own figures beside the pooled ones
+            per_target = {"targets_sq": (diff ** 2).mean(axis=(0, 1)) if len(diff) else np.full(diff.shape[2], np.nan),
+                          "targets_ae": np.abs(diff).mean(axis=(0, 1)) if len(diff) else np.full(diff.shape[2], np.nan)}
+        return cls((diff ** 2).mean(axis=(1, 2)), np.abs(diff).mean(axis=(1, 2)), scored, origins, **per_target)
 
     def __len__(self) -> int:
         return len(self.sq)
@@ -97,6 +105,8 @@ class WindowLosses:
     def record(self) -> dict:
         """As kept in the step state and a strategy's record (JSON)."""
         out = {"windows": len(self), "sq": self.sq.tolist(), "ae": self.ae.tolist(), "intervals": self.intervals}
+        if self.targets_sq is not None:
+            out |= {"targets_sq": _listed(self.targets_sq), "targets_ae": _listed(self.targets_ae)}
         return out if self.origins is None else out | {"origins": self.origins.tolist()}
 
     @classmethod
@@ -105,14 +115,24 @@ class WindowLosses:
         kept = {level: {m: float("inf") if v is None else float(v) for m, v in measures.items()}
                 for level, measures in (record.get("intervals") or {}).items()}
         origins = np.asarray(record["origins"], dtype=np.int64) if "origins" in record else None
-        return cls(np.asarray(record["sq"], dtype=np.float64), np.asarray(record["ae"], dtype=np.float64), kept, origins)
+        per_target = {k: np.array([np.nan if v is None else v for v in record[k]], dtype=np.float64)
+                      for k in ("targets_sq", "targets_ae") if k in record}
+        return cls(np.asarray(record["sq"], dtype=np.float64), np.asarray(record["ae"], dtype=np.float64), kept, origins,
+                   **per_target)
+
+
+def _listed(values: np.ndarray) -> list[float | None]:
+    """Numbers for JSON, NaN (no window) as null."""
+    return [None if np.isnan(v) else float(v) for v in values]
 
 
 def pooled(cells: Sequence[WindowLosses], prefix: str = "deployed") -> dict:
     """Figures pooled over every window of `cells`: `<prefix>_rmse` (the root of the mean `sq`),
     `<prefix>_mae`, `<prefix>_windows`, and per level `<prefix>_coverage_<level>`, `_width_`,
     `_interval_score_` (each cell's value weighted by its windows: every window has as many
-    values). None for figures of no window."""
+    values); with several targets, `<prefix>_rmse_by_target` and `<prefix>_mae_by_target` (a
+    list in the targets' order, each in its target's units; several series: on each series' scale).
+    None for figures of no window."""
     cells = [c for c in cells if len(c)]
     n = sum(len(c) for c in cells)
     if not n:
@@ -122,4 +142,7 @@ def pooled(cells: Sequence[WindowLosses], prefix: str = "deployed") -> dict:
     for level in cells[0].intervals:
         for m in intervals.MEASURES:
             out[f"{prefix}_{m}_{level}"] = float(sum(len(c) * c.intervals[level][m] for c in cells) / n)
+    if all(c.targets_sq is not None for c in cells):  # several targets: each one's figures, in its units
+        out[f"{prefix}_rmse_by_target"] = np.sqrt(sum(len(c) * c.targets_sq for c in cells) / n).tolist()
+        out[f"{prefix}_mae_by_target"] = (sum(len(c) * c.targets_ae for c in cells) / n).tolist()
     return out

@@ -11,7 +11,8 @@ import pandas as pd
 
 from lstm_utils._keras import keras
 from lstm_utils.linear import BatchSums
-from lstm_utils.model import LINEAR, base_scaler, build_forecaster, fit_guards, guards, has_linear, set_linear
+from lstm_utils.model import (LINEAR, base_scaler, build_forecaster, fit_guards, guards, has_linear, set_bounds,
+                              set_linear)
 from lstm_utils.settings import Params
 from lstm_utils.train import TrainResult, fit, set_seed
 from lstm_utils.windows import Windows, split_windows
@@ -85,12 +86,16 @@ def beside_linear(model: keras.Model, sums: BatchSums, batches: Sequence[int]) -
     training stay out of sample. After it, the path is set to the fit it keeps: with
     `baselines.linear_learns: all`, the same design and penalty fitted on every window of the
     batches but the newest validation tails, which calibrate the intervals and fit a gate after
-    training. A model without a linear path is left alone.
+    training. A model without a linear path is left alone. With `model.clip`, the model's bounds
+    are set to the range of the batches first (:func:`lstm_utils.model.set_bounds`).
     """
     linear = has_linear(model)
     if linear:
         during = sums.fit(batches, "train")
         set_linear(model, during.w, during.b)
+    p = sums.params
+    if p.model.clip is not None:  # bounded by the batches it learns from, training windows inside them
+        set_bounds(model, sums.frame, p.data.inputs, p.window.lookback, batches, p.model.clip)
     yield (LINEAR,) if linear else ()
     if linear:
         kept = sums.fit(batches)

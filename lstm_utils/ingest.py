@@ -949,7 +949,7 @@ def _grids(rows: _Rows, freq: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(grids), np.array([len(g) for g in grids]), np.concatenate(places)
 
 
-def _fill_runs(values: np.ndarray, batch: np.ndarray, series: np.ndarray, limit: int) -> np.ndarray:
+def fill_runs(values: np.ndarray, batch: np.ndarray, series: np.ndarray, limit: int) -> np.ndarray:
     """:func:`_fill_short_gaps` over several series one after another (`series`: each row's), all
     runs of a column at once; no run is filled across a series' start or end."""
     filled = np.zeros(values.shape, dtype=bool)
@@ -993,7 +993,7 @@ def _on_grids(rows: _Rows, files: np.ndarray, data: DataParams,
     batch = (starts.searchsorted(index, side="right") if len(starts) else np.zeros(len(grid))).astype(np.int64)
     per_series = partial(np.add.reduceat, indices=begins, axis=0, dtype=np.int64)
     before = per_series(np.isnan(values))
-    filled = per_series(_fill_runs(values, batch, series, data.max_fill))
+    filled = per_series(fill_runs(values, batch, series, data.max_fill))
     opens = np.zeros(len(grid), dtype=bool)
     opens[begins] = True
     gaps = per_series(~present)

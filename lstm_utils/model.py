@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lstm_utils import backend
+from lstm_utils import backend, bounds
 from lstm_utils._keras import keras
 from lstm_utils.constants import BATCH, SPLIT, TRAIN
 from lstm_utils.settings import ModelParams
@@ -77,7 +77,9 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
     `Dense`, set by :func:`fit_gate`), so the forecast can fall back toward the anchor. With
     `params.share: fitted`, the LSTM's part of the change alone is multiplied by a weight per
     target (set by :func:`fit_share`): forecast = anchor + linear + w * LSTM, so at w = 0 the model
-    forecasts its ridge part exactly.
+    forecasts its ridge part exactly. With `params.clip` (a margin), what the LSTM and the linear
+    path see is clipped to the range the model is fitted on (:mod:`lstm_utils.bounds`; set by
+    :func:`set_bounds`), open until then; the anchor never is.
 
     Parameters
     ----------
@@ -121,6 +123,9 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
         h = layers.Normalization(mean=scaler.mean.tolist(), variance=(scaler.std ** 2).tolist(),
                                  name="scale_inputs")(window)
     scaled = h  # with window scaling, the linear path sees the window as the LSTM does
+    bounded = params.clip is not None and not by_window
+    if bounded:  # what the network sees stays within the range it was fitted on (lstm_utils.bounds)
+        h = bounds.clip(h, bounds.CLIP_LSTM)
     for k, units in enumerate(params.units):
         last = k == len(params.units) - 1
         h = layers.LSTM(units, return_sequences=not last, seed=seed + k, name=f"lstm_{k}")(h)
@@ -133,7 +138,8 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
                          kernel_initializer=keras.initializers.Identity())(z)
         z = layers.Reshape((horizon * n_targets,), name="shared_part")(z)
     if params.linear:  # a linear path from the scaled window beside the LSTM (set in closed form: set_linear)
-        flat = layers.Flatten(name="flat_window")(scaled if by_window else _linear_view(window, last_step, scaler))
+        flat = layers.Flatten(name="flat_window")(scaled if by_window else _linear_view(window, last_step, scaler,
+                                                                                         bounded))
         linear = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name=LINEAR)(flat)
         z = layers.Add(name="head_plus_linear")([z, linear])
     z = layers.Reshape((horizon, n_targets), name="scaled_forecast")(z)
@@ -157,16 +163,19 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
 LEVELS = "linear_levels"  # the linear path's absolute block: each input standardized by the base period
 
 
-def _linear_view(window, last_step, scaler: Scaler):
+def _linear_view(window, last_step, scaler: Scaler, bounded: bool = False):
     """What the linear path sees with global scaling, (batch, 2 * lookback, inputs): each input
     minus its last value, then each input's standardized level, divided by the base period's std
-    (the columns of :meth:`lstm_utils.linear.View.inputs`, step by step: relative, then absolute)."""
+    (the columns of :meth:`lstm_utils.linear.View.inputs`, step by step: relative, then absolute);
+    each block clipped with `bounded` (:mod:`lstm_utils.bounds`)."""
     lookback, n_inputs = window.shape[1], window.shape[2]
     change = layers.Subtract(name="linear_change")(
         [window, layers.UpSampling1D(lookback, name="linear_hold_last")(last_step)])
     relative = layers.Normalization(mean=[0.0] * n_inputs, variance=(scaler.std ** 2).tolist(),
                                     name="linear_relative")(change)
     levels = layers.Normalization(mean=scaler.mean.tolist(), variance=(scaler.std ** 2).tolist(), name=LEVELS)(window)
+    if bounded:
+        relative, levels = bounds.clip(relative, bounds.CLIP_RELATIVE), bounds.clip(levels, bounds.CLIP_LEVELS)
     return layers.Concatenate(axis=1, name="linear_window")([relative, levels])
 
 
@@ -196,6 +205,17 @@ def _anchor(window, last_step, kind: str, lookback: int, horizon: int, target_id
     if reps > 1:
         cycle = layers.Concatenate(axis=1, name="repeat_season")([cycle] * reps)
     return layers.Cropping1D((0, reps * season - horizon), name="seasonal_level")(cycle)
+
+
+def set_bounds(model: keras.Model, frame: pd.DataFrame, inputs: Sequence[str], lookback: int,
+               batches: Sequence[int], margin: float) -> None:
+    """Bound what the forecaster sees to the range of `batches` (every row), widened by `margin`
+    (:func:`lstm_utils.bounds.set_from`); a model without bounds is left alone."""
+    if not bounds.has_clip(model):
+        return
+    mean, std, _ = input_scaling(model)
+    relative = any(layer.name == "hold_last_step" for layer in model.layers)
+    bounds.set_from(model, frame, inputs, lookback, batches, margin, mean, std, relative)
 
 
 def has_linear(model: keras.Model) -> bool:

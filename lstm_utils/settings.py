@@ -112,6 +112,21 @@ def _calendar_names(names: tuple[str, ...]) -> str | None:
 
 
 @dataclass(frozen=True)
+class ChecksParams:
+    """`data.checks`: the checks on every new file (lstm_utils/checks.py); each key may be left out."""
+
+    action: str = setting("warn", choices=("warn", "mask"), optional=True,
+                          hint="warn: say what was found; mask: treat stuck and spiking values as missing")
+    stuck: float = setting(3.0, gt=1, optional=True,
+                           hint="a run of one value over 3 times the longest the column showed before")
+    stuck_steps: int = setting(24, ge=2, optional=True, hint="and at least this many steps, e.g. 24")
+    spike: float = setting(10.0, gt=0, optional=True, hint="robust SDs beyond the range seen before, e.g. 10")
+    shift: float = setting(4.0, gt=0, optional=True,
+                           hint="robust SDs between a week's median level and the recent files', e.g. 4")
+    shift_steps: int = setting(0, ge=0, optional=True, hint="the rolling window of a level, in steps; 0: a week")
+
+
+@dataclass(frozen=True)
 class DataParams:
     time_column: str = setting()
     targets: tuple[str, ...] = setting()
@@ -128,6 +143,8 @@ class DataParams:
                                         hint="any of hour, weekday, month, yearday, us_federal_holidays; [] for none")
     decimal: str = setting(".", optional=True, choices=(".", ","),
                            hint="',' for numbers written 3,14 (then the separator must be another character)")
+    checks: ChecksParams = setting(ChecksParams(), optional=True,
+                                   hint="thresholds of the checks on every new file (lstm_utils/checks.py)")
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -172,6 +189,9 @@ class ModelParams:
     gate: str = setting("none", choices=("none", "fitted"), optional=True,
                         hint="fitted: the learned change is shrunk toward the residual's anchor by a weight per "
                              "target, fitted on the newest validation tail after every training")
+    clip: float | None = setting(None, ge=0, optional=True,
+                                 hint="a margin, e.g. 0.25: what the network sees is clipped to the range it was "
+                                      "fitted on, widened by 25% of it on each side; null: not clipped")
     share: str = setting("none", choices=("none", "fitted"), optional=True, shipped="fitted",
                          hint="fitted: the LSTM's part of the forecast is multiplied by a weight per target, "
                               "fitted on the newest validation tail after every training (0: the ridge alone)")
@@ -330,6 +350,8 @@ def _coerce(key: str, value: Any, tp: Any, empty: bool = False) -> Any:
         if not isinstance(value, list) or (not value and not empty):
             _fail(key, f"must be a non-empty list, got {value!r}", f"write e.g. `{key.split('.')[-1]}: [...]`")
         return tuple(_coerce(f"{key}[{i}]", v, item) for i, v in enumerate(value))
+    if dataclasses.is_dataclass(tp):  # a section inside a section (`data.checks`)
+        return parse_section(key, value, tp)
     if tp is bool:
         if not isinstance(value, bool):
             _fail(key, f"must be true or false, got {value!r}", "use true or false")
@@ -357,6 +379,8 @@ def _yaml(value: Any) -> str:
         return "[" + ", ".join(_yaml(v) for v in value) + "]"
     if isinstance(value, bool):
         return str(value).lower()
+    if dataclasses.is_dataclass(value):
+        return "{" + ", ".join(f"{f.name}: {_yaml(getattr(value, f.name))}" for f in fields(value)) + "}"
     return str(value)
 
 
@@ -451,6 +475,9 @@ def _check(params: Params) -> None:
     rules.append((not (params.model.scaling == "window" and params.model.residual == "none"), "model.scaling",
                   "is window, which needs `model.residual` season or last (the change is scaled by each window's "
                   "spread and added to them)", "set model.residual to season, or model.scaling to global"))
+    rules.append((not (params.model.clip is not None and params.model.scaling == "window"), "model.clip",
+                  "is set, which needs `model.scaling: global` (each window scaled by its own spread has no fixed "
+                  "range)", "set model.clip to null, or model.scaling to global"))
     rules.append((not (params.model.gate == "fitted" and params.model.residual == "none"), "model.gate",
                   "is fitted, which needs `model.residual` season or last (the gate shrinks the learned change "
                   "toward them)", "set model.residual to season, or model.gate to none"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lstm_utils.config import CompareParams
@@ -239,6 +240,30 @@ def test_pooled_figures_weigh_every_window_alike():
     assert got["deployed_mae"] == pytest.approx(2.0) and got["deployed_coverage_80"] == pytest.approx(2 / 3)
     assert pooled([])["deployed_rmse"] is None
     assert WindowLosses.from_record(a.record()).record() == a.record()
+
+
+def test_several_targets_keep_each_ones_figures_beside_the_pooled_ones():
+    """Three targets: each window's loss pools them, and each target's own RMSE and MAE over all
+    windows of all cells come out in its units (the pooled MSE is their MSEs' mean)."""
+    from lstm_utils.windows import Windows
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(60, 3)).astype(np.float32) * np.array([1.0, 10.0, 100.0], dtype=np.float32)
+    index = pd.date_range("2024-01-01", periods=60, freq="h", tz="UTC")
+    windows = Windows(values, np.arange(8, 50), 8, 4, np.array([0, 1, 2]), index)
+    pred = windows.targets() + rng.normal(size=(len(windows), 4, 3)).astype(np.float32) * [1, 2, 3]
+    cells = [WindowLosses.of(windows.subset(slice(0, 30)), pred[:30]), WindowLosses.of(windows.subset(slice(30, None)),
+                                                                                         pred[30:])]
+    diff = pred.astype(np.float64) - windows.targets().astype(np.float64)
+    got = pooled(cells)
+    assert got["deployed_rmse_by_target"] == pytest.approx(np.sqrt((diff ** 2).mean(axis=(0, 1))).tolist(), rel=1e-12)
+    assert got["deployed_mae_by_target"] == pytest.approx(np.abs(diff).mean(axis=(0, 1)).tolist(), rel=1e-12)
+    assert got["deployed_rmse"] ** 2 == pytest.approx(np.mean(np.square(got["deployed_rmse_by_target"])), rel=1e-12)
+    back = WindowLosses.from_record(cells[0].record())
+    assert back.record() == cells[0].record() and back.targets_sq.shape == (3,)
+    single = Windows(values[:, :1], np.arange(8, 50), 8, 4, np.array([0]), index)
+    record = WindowLosses.of(single, pred[:, :, :1]).record()
+    assert "targets_sq" not in record and "deployed_rmse_by_target" not in pooled([WindowLosses.from_record(record)])
 
 
 def test_panel_losses_pool_per_forecast_origin_and_keep_the_mean():

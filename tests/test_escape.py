@@ -126,7 +126,7 @@ def test_steps_csv_makes_formula_like_batch_names_inert(tmp_path):
     chain = Chain("replay", ["base", "=2+5", "-batch"], [None] * 3,
                   [StepRecord(1, "=2+5", 1.0, 10), StepRecord(2, "-batch", 2.0, 20)], rmse=rmse,
                   test_windows=[5, 6, 7], deployed=deployed)
-    write_steps_csv(chain, tmp_path / "replay.csv")
+    write_steps_csv(chain, ["temp"], tmp_path / "replay.csv")
     assert (tmp_path / "replay.csv").read_text().splitlines() == [
         "step,batch,deployed_rmse,deployed_windows,new_rmse,test_windows,forward_rmse,retained_rmse,base_rmse,"
         "windows_seen", "1,'=2+5,2.0,2,2.5,6,2.0,1.5,1.5,10", "2,'-batch,3.0,1,0.5,7,3.5,1.75,1.25,20"]

@@ -117,12 +117,18 @@ def test_scaler_comes_from_the_base_train_tail_only():
     assert base_scaler(changed, ["a", "b"]).mean[0] > scaler.mean[0] + 1000
 
 
-@pytest.mark.parametrize("gate, share", [("none", "none"), ("fitted", "none"), ("none", "fitted"),
-                                         ("fitted", "fitted")])
-def test_saved_model_loads_in_safe_mode_without_the_package(tmp_path, gate, share):
+@pytest.mark.parametrize("gate, share, clip", [("none", "none", None), ("fitted", "none", None),
+                                               ("none", "fitted", None), ("fitted", "fitted", 0.25)])
+def test_saved_model_loads_in_safe_mode_without_the_package(tmp_path, gate, share, clip):
     w = random_windows(targets=("b", "c"))
-    model = build_forecaster(ModelParams((4,), 0.1, "season", True, True, gate=gate, share=share), LOOKBACK, HORIZON,
-                             3, w.target_idx, scaler_for(), season=SEASON, seed=3)
+    model = build_forecaster(ModelParams((4,), 0.1, "season", True, True, gate=gate, share=share, clip=clip),
+                             LOOKBACK, HORIZON, 3, w.target_idx, scaler_for(), season=SEASON, seed=3)
+    if clip is not None:  # bounds narrower than the windows: the clip is at work in what is compared
+        from lstm_utils.model import set_bounds
+
+        frame = make_frame(np.random.default_rng(0).normal(50.0, 5.0, size=(40, 3)), [0] * 40, [TRAIN] * 40,
+                           columns=("a", "b", "c"))
+        set_bounds(model, frame, ("a", "b", "c"), LOOKBACK, [0], clip)
     if gate == "fitted":  # a built-in layer (a fixed diagonal Dense), saved with its weights
         set_gate(model, [0.25, 0.75])
     if share == "fitted":  # the same, on the LSTM's part

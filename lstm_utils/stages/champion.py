@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,7 +124,7 @@ BASELINE_KEYS = ("new_rmse", "new_mae", "old_rmse", "forgetting", "forgetting_sh
 
 
 def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], walk: WalkForward,
-            newest: Newest | None = None, linear: dict | None = None) -> dict:
+            newest: Newest | None = None, linear: dict | None = None, targets: Sequence[str] = ()) -> dict:
     """The content of reports/metrics.json: the champion and why; each strategy's summary and each
     baseline's (persistence and seasonal naive: new_rmse, old_rmse; linear, refit at every step:
     forgetting and forward_rmse too), each with its deployed figures (`deployed_rmse`,
@@ -137,12 +138,16 @@ def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], walk:
 
     With several series these figures are pooled on each series' scale (see
     :mod:`lstm_utils.evaluation`), and `series` adds, per series, every final model's and
-    baseline's RMSE and MAE on the newest test tail in that series' units (from `newest`)."""
+    baseline's RMSE and MAE on the newest test tail in that series' units (from `newest`).
+
+    With several `targets`, each forecaster also has `deployed_rmse_by_target` and
+    `deployed_mae_by_target`, {target: value} in each target's units."""
     final = walk.final
     cs = final.evidence
 
     def judged(name: str, values: dict) -> dict:
-        return values | {"mcs_pvalue": cs.pvalues.get(name), "in_mcs": name in cs}
+        named = {k: dict(zip(targets, v)) for k, v in values.items() if k.endswith("_by_target") and v is not None}
+        return values | named | {"mcs_pvalue": cs.pvalues.get(name), "in_mcs": name in cs}
 
     out = {"champion": final.choice.champion, "why": final.choice.why,
            "champion_in_mcs": final.choice.in_set,

@@ -85,7 +85,7 @@ def save_strategy(chain: Chain, params: Params, sources: dict[str, str], models_
               "deployed": [d.record() for d in chain.deployed], "summary": summary, "steps": kept["steps"]}
     steps = Path(reports_dir) / "steps"
     write_json(steps / f"{s}.json", record)
-    write_steps_csv(chain, steps / f"{s}.csv")
+    write_steps_csv(chain, params.data.targets, steps / f"{s}.csv")
     write_json(Path(reports_dir) / "cost" / f"{s}.json", cost(chain))
     return summary
 
@@ -101,11 +101,11 @@ def result(chain: Chain) -> dict:
             "summary": summarize(chain.rmse, chain.mae, seen, chain.intervals, chain.deployed, chain.test_windows)}
 
 
-def write_steps_csv(chain: Chain, path: str | Path) -> None:
+def write_steps_csv(chain: Chain, targets: list[str], path: str | Path) -> None:
     """`reports/steps/<s>.csv`: the step table less what varies between runs (seconds, reuse),
     a batch name a spreadsheet would run as a formula made inert (:func:`inert_csv`)."""
     with atomic_path(path) as tmp:
-        inert_csv(steps_table(chain).drop(columns=["train_seconds", "reused"])).to_csv(tmp, index=False,
+        inert_csv(steps_table(chain, targets).drop(columns=["train_seconds", "reused"])).to_csv(tmp, index=False,
                                                                                         lineterminator="\n")
 
 
