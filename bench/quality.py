@@ -189,12 +189,17 @@ def report(dataset: str, out: dict, scores: dict) -> list[tuple[str, bool]]:
     return bars
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every benchmark over these datasets takes: --dataset, --strategies, --set, --json."""
     parser.add_argument("--dataset", action="append", choices=list(DATASETS), help="repeat for several (default: all)")
     parser.add_argument("--strategies", help="comma-separated (default: compare.strategies)")
     parser.add_argument("--set", dest="changes", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--json", type=Path, help="also write every figure here")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    dataset_arguments(parser)
     parser.add_argument("--seeds", type=int, help="instead: the base model with this many seeds, and their mean")
     args = parser.parse_args()
     if args.seeds:

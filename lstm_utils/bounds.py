@@ -73,12 +73,11 @@ def ranges(frame: pd.DataFrame, inputs: Sequence[str], lookback: int,
     minus the last value of the look-back ending at that row (the relative view; its `lookback` rows,
     across batch edges, within one series), and the lowest and highest value."""
     rows = np.isin(frame[BATCH].to_numpy(), np.asarray(batches))
-    values = frame[list(inputs)].astype("float64")
+    values = frame[list(inputs)].astype("float64").reset_index(drop=True)  # row positions (series share times)
     if SERIES in frame.columns:
         grouped = values.groupby(frame[SERIES].to_numpy(), sort=False)
-        low = grouped.rolling(lookback, min_periods=1).min().reset_index(level=0, drop=True).loc[values.index]
-        high = grouped.rolling(lookback, min_periods=1).max().reset_index(level=0, drop=True).loc[values.index]
-        low, high = low.to_numpy(), high.to_numpy()
+        low = grouped.rolling(lookback, min_periods=1).min().reset_index(level=0, drop=True).sort_index().to_numpy()
+        high = grouped.rolling(lookback, min_periods=1).max().reset_index(level=0, drop=True).sort_index().to_numpy()
     else:
         low = values.rolling(lookback, min_periods=1).min().to_numpy()
         high = values.rolling(lookback, min_periods=1).max().to_numpy()

@@ -12,15 +12,17 @@ series), are set against everything read before it (:func:`scan`):
 - **shift**: a stretch of at least half a week whose rolling median over a week (or
   `data.checks.shift_steps`; at most half the file) sits more than `data.checks.shift` robust
   standard deviations from the median level of the rows before it (as many as three such files,
-  from the last shift on).
+  from the last shift on); it starts where the mean of the rows after differs most from the mean
+  of the rows before.
 
 Values flagged as stuck or as spikes in one file are left out of what the next files are set
 against (a stuck month is not what "normal" means next month); a shifted level is kept, as the new
 normal. With `data.checks.action: mask` (:func:`masked`), stuck and spiking values become missing,
 and the gap rules of ingest follow (short runs interpolated inside their batch, longer ones break
-the windows across them). A shift is never masked: a level that moved and stays moved would leave no
-rows to learn from; the relative inputs and the bounds inside the model are what copes with it. The
-raw files are never changed.
+the windows across them). At a shift only the step is masked, a gap too long to fill where the
+level moves, so that no window spans it: the shifted level stays (a level that moved and stays moved
+would otherwise leave no rows to learn from), and the bounds inside the model (`model.clip`) cope
+with it. The raw files are never changed.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import pandas as pd
 from lstm_utils.constants import BATCH, SERIES
 from lstm_utils.escape import markdown_text
 from lstm_utils.ingest import Ingested, fill_runs
-from lstm_utils.settings import DataParams
+from lstm_utils.settings import ChecksParams, DataParams
 
 KINDS = ("stuck", "spike", "shift")
 
@@ -167,7 +169,7 @@ def _scan_one(frame: pd.DataFrame, data: DataParams, files: dict[int, str], seri
     return out
 
 
-def _stuck(new: np.ndarray, before: np.ndarray, checks) -> list[tuple]:
+def _stuck(new: np.ndarray, before: np.ndarray, checks: ChecksParams) -> list[tuple]:
     """Runs of one value in `new` (counting the run's part just before it) longer than allowed."""
     longest = longest_run(before)
     allowed = max(checks.stuck * longest, checks.stuck_steps)
@@ -183,7 +185,7 @@ def _stuck(new: np.ndarray, before: np.ndarray, checks) -> list[tuple]:
     return out
 
 
-def _spikes(new: np.ndarray, known: np.ndarray, checks) -> list[tuple]:
+def _spikes(new: np.ndarray, known: np.ndarray, checks: ChecksParams) -> list[tuple]:
     """Stretches of `new` beyond the range of `known` by more than `checks.spike` robust SDs."""
     sd = robust_sd(known)
     if sd <= 0:
@@ -198,7 +200,7 @@ def _spikes(new: np.ndarray, known: np.ndarray, checks) -> list[tuple]:
     return out
 
 
-def _shifts(recent: np.ndarray, new: np.ndarray, window: int, checks) -> list[tuple]:
+def _shifts(recent: np.ndarray, new: np.ndarray, window: int, checks: ChecksParams) -> list[tuple]:
     """Stretches of at least half `window` steps where `new`'s centred rolling median over `window`
     steps sits more than `checks.shift` robust SDs from the median of `recent` (the rows just before it)."""
     known = recent[~np.isnan(recent)]
@@ -209,21 +211,37 @@ def _shifts(recent: np.ndarray, new: np.ndarray, window: int, checks) -> list[tu
     joined = pd.Series(np.r_[recent, new])
     rolling = joined.rolling(window, center=True, min_periods=window // 2 + 1).median().to_numpy()[len(recent):]
     away = (rolling - level) / sd
+    half = max(1, window // 2)
+    trailing = joined.rolling(half, min_periods=1).mean().to_numpy()  # [k]: the mean of the `half` rows to k
     out = []
     for a, z in _stretches(np.abs(np.nan_to_num(away)) > checks.shift):
         if z - a < window // 2:
             continue
+        a = _step(trailing, len(recent), a, half, len(new))
         moved = float(np.nanmedian(new[a:z]))
         out.append(("shift", a, z, (moved - level) / sd, moved,
                     f"the recent files' level {level:.6g} (robust SD {sd:.3g})"))
     return out
 
 
+def _step(trailing: np.ndarray, offset: int, near: int, half: int, n: int) -> int:
+    """Where, within `half` rows of `near` (a row of the new file, `offset` rows into `trailing`), the
+    mean of the `half` rows from a row on differs most from that of the `half` rows before it: the
+    row a level shift starts at (means, not medians: a median stays put until half its rows moved)."""
+    rows = np.arange(max(0, near - half), min(n, near + half + 1))
+    k = offset + rows
+    after = trailing[np.minimum(k + half - 1, len(trailing) - 1)]
+    before = trailing[np.maximum(k - 1, 0)]
+    return int(rows[np.nanargmax(np.abs(after - before))]) if len(rows) else near
+
+
 def masked(ds: Ingested, findings: list[Finding], data: DataParams) -> tuple[Ingested, int]:
     """`ds` with the values of every stuck run (but its first value) and every spike made missing,
-    then short runs refilled by ingest's rule (inside a batch, at most `data.max_fill` steps); also
-    how many values were masked. Shifts stay as they are. `ds` itself is left unchanged."""
-    flagged = [f for f in findings if f.kind != "shift"]
+    then short runs refilled by ingest's rule (inside a batch, at most `data.max_fill` steps); at a
+    shift, the `data.max_fill` + 1 values from its first time on, a gap too long to fill, so that no
+    window spans the step (the shifted level itself stays). Also how many values were masked. `ds`
+    itself is left unchanged."""
+    flagged = list(findings)
     if not flagged:
         return ds, 0
     frame = ds.frame.copy()
@@ -236,6 +254,8 @@ def masked(ds: Ingested, findings: list[Finding], data: DataParams) -> tuple[Ing
             rows &= names == f.series
         if f.kind == "stuck":
             rows &= frame.index > f.first
+        elif f.kind == "shift":  # the step alone: its first max_fill + 1 rows
+            rows &= np.cumsum(rows) <= data.max_fill + 1
         values[rows, columns.index(f.column)] = np.nan
     count = int(np.isnan(values).sum() - np.isnan(frame[columns].to_numpy(dtype=np.float64)).sum())
     codes = pd.factorize(names)[0] if names is not None else np.zeros(len(frame), dtype=np.int64)
@@ -258,7 +278,8 @@ def warnings(findings: list[Finding], data: DataParams, masked_values: int = 0) 
     """A line per finding, and one for the values masked, for the terminal (`warning: ...`)."""
     lines = [f"{f.kind}: {f.words()}" for f in findings]
     if masked_values:
-        lines.append(f"{masked_values:,} stuck or spiking values treated as missing (`data.checks.action: mask`)")
+        lines.append(f"{masked_values:,} values treated as missing: stuck, spiking, and the step of each shift "
+                     "(`data.checks.action: mask`)")
     elif findings and data.checks.action == "warn":
         lines.append("nothing was changed (`data.checks.action: warn`); read the data report before trusting the "
                      "models trained on these files")
@@ -282,10 +303,11 @@ def words(findings: list[Finding], data: DataParams, masked_values: int = 0) -> 
              f"over {checks.shift:g} robust SDs from the recent files' (`data.checks`)")
     if not findings:
         return f"Nothing flagged in any file after the base period: no {rules}."
-    done = (f"`data.checks.action: mask`: {masked_values:,} stuck or spiking values were treated as missing (the "
-            "gap rules then apply); shifts are kept." if checks.action == "mask" else
-            "`data.checks.action: warn`: nothing was changed; `mask` would treat stuck and spiking values as "
-            "missing.")
+    done = (f"`data.checks.action: mask`: {masked_values:,} values were treated as missing (stuck and spiking "
+            "ones, and the step of each shift, so that no window spans it; the gap rules then apply)."
+            if checks.action == "mask" else
+            "`data.checks.action: warn`: nothing was changed; `mask` would treat stuck and spiking values, and the "
+            "step of each shift, as missing.")
     lines = [f"- **{f.kind}**: {markdown_text(f.words())}" for f in findings]
     return (f"{len(findings)} finding(s) in the files after the base period ({rules}):\n\n" + "\n".join(lines)
             + "\n\n" + done + " The raw files are never changed.")

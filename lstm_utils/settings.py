@@ -120,7 +120,7 @@ class ChecksParams:
     stuck: float = setting(3.0, gt=1, optional=True,
                            hint="a run of one value over 3 times the longest the column showed before")
     stuck_steps: int = setting(24, ge=2, optional=True, hint="and at least this many steps, e.g. 24")
-    spike: float = setting(10.0, gt=0, optional=True, hint="robust SDs beyond the range seen before, e.g. 10")
+    spike: float = setting(8.0, gt=0, optional=True, hint="robust SDs beyond the range seen before, e.g. 8")
     shift: float = setting(4.0, gt=0, optional=True,
                            hint="robust SDs between a week's median level and the recent files', e.g. 4")
     shift_steps: int = setting(0, ge=0, optional=True, hint="the rolling window of a level, in steps; 0: a week")
@@ -189,9 +189,10 @@ class ModelParams:
     gate: str = setting("none", choices=("none", "fitted"), optional=True,
                         hint="fitted: the learned change is shrunk toward the residual's anchor by a weight per "
                              "target, fitted on the newest validation tail after every training")
-    clip: float | None = setting(None, ge=0, optional=True,
+    clip: float | None = setting(None, ge=0, optional=True, shipped=0.25,
                                  hint="a margin, e.g. 0.25: what the network sees is clipped to the range it was "
-                                      "fitted on, widened by 25% of it on each side; null: not clipped")
+                                      "fitted on, widened by 25% of it on each side (global scaling; a window scaled "
+                                      "by its own spread is bounded already); null: not clipped")
     share: str = setting("none", choices=("none", "fitted"), optional=True, shipped="fitted",
                          hint="fitted: the LSTM's part of the forecast is multiplied by a weight per target, "
                               "fitted on the newest validation tail after every training (0: the ridge alone)")
@@ -475,9 +476,6 @@ def _check(params: Params) -> None:
     rules.append((not (params.model.scaling == "window" and params.model.residual == "none"), "model.scaling",
                   "is window, which needs `model.residual` season or last (the change is scaled by each window's "
                   "spread and added to them)", "set model.residual to season, or model.scaling to global"))
-    rules.append((not (params.model.clip is not None and params.model.scaling == "window"), "model.clip",
-                  "is set, which needs `model.scaling: global` (each window scaled by its own spread has no fixed "
-                  "range)", "set model.clip to null, or model.scaling to global"))
     rules.append((not (params.model.gate == "fitted" and params.model.residual == "none"), "model.gate",
                   "is fitted, which needs `model.residual` season or last (the gate shrinks the learned change "
                   "toward them)", "set model.residual to season, or model.gate to none"))

@@ -91,7 +91,16 @@ def test_the_bounds_are_the_range_the_model_sees_widened_by_the_margin():
     np.testing.assert_allclose(lev_hi, levels.max(axis=0) + 0.25 * width, rtol=1e-6)
 
 
-def test_bounds_need_global_scaling():
+def test_with_window_scaling_there_is_nothing_to_clip():
+    """Each window divided by its own spread is bounded already: the model is built without clips."""
+    scaler = Scaler(np.array([50.0, 20.0, -5.0]), np.array([4.0, 3.0, 2.0]))
+    params = ModelParams((4,), 0.0, "season", True, True, scaling="window", clip=0.25)
+    model = build_forecaster(params, LOOKBACK, HORIZON, 3, [0, 1], scaler, season=SEASON, seed=5)
+    assert not bounds.has_clip(model)
+    set_bounds(model, frame_of(), COLUMNS, LOOKBACK, [0], 0.25)  # nothing to set: left alone
+
+
+def test_a_negative_margin_is_refused():
     import yaml
     from pathlib import Path
 
@@ -99,9 +108,22 @@ def test_bounds_need_global_scaling():
     from lstm_utils.errors import ParamsError
 
     raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
-    raw["model"] |= {"clip": 0.25, "scaling": "window"}
-    with pytest.raises(ParamsError, match=r"`model.clip` is set, which needs `model.scaling: global`"):
-        parse_params(raw)
-    raw["model"] |= {"clip": -1, "scaling": "global"}
+    raw["model"]["clip"] = -1
     with pytest.raises(ParamsError, match=r"`model.clip` must be >= 0"):
         parse_params(raw)
+
+
+def test_with_several_series_each_look_back_stays_in_its_series():
+    """Two series on the same hours: the relative range is each one's own, never a window across them."""
+    import pandas as pd
+
+    from lstm_utils.constants import SERIES
+
+    first, second = frame_of(seed=1), frame_of(seed=2)
+    second[list(COLUMNS)] += 1000.0  # far apart: a look-back across the two would show a jump of 1000
+    frame = pd.concat([first.assign(**{SERIES: "a"}), second.assign(**{SERIES: "b"})])
+    rel_lo, rel_hi, lev_lo, lev_hi = bounds.ranges(frame, COLUMNS, LOOKBACK, [0, 1])
+    alone = [bounds.ranges(f, COLUMNS, LOOKBACK, [0, 1]) for f in (first, second)]
+    np.testing.assert_allclose(rel_lo, np.minimum(alone[0][0], alone[1][0]))
+    np.testing.assert_allclose(rel_hi, np.maximum(alone[0][1], alone[1][1]))
+    assert np.abs(rel_hi).max() < 100 and lev_hi.min() > 900

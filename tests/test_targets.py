@@ -1,5 +1,7 @@
 """Several targets through the whole pipeline: the tiny project forecasting temperature, dew
-point and humidity at once, run by `lstm-utils repro` through every stage and report."""
+point and humidity at once, run by `lstm-utils repro` through every stage and report; its one
+update file has a pressure spike, which the data checks flag and (`data.checks.action: mask`)
+turn into a gap the gap rules fill."""
 
 from __future__ import annotations
 
@@ -24,8 +26,14 @@ def project(tmp_path_factory):
     root = make_project(tmp_path_factory.mktemp("targets") / "project", parts=3, with_dvc=True)
     raw = yaml.safe_load((root / "params.yaml").read_text())
     raw["data"]["targets"] = TARGETS
+    raw["data"]["checks"] = {"action": "mask"}
+    part = root / "data" / "part-02.csv"  # the update file: three hours of a broken barometer
+    rows = pd.read_csv(part, dtype=str, keep_default_na=False)
+    rows.loc[100:102, "pressure"] = "5000"
+    rows.to_csv(part, index=False, lineterminator="\n")
     raw["compare"]["strategies"] = STRATEGIES
     (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    run(["dvc", "add", "data"], root)
     output = run([sys.executable, "-m", "lstm_utils", "repro"], root)
     return root, output.stdout + output.stderr
 
@@ -81,3 +89,18 @@ def test_the_reports_show_each_target(project):
     assert all(f"rmse {t}" in base for t in TARGETS)
     assert base.count("<img") == 1 + 2 * len(TARGETS)  # the learning curves; forecasts and error by step per target
     assert all(f"share_{t}" in (root / "reports/finetune.html").read_text() for t in TARGETS)
+
+
+def test_the_spike_is_flagged_in_words_and_masked_into_a_filled_gap(project):
+    root, output = project
+    assert "warning: spike: part-02.csv: pressure reaches 5000" in output
+    assert "warning: 3 values treated as missing" in output
+    assert "pressure reaches 5000" in (root / "reports/data.html").read_text()
+    raw = pd.read_csv(root / "data/part-02.csv")
+    prepared = pd.read_csv(next((root / "prepared").glob("*part-02.csv")))
+    spiked = raw["time_hour"].iloc[100:103].tolist()
+    pressure = prepared.set_index(prepared.columns[0])["pressure"]
+    assert pressure.max() < 1100 and pressure.min() > 900  # no 5000 reached the models
+    edges = raw["pressure"].iloc[[99, 103]].astype(float).to_numpy()
+    got = pressure.loc[[t for t in pressure.index if any(t.startswith(s[:13]) for s in spiked)]].to_numpy()
+    assert got == pytest.approx(edges[0] + np.arange(1, 4) / 4 * (edges[1] - edges[0]), abs=1e-6)
