@@ -91,7 +91,7 @@ def run(dataset: str, raw: dict, names: list[str] | None = None, quiet: bool = F
     test = split_windows(frame, params, "test", [0])
     base_scores = score_forecasters(base.model, test, params.data.targets, params.baselines.season, BatchSums(frame, params).fit([0]))
     out = {"base": {k: mean_over_targets(v["rmse"]) for k, v in base_scores.items()}, "seconds": {},
-           "findings": ready.findings, "masked": ready.masked,
+           "findings": ready.findings,
            "strategies": {}, "records": {}, "models": {}, "frame": frame, "batch": batch}
     out["seconds"]["base"] = time.perf_counter() - started
     for name in names:

@@ -94,9 +94,10 @@ class WindowLosses:
         scored = intervals.scores(actual, pred, widths) if widths is not None and len(diff) else {}
         origins = None if windows.names is None else windows.index[windows.starts].as_unit("s").asi8.astype(np.int64)
         per_target = {}
-        if diff.shape[2] > 1:  # several targets: each one's own figures beside the pooled ones
-            per_target = {"targets_sq": (diff ** 2).mean(axis=(0, 1)) if len(diff) else np.full(diff.shape[2], np.nan),
-                          "targets_ae": np.abs(diff).mean(axis=(0, 1)) if len(diff) else np.full(diff.shape[2], np.nan)}
+        if diff.shape[2] > 1:  # several targets: each one's own figures beside the pooled ones (NaN: no window)
+            none = np.full(diff.shape[2], np.nan)
+            per_target = {"targets_sq": (diff ** 2).mean(axis=(0, 1)) if len(diff) else none,
+                          "targets_ae": np.abs(diff).mean(axis=(0, 1)) if len(diff) else none}
         return cls((diff ** 2).mean(axis=(1, 2)), np.abs(diff).mean(axis=(1, 2)), scored, origins, **per_target)
 
     def __len__(self) -> int:

@@ -36,6 +36,7 @@ SPREAD = "spread"  # with window scaling: each input's spread over the window
 LINEAR = "linear"  # the linear path's layer
 GATE = "gate"  # with `model.gate: fitted`: each target's weight on the learned change
 SHARE = "share"  # with `model.share: fitted`: each target's weight on the LSTM's part of the change
+HOLD_LAST = "hold_last_step"  # with relative inputs (global scaling): the last row held over the look-back
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
         h = layers.Subtract(name="relative")([window, layers.UpSampling1D(lookback, name="hold_level")(level)])
         h = Divide(name="scale_inputs")([h, spreads])
     elif params.relative_inputs:  # each value minus the window's last one: free of the current level
-        h = layers.Subtract(name="relative")([window, layers.UpSampling1D(lookback, name="hold_last_step")(last_step)])
+        h = layers.Subtract(name="relative")([window, layers.UpSampling1D(lookback, name=HOLD_LAST)(last_step)])
         h = layers.Normalization(mean=[0.0] * n_inputs, variance=(scaler.std ** 2).tolist(), name="scale_inputs")(h)
     else:
         h = layers.Normalization(mean=scaler.mean.tolist(), variance=(scaler.std ** 2).tolist(),
@@ -214,7 +215,7 @@ def set_bounds(model: keras.Model, frame: pd.DataFrame, inputs: Sequence[str], l
     if not bounds.has_clip(model):
         return
     mean, std, _ = input_scaling(model)
-    relative = any(layer.name == "hold_last_step" for layer in model.layers)
+    relative = _has(model, HOLD_LAST)  # the LSTM sees each input relative to the window's last value
     bounds.set_from(model, frame, inputs, lookback, batches, margin, mean, std, relative)
 
 
