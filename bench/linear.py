@@ -111,6 +111,23 @@ def run(dataset: str, raw: dict, names: list[str] | None = None, quiet: bool = F
     return out
 
 
+def keep_evidence(dataset: str, kind: str, out: dict, drop: dict[int, list[bool]] | None = None) -> None:
+    """With BENCH_KEEP=DIR in the environment: what the champion rule weighs (the strategies'
+    records, the baselines, the params), pickled to DIR/<dataset>-<kind>.pkl, for bench/decide.py's
+    `--kept DIR` to walk rule variants over without training again. `drop`: per batch, the deployed
+    windows to leave out of the walk (a faulted run's windows whose targets hold a spike)."""
+    import os
+    import pickle
+
+    folder = os.environ.get("BENCH_KEEP")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with open(Path(folder) / f"{dataset}-{kind}.pkl", "wb") as f:
+        pickle.dump({"dataset": dataset, "kind": kind, "records": out["records"], "baselines": out["baselines"],
+                     "params": out["params"], "batch": out["batch"], "drop": drop or {}}, f)
+
+
 def report(dataset: str, out: dict) -> list[tuple[str, bool]]:
     """Print one dataset's table; return its bars (text, passed)."""
     lin = out["linear"]["new_rmse"]

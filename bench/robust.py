@@ -44,6 +44,8 @@ The bars:
     .venv/bin/python bench/robust.py --report /tmp/robust_before.json  # an earlier run's tables, running nothing
 
 `--set section.key=value` (YAML values) changes every dataset's settings, as in bench/quality.py.
+With BENCH_KEEP=DIR in the environment, each run's records are kept for bench/decide.py's `--kept
+DIR` (the champion rule's variants walked over every run; a faulted run's spiked windows left out).
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from linear import print_bars, run  # noqa: E402
+from linear import keep_evidence, print_bars, run  # noqa: E402
 from quality import DATASETS, dataset_arguments, held_out, prepared, settings  # noqa: E402
 
 FAULTS = ("stuck", "spike_input", "spike_target", "shift")
@@ -614,6 +616,8 @@ def one(dataset: str, raw: dict, names: list[str] | None, month: int | None, kin
             out = run(dataset, copy.deepcopy(raw), names, files=files[:len(spec["files"])])
             spike = next((f for f in faults if f.kind == "spike_target"), None)
             fig = deployed(out, batch if kind == "faulted" else None, batch, spike)
+            drop = spiked(out, batch, spike) if kind == "faulted" else None
+            keep_evidence(dataset, kind, out, {batch: drop.tolist()} if drop is not None and drop.any() else None)
             fig["month"] = out["batch"][batch]
             fig["designs"] = designs(out, files, batch)
             fig["findings"] = [f.record() for f in out["findings"]]  # what the data checks flagged

@@ -9,6 +9,7 @@ Each forecaster answers ``predict(windows)`` in the data's units, as every forec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,9 @@ from lstm_utils.evaluation import Forecaster, WindowLosses, calibrate, cell
 from lstm_utils.linear import BatchSums
 from lstm_utils.settings import Params
 from lstm_utils.windows import Windows, calibration_windows, deployed_windows, tail_windows
+
+if TYPE_CHECKING:
+    from lstm_utils._keras import keras
 
 
 def persistence(windows: Windows) -> np.ndarray:
@@ -117,3 +121,50 @@ def naive_deployed(frame: pd.DataFrame, params: Params) -> dict[str, list[Window
             out[name].append(WindowLosses.of(windows, forecaster.predict(windows), widths))
     return out
 
+
+BASELINES = ("linear", "persistence", "seasonal_naive")  # the baselines that can be champion (compare.candidates)
+
+
+def as_model(name: str, frame: pd.DataFrame, params: Params) -> keras.Model:
+    """Baseline `name` as a Keras forecaster of built-in layers only, so its `.keras` file loads in
+    safe mode and `forecast` and `evaluate` take it as any model: raw windows in, forecasts in the
+    data's units out.
+
+    - `persistence`, `seasonal_naive`: the window's own rows (the anchors of
+      :func:`lstm_utils.model.anchor`), nothing fitted;
+    - `linear`: the forecaster with a linear path and the LSTM's share at 0, the path set to the
+      ridge fitted on every batch (the linear baseline's last refit), its bounds (`model.clip`)
+      the range of every batch: the ridge's forecasts, in float32.
+    """
+    from dataclasses import replace
+
+    from lstm_utils._keras import keras
+    from lstm_utils.model import anchor, set_bounds, set_linear, set_share
+
+    lookback, horizon, season = params.window.lookback, params.window.horizon, params.baselines.season
+    target_idx = np.array([list(params.data.inputs).index(t) for t in params.data.targets])
+    if name in ("persistence", "seasonal_naive"):
+        window = keras.Input((lookback, len(params.data.inputs)), name="window")
+        last_step = keras.layers.Cropping1D((lookback - 1, 0), name="last_step")(window)
+        kind = "last" if name == "persistence" else "season"
+        return keras.Model(window, anchor(window, last_step, kind, lookback, horizon, target_idx, season), name=name)
+    if name != "linear":
+        raise ValueError(f"no baseline named {name!r}; the baselines are {', '.join(BASELINES)}")
+    from lstm_utils.from_scratch import new_forecaster
+
+    batches = list(range(int(frame["batch"].max()) + 1))
+    shaped = replace(params, model=replace(params.model, linear=True, share="fitted", gate="none"))
+    model = new_forecaster(frame, shaped, name=name)
+    ridge = BatchSums(frame, params).fit(batches)
+    set_linear(model, ridge.w, ridge.b)
+    set_share(model, np.zeros(len(target_idx)))
+    if params.model.clip is not None:
+        set_bounds(model, frame, params.data.inputs, lookback, batches, params.model.clip)
+    return model
+
+
+def final(name: str, frame: pd.DataFrame, params: Params) -> Forecaster:
+    """Baseline `name` as it stands after the last batch (the linear one refit on every batch)."""
+    n = int(frame["batch"].max()) + 1
+    return every_baseline(params.baselines.season, BatchSums(frame, params).fit(range(n)) if name == "linear"
+                          else None)[name]

@@ -105,6 +105,11 @@ def verdict(summaries: dict[str, dict], baselines: dict[str, dict], choice: Choi
     whether updating pays, whether a baseline beats every strategy, the figures on too few
     windows; then each strategy set against when it is said to fit, and the design's checks."""
     lines = [f"**Champion: {choice.champion}**: {choice.why}."]
+    if choice.baseline:
+        lines.append(baseline_words(summaries, baselines, choice.champion, rule))
+    cheaper = cheaper_words(summaries, choice, evidence, rule)
+    if cheaper:
+        lines.append(cheaper)
     if not choice.in_set:
         behind = choice.behind or "a baseline"
         gap = _gap(summaries.get(choice.champion, {}), baselines.get(choice.behind or "", {}), rule.rank_by)
@@ -120,6 +125,47 @@ def verdict(summaries: dict[str, dict], baselines: dict[str, dict], choice: Choi
                      "Differences between them are likely noise; more or longer batches, larger `split.*` "
                      "fractions or a shorter `window.horizon` give more windows.")
     return "\n\n".join(lines) + "\n\n" + narrative(summaries, baselines, choice.champion, rule.rank_by)
+
+
+def cheaper_words(summaries: dict[str, dict], choice: Choice, evidence: ConfidenceSet, rule: CompareParams) -> str:
+    """Why the champion is not the cheapest strategy in the confidence set, when it is not ('' when it is)."""
+    inside = [s for s in summaries if s in evidence and summaries[s].get("windows_seen") is not None]
+    if not choice.in_set or choice.baseline or choice.champion not in inside:
+        return ""
+    cheapest = min(inside, key=lambda s: (summaries[s]["windows_seen"], s))
+    own, least = summaries[choice.champion]["windows_seen"], summaries[cheapest]["windows_seen"]
+    if least >= own:
+        return ""
+    how = {"best": f"takes the lowest {_figure_name(rule.rank_by)} in the set",
+           "margin": f"takes the cheapest within {rule.margin:.1%} of the lowest {_figure_name(rule.rank_by)}",
+           "cheapest": "takes the cheapest, but the champion before stays while it is in the set"}[rule.choose]
+    measured = (": over twelve walked-forward runs this rule had the lowest regret against the best fixed policy "
+                "(bench/README.md, \"A rule that pays walked forward\")" if rule.choose == "best" else "")
+    kept = f" (`compare.hysteresis: {rule.hysteresis}`)" if choice.kept else ""
+    return (f"It is not the cheapest member of the set: {cheapest} saw {least:,} training windows against its "
+            f"{own:,}, and the evidence cannot tell them apart. `compare.choose: {rule.choose}` {how}{kept}"
+            f"{measured}. Set `compare.choose: cheapest` to take {cheapest}.")
+
+
+BASELINE_NAMES = {"linear": "the ridge (the linear baseline, refit on every batch)", "persistence": "persistence",
+                  "seasonal_naive": "seasonal naive"}
+
+
+def baseline_words(summaries: dict[str, dict], baselines: dict[str, dict], champion: str,
+                   rule: CompareParams) -> str:
+    """In plain words, when a baseline is champion: the LSTM does not pay on this data, and what to use."""
+    what = BASELINE_NAMES.get(champion, champion)
+    key = rule.rank_by
+    ranked = [s for s in summaries if summaries[s].get(key) is not None]
+    best = min(ranked, key=lambda s: summaries[s][key]) if ranked else None
+    gap = _gap(summaries.get(best, {}), baselines.get(champion, {}), key) if best else None
+    against = (f"; the best strategy, {best}, is {gap:+.1%} against it by {_figure_name(key)}, which the evidence "
+               "cannot tell apart from no gain" if gap is not None else "")
+    return (f"**The LSTM does not pay on this data: use {what}.** It forecasts as well as any update strategy "
+            f"(it is in the confidence set){against}, at no training. `models/champion.keras` is {what}, as a model "
+            f"of built-in Keras layers: `reports/forecast.csv`, `lstm-utils forecast` and `lstm-utils evaluate` use it "
+            "as they use any model. The strategies keep running; the champion moves back to one when the evidence "
+            "says it pays.")
 
 
 def _gap(a: dict, b: dict, key: str) -> float | None:
@@ -149,8 +195,13 @@ def history_table(walk: WalkForward) -> pd.DataFrame:
     for i, turn in enumerate(walk.history):
         before = walk.history[i - 1].choice.champion if i else None
         reason = ("first pick" if before is None else "kept: still in the set" if turn.choice.kept else
+                  f"again: no strategy in the set, {turn.choice.behind or 'a baseline'} ahead"
+                  if turn.choice.champion == before and not turn.choice.in_set else
+                  "picked again" if turn.choice.champion == before else
                   f"changed: {before} left the set" if before not in turn.evidence else
-                  f"changed: {before} forgot too much")
+                  f"changed: {turn.choice.champion} is cheaper" if turn.choice.yielded else
+                  f"changed: {before} forgot too much" if before in turn.choice.excluded_for_forgetting else
+                  "changed: picked afresh")
         rows.append({"batch": turn.name, "champion": turn.choice.champion, "pick": reason,
                      "deployed_rmse": turn.deployed_rmse, "windows": turn.windows or None,
                      "evidence windows": turn.evidence.windows,
@@ -166,7 +217,8 @@ def walk_words(walk: WalkForward) -> str:
                 f"{len(walk.history) - 1 or 'one or no'} update step(s) there is nothing to check yet.")
     parts = [f"Following the rule from the second update on, on {rule['windows']:,} deployed windows: deployed RMSE "
              f"{rule['deployed_rmse']:.3f}, training {rule['windows_seen']:,} windows"]
-    for name, what in (("retrain", "always retraining"), ("none", "never updating"), ("finetune", "always fine-tuning")):
+    for name, what in (("retrain", "always retraining"), ("none", "never updating"), ("finetune", "always fine-tuning"),
+                       ("linear", "always the ridge")):
         other = walk.policies.get(name)
         if other is None:
             continue
@@ -259,7 +311,7 @@ def narrative(summaries: dict[str, dict], baselines: dict[str, dict], best: str,
     top = summaries[ranked[0]][key]
     others = {k: v[key] for k, v in baselines.items() if v.get(key) is not None}
     lines = []
-    if others and summaries[best].get(key) is not None:
+    if others and best in summaries and summaries[best].get(key) is not None:
         name = min(others, key=others.get)
         gap = relative_gap(summaries[best][key], others[name])
         lines.append(f"Its {what}, {summaries[best][key]:.3f}, is {abs(gap):.2%} "
@@ -327,13 +379,16 @@ def against_linear(summaries: dict[str, dict], ranked: list[str], linear: float,
     what = _figure_name(key)
     behind = {s: relative_gap(summaries[s][key], linear) for s in ranked if summaries[s][key] >= linear}
     ridge = f"the linear baseline (a ridge regression on the same windows, refit at every step: {linear:.3f})"
+    if not behind and best not in summaries:  # a baseline is champion: in the set beside the strategies
+        return f"Every strategy beats {ridge} by {what}, by a margin the confidence set cannot tell from noise."
     if not behind:
         return (f"Every strategy beats {ridge} by {what}, the champion by "
                 f"{1 - summaries[best][key] / linear:.1%}: the LSTM adds to what a linear model can do here.")
     listed = ", ".join(f"{s} (+{gap:.1%})" for s, gap in behind.items())
     if len(behind) == len(ranked):
         return (f"**The LSTM does not beat {ridge} on your data**: no compared strategy has a lower {what} "
-                f"({listed}). Use the linear model, or give the LSTM more data or other settings.")
+                f"({listed}). Use the linear model (`compare.candidates: all` crowns it when the evidence says so), "
+                "or give the LSTM more data or other settings.")
     ahead = ", ".join(s for s in ranked if s not in behind)
     if best in behind:
         return (f"**The champion does not beat {ridge} on your data** ({listed} behind it); {ahead} "

@@ -6,13 +6,16 @@ to use, and whether following that rule would have paid.
   bootstrap, seeded. Its blocks are on average `window.horizon` windows long: neighbouring
   windows share all but one of their targets, so their losses move together at least that far.
 - :func:`choose`: the champion rule of `compare`: among the strategies in the set whose
-  forgetting is within `compare.max_forgetting`, the cheapest (fewest training windows seen) or
-  the best by `compare.rank_by`; an incumbent stays while it is in the set (hysteresis), so the
-  champion does not flip on noise.
+  forgetting is within `compare.max_forgetting` (and the baselines, with `compare.candidates:
+  all`), the best by `compare.rank_by`, the cheapest (fewest training windows seen), or the
+  cheapest within a margin of the best (`compare.choose`); an incumbent stays while it is in the
+  set, unless the pick is cheaper (`compare.hysteresis`), so the champion does not flip on noise;
+  the stale `none` is not picked before the evidence tells the strategies apart (`compare.stale`).
 - :func:`walk_forward`: the rule checked as a user would have lived it: at each step t from the
-  second on, chosen on the evidence of batches 1..t-1 alone, then scored on batch t; beside
-  three fixed policies (always retrain, always fine-tune, never update). Its last choice, on all
-  the evidence, is the champion.
+  second on, chosen on the evidence of batches 1..t-1 alone, then scored on batch t; beside the
+  fixed policies (always retrain, always fine-tune, never update, always the ridge). Its last
+  choice, on all the evidence, is the champion. The defaults were chosen by walking every
+  variant over twelve runs (bench/decide.py `--kept`; bench/README.md).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from lstm_utils.settings import CompareParams
 from lstm_utils.summary import Evidence
 
 REPS = 1000  # bootstrap replications of every confidence set
-POLICIES = {"retrain": "always retrain", "finetune": "always fine-tune", "none": "never update"}
+POLICIES = {"retrain": "always retrain", "finetune": "always fine-tune", "none": "never update",
+            "linear": "always the ridge"}
 
 
 def test_size(confidence: float) -> float:
@@ -144,14 +148,16 @@ def confidence_set(losses: dict[str, np.ndarray], confidence: float, block: int,
 
 @dataclass(frozen=True)
 class Choice:
-    """The strategy the rule picks, and why, in words."""
+    """The forecaster the rule picks, and why, in words."""
 
     champion: str
     why: str
-    in_set: bool = True  # False: no strategy is in the confidence set; the champion is the best of them
+    in_set: bool = True  # False: no candidate is in the confidence set; the champion is the best strategy
     behind: str | None = None  # then, the best baseline in the set
     kept: bool = False  # the incumbent stayed (it is still in the set)
     excluded_for_forgetting: tuple[str, ...] = ()
+    baseline: bool = False  # the champion is a baseline (`compare.candidates: all`): the LSTM does not pay here
+    yielded: bool = False  # the incumbent, still in the set, gave way to a cheaper pick (`compare.hysteresis: yield`)
 
 
 def _figure(summary: dict, key: str) -> float:
@@ -160,57 +166,104 @@ def _figure(summary: dict, key: str) -> float:
 
 
 def _rank(summary: dict, key: str) -> tuple[float, float]:
-    """A strategy's place by `key`; ties (before the second batch every strategy deployed the same
+    """A forecaster's place by `key`; ties (before the second batch every strategy deployed the same
     base model, so their deployed figures are equal) are broken by the test tails after learning
     (`new_rmse`), held out from training too."""
     return _figure(summary, key), _figure(summary, "new_rmse")
 
 
+def _cost(summary: dict) -> int:
+    """Training windows seen so far (a baseline: none; the ridge's closed-form refit costs next to nothing)."""
+    return int(summary.get("windows_seen") or 0)
+
+
+def pick(pool: list[str], figures: dict[str, dict], rule: CompareParams) -> str:
+    """The rule's pick among `pool` (no incumbent): the cheapest (`choose: cheapest`), the lowest
+    `rank_by` (`best`), or the cheapest of those within `compare.margin` of the lowest (`margin`);
+    ties by the ranking figure, then the name."""
+    key = rule.rank_by
+    if rule.choose == "best":
+        return min(pool, key=lambda s: (*_rank(figures[s], key), s))
+    if rule.choose == "margin":
+        best = min(_figure(figures[s], key) for s in pool)
+        pool = [s for s in pool if _figure(figures[s], key) <= best * (1 + rule.margin)] or pool
+    return min(pool, key=lambda s: (_cost(figures[s]), *_rank(figures[s], key), s))
+
+
+def _pick_words(best: str, pool: list[str], figures: dict[str, dict], rule: CompareParams, level: str,
+                strategies: dict[str, dict]) -> str:
+    key = rule.rank_by
+    some = f"{len(pool)} {'strategies' if set(pool) <= set(strategies) else 'candidates'} in the {level}"
+    if rule.choose == "best":
+        return f"the lowest {key} ({figures[best][key]:.3f}) of the {some}"
+    seen = f"{_cost(figures[best]):,} training windows seen"
+    if rule.choose == "margin":
+        return f"the cheapest of the {some} whose {key} is within {rule.margin:.1%} of the lowest ({seen})"
+    return f"the cheapest of the {some} ({seen})"
+
+
 def choose(strategies: dict[str, dict], baselines: dict[str, dict], evidence: ConfidenceSet, rule: CompareParams,
-           incumbent: str | None = None) -> Choice:
+           incumbent: str | None = None, informed: bool = True) -> Choice:
     """The champion by the rule of `compare`, from each strategy's and baseline's summary and the
     confidence set of their deployed losses.
 
-    The candidates are the strategies in the set whose `forgetting_share` is at most
-    `rule.max_forgetting` (when every strategy in the set forgot more, all of those in the set).
-    The `incumbent` stays if it is one of them; else the one with the fewest training windows seen
-    (`rule.choose: cheapest`; ties by the ranking figure) or the lowest `rule.rank_by` (`best`).
-    When no strategy is in the set (a baseline beats them all), the best strategy by
-    `rule.rank_by` among those that kept their forgetting within bounds, marked as behind the best
-    baseline in the set.
+    The candidates are the strategies (with `rule.candidates: all`, the baselines too) in the set
+    whose `forgetting_share` is at most `rule.max_forgetting` (when every strategy in the set forgot
+    more, all of those in the set). Among them, :func:`pick`. The `incumbent` stays while it is a
+    candidate (`rule.hysteresis: keep`), or while it is one and the pick is no cheaper (`yield`);
+    `off`: no incumbent. Not `informed` (every strategy deployed the same model so far: nothing
+    tells them apart) and `rule.stale: informed`, or always with `last` while anything that learns
+    is a candidate: the pick among those that learn (and the baselines), never the stale `none`.
+    When no candidate is in the set (a baseline beats them all, and baselines are not candidates),
+    the best strategy by `rule.rank_by` among those that kept their forgetting within bounds,
+    marked as behind the best baseline in the set.
     """
     key = rule.rank_by
     ranked = {s: v for s, v in strategies.items() if v.get(key) is not None}
     if not ranked:
         return Choice("none", "no update step has run yet (a single batch), so the base model stays")
+    open_to = {b: v for b, v in baselines.items() if v.get(key) is not None} if rule.candidates == "all" else {}
+    figures = ranked | open_to
     steady = [s for s in ranked if (ranked[s].get("forgetting_share") or 0.0) <= rule.max_forgetting]
     excluded = tuple(sorted(set(ranked) - set(steady)))
-    inside = [s for s in ranked if s in evidence]
-    pool = [s for s in inside if s in steady] or inside
+    inside = [s for s in figures if s in evidence]
+    pool = [s for s in inside if s in steady or s in open_to] or inside
     level = f"{evidence.confidence:.0%} confidence set"
     limit = f"{rule.max_forgetting:.0%}"
-    if pool and not set(pool) & set(steady):
+    if pool and not set(pool) & (set(steady) | set(open_to)):
         forgets = f" (every strategy in the set forgot more than {limit}, so all of them were considered)"
     else:
         forgets = f" (excluded for forgetting more than {limit}: {', '.join(excluded)})" if excluded else ""
-    if incumbent in pool:
-        return Choice(incumbent, f"the champion before, {incumbent}, is still in the {level} (p = "
-                                 f"{evidence.pvalues[incumbent]:.2f}), so it stays{forgets}", kept=True,
-                      excluded_for_forgetting=excluded)
+    fresh = ""
+    if rule.stale == "last" or (not informed and rule.stale == "informed"):
+        learners = [s for s in pool if s in open_to or _cost(ranked[s]) > 0]
+        if learners and len(learners) < len(pool):
+            pool = learners
+            incumbent = incumbent if incumbent in learners else None
+            fresh = ("every strategy deployed the same model so far, so nothing tells them apart: the ones that "
+                     "learn are weighed, not the stale model; " if not informed else
+                     "the stale model is weighed only when nothing that learns is in the set; ")
+    if incumbent in pool and rule.hysteresis != "off":
+        best = pick(pool, figures, rule)
+        if rule.hysteresis == "keep" or _cost(figures[best]) >= _cost(figures[incumbent]) or best == incumbent:
+            return Choice(incumbent, f"the champion before, {incumbent}, is still in the {level} (p = "
+                                     f"{evidence.pvalues[incumbent]:.2f}), so it stays{forgets}", kept=True,
+                          excluded_for_forgetting=excluded, baseline=incumbent in open_to)
+        left = (f"the champion before, {incumbent}, is still in the {level}, but {best} is cheaper "
+                f"({_cost(figures[best]):,} training windows seen against {_cost(figures[incumbent]):,}): ")
+        why = f"{left}{_pick_words(best, pool, figures, rule, level, ranked)}{forgets}"
+        return Choice(best, why, excluded_for_forgetting=excluded, baseline=best in open_to, yielded=True)
     left = (f"the champion before, {incumbent}, left the {level} (p = {evidence.pvalues[incumbent]:.2f}); "
             if incumbent is not None and incumbent in evidence.pvalues and incumbent not in evidence else
             f"the champion before, {incumbent}, forgot more than {limit}; "
-            if incumbent is not None and incumbent in evidence else "")
+            if incumbent is not None and incumbent in evidence and incumbent not in pool and incumbent in ranked
+            else "")
     if pool:
-        if rule.choose == "cheapest":
-            best = min(pool, key=lambda s: (ranked[s].get("windows_seen", 0), *_rank(ranked[s], key), s))
-            why = (f"{left}the cheapest of the {len(pool)} strategies in the {level} "
-                   f"({ranked[best].get('windows_seen', 0):,} training windows seen){forgets}")
-        else:
-            best = min(pool, key=lambda s: (*_rank(ranked[s], key), s))
-            why = (f"{left}the lowest {key} ({ranked[best][key]:.3f}) of the {len(pool)} strategies in the "
-                   f"{level}{forgets}")
-        return Choice(best, why, excluded_for_forgetting=excluded)
+        best = pick(pool, figures, rule)
+        why = f"{left}{fresh}{_pick_words(best, pool, figures, rule, level, ranked)}{forgets}"
+        if best in open_to:
+            why += f": {best}, a baseline, is as good as any strategy here, at no training"
+        return Choice(best, why, excluded_for_forgetting=excluded, baseline=best in open_to)
     candidates = steady or list(ranked)
     best = min(candidates, key=lambda s: (*_rank(ranked[s], key), s))
     inside_baselines = [b for b in baselines if b in evidence and baselines[b].get(key) is not None]
@@ -240,33 +293,55 @@ class WalkForward:
 
     history: list[Turn]  # batches 2..T, then T+1: the champion now, on every batch's evidence
     policies: dict[str, dict] = field(default_factory=dict)  # the rule and each fixed policy: error and cost
+    by_batch: dict[str, dict[str, float | None]] = field(default_factory=dict)  # batch name -> forecaster -> deployed RMSE
 
     @property
     def final(self) -> Turn:
         return self.history[-1]
 
 
-def walk_forward(evidence: Evidence, rule: CompareParams, block: int, seed: int) -> WalkForward:
-    """At each batch t = 2..T+1: the confidence set and the champion rule on the evidence of
-    batches 1..t-1 (each forecaster's summary as of step t-1 and its deployed losses on those
-    batches), the previous pick the incumbent; then the pick's deployed losses on batch t (none
-    for T+1, the batch to come). Also the rule's and each fixed policy's (`none`, `finetune`,
-    `retrain`, where compared) deployed RMSE over batches 2..T, and their cost: the training
-    windows of the steps that made the models deployed there."""
-    history: list[Turn] = []
-    incumbent = None
+def informed(evidence: Evidence, seen: list[int]) -> bool:
+    """Whether the deployed losses of batches `seen` tell the strategies apart at all: False while
+    every strategy deployed the same model (before the second batch, the base model)."""
+    if not seen:
+        return False
+    return len(_same({name: track.losses(seen) for name, track in evidence.strategies.items()})) > 1
+
+
+def sets(evidence: Evidence, confidence: float, block: int, seed: int) -> list[ConfidenceSet]:
+    """The confidence set on the evidence before each batch t = 2..T+1 (batches 1..t-1), in order:
+    what :func:`walk_forward` weighs at each turn; the same for every rule, so a comparison of
+    rules computes them once."""
+    out = []
     for t in range(2, evidence.steps + 2) if evidence.steps >= 1 else [1]:
         seen = list(range(1, t))
         losses = {name: track.losses(seen) for name, track in evidence.tracks.items()}
         origins = next(iter(evidence.tracks.values())).origins(seen) if seen else None
-        cs = confidence_set(losses, rule.confidence, block, seed, origins=origins) if seen else ConfidenceSet(
-            {name: 1.0 for name in losses}, rule.confidence, 0, block)
+        out.append(confidence_set(losses, confidence, block, seed, origins=origins) if seen else ConfidenceSet(
+            {name: 1.0 for name in losses}, confidence, 0, block))
+    return out
+
+
+def walk_forward(evidence: Evidence, rule: CompareParams, block: int, seed: int,
+                 known: list[ConfidenceSet] | None = None) -> WalkForward:
+    """At each batch t = 2..T+1: the confidence set and the champion rule on the evidence of
+    batches 1..t-1 (each forecaster's summary as of step t-1 and its deployed losses on those
+    batches), the previous pick the incumbent; then the pick's deployed losses on batch t (none
+    for T+1, the batch to come). Also the rule's and each fixed policy's (`none`, `finetune`,
+    `retrain`, where compared, and the ridge, `linear`) deployed RMSE over batches 2..T, and their
+    cost: the training windows of the steps that made the models deployed there (a baseline's:
+    none). `known`: the confidence sets of :func:`sets`, computed before."""
+    history: list[Turn] = []
+    incumbent = None
+    known = known if known is not None else sets(evidence, rule.confidence, block, seed)
+    for t, cs in zip(range(2, evidence.steps + 2) if evidence.steps >= 1 else [1], known):
+        seen = list(range(1, t))
         summaries = {name: track.summary(t) for name, track in evidence.strategies.items()}
         base = {name: track.summary(t) for name, track in evidence.baselines.items()}
-        choice = choose(summaries, base, cs, rule, incumbent)
+        choice = choose(summaries, base, cs, rule, incumbent, informed(evidence, seen))
         incumbent = choice.champion
         arrived = t <= evidence.steps  # T+1: the batch to come
-        track = evidence.strategies.get(choice.champion)
+        track = evidence.tracks.get(choice.champion)
         windows = evidence.windows(t) if arrived else 0
         error = float(np.sqrt(track.losses([t]).mean())) if windows and track is not None else None
         cost = int(track.windows_seen[t - 2]) if track is not None and track.windows_seen and t >= 2 else 0
@@ -274,15 +349,18 @@ def walk_forward(evidence: Evidence, rule: CompareParams, block: int, seed: int)
     scored = [turn for turn in history if turn.deployed_rmse is not None]
     if scored:
         batches = [turn.batch for turn in scored]
-        rule_losses = np.concatenate([evidence.strategies[turn.choice.champion].losses([turn.batch]) for turn in scored])
+        rule_losses = np.concatenate([evidence.tracks[turn.choice.champion].losses([turn.batch]) for turn in scored])
         policies = {"rule": {"deployed_rmse": float(np.sqrt(rule_losses.mean())), "windows": int(len(rule_losses)),
                              "windows_seen": int(sum(turn.windows_seen for turn in scored))}}
         for name in POLICIES:
-            if name in evidence.strategies:
-                track = evidence.strategies[name]
+            track = evidence.tracks.get(name)
+            if track is not None:
                 policies[name] = {"deployed_rmse": float(np.sqrt(track.losses(batches).mean())),
                                   "windows": int(len(rule_losses)),
-                                  "windows_seen": int(sum(track.windows_seen[t - 2] for t in batches))}
+                                  "windows_seen": int(sum(track.windows_seen[t - 2] for t in batches)
+                                                      if track.windows_seen else 0)}
     else:
         policies = {}
-    return WalkForward(history, policies)
+    by_batch = {evidence.batches[t]: {name: float(np.sqrt(track.losses([t]).mean())) if evidence.windows(t) else None
+                                      for name, track in evidence.tracks.items()} for t in range(1, evidence.steps + 1)}
+    return WalkForward(history, policies, by_batch)

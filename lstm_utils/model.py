@@ -156,7 +156,7 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
         if params.gate == "fitted":  # a weight per target on the change, fitted after training (fit_gate)
             change = layers.Dense(n_targets, use_bias=False, trainable=False, name=GATE,
                                   kernel_initializer=keras.initializers.Identity())(change)
-        out = layers.Add(name="forecast")([_anchor(window, last_step, params.residual, lookback, horizon,
+        out = layers.Add(name="forecast")([anchor(window, last_step, params.residual, lookback, horizon,
                                                    target_idx, season), change])
     return keras.Model(window, out, name=name)
 
@@ -190,7 +190,7 @@ def _target_spread(spreads, target_idx: np.ndarray, n_inputs: int, horizon: int)
     return layers.UpSampling1D(horizon, name=TARGET_SPREAD)(pick(spreads))
 
 
-def _anchor(window, last_step, kind: str, lookback: int, horizon: int, target_idx: np.ndarray, season: int):
+def anchor(window, last_step, kind: str, lookback: int, horizon: int, target_idx: np.ndarray, season: int):
     """What the learned change is added to, (batch, horizon, targets), from built-in layers:
     'last' repeats the last observed value; 'season' repeats the last `season` steps."""
     n_inputs = window.shape[-1]

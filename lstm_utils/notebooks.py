@@ -142,16 +142,25 @@ def _keep(ran: Path, executed: Path) -> None:
 
 
 def write_index(reports: str | Path = "reports", strategies: tuple[str, ...] = ()) -> Path:
-    """`reports/index.html`: one link per rendered report that exists: compare, data, base, then
-    each of `strategies` (the compared ones, `compare.strategies`)."""
+    """`reports/index.html`: the answer first, from reports/metrics.json where the compare stage
+    wrote it (:func:`lstm_utils.pages.index.answer`), then one link per rendered report that exists:
+    compare, data, base, then each of `strategies` (the compared ones, `compare.strategies`)."""
+    import json
+
+    from lstm_utils.pages.index import answer
+
     reports = Path(reports)
     names = ("compare", "data", "base") + tuple(strategies)
     items = "\n".join(
         f'<li><a href="{html.escape(n)}.html">{html.escape(title(n))}</a></li>'
         for n in names if (reports / f"{n}.html").is_file())
+    metrics = reports / "metrics.json"
+    top = answer(json.loads(metrics.read_text(encoding="utf-8"))) if metrics.is_file() else ""
+    style = ("body{font-family:sans-serif;max-width:50em;margin:2em auto}.answer{font-size:1.3em}"
+             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}")
     page = (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>lstm_utils reports</title>"
-            f"<style>body{{font-family:sans-serif;max-width:50em;margin:2em auto}}</style></head>\n"
-            f"<body><h1>lstm_utils reports</h1>\n<ul>\n{items}\n</ul>\n"
+            f"<style>{style}</style></head>\n"
+            f"<body><h1>lstm_utils: which model to use</h1>\n{top}\n<h2>Reports</h2>\n<ul>\n{items}\n</ul>\n"
             f"<p>Metrics: <code>dvc metrics show</code>. Executed notebooks: <code>reports/executed/</code>.</p>"
             f"</body></html>\n")
     out = reports / "index.html"

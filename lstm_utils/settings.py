@@ -274,13 +274,24 @@ class CompareParams:
     rank_by: str = setting("deployed_rmse", check=_rank_by,
                            hint="deployed_rmse ranks by the error on every window of each new batch before learning "
                                 "it; new_rmse by the new batches' test tails after learning them")
-    choose: str = setting("cheapest", choices=("cheapest", "best"),
-                          hint="cheapest: the strategy in the confidence set with the fewest training windows seen; "
-                               "best: the lowest rank_by")
+    choose: str = setting("best", choices=("cheapest", "best", "margin"),
+                          hint="cheapest: the candidate in the confidence set with the fewest training windows seen; "
+                               "best: the lowest rank_by; margin: the cheapest within compare.margin of the lowest")
     confidence: float = setting(0.9, gt=0, lt=1, hint="the confidence set's level, e.g. 0.9")
     max_forgetting: float = setting(0.05, ge=0, hint="a share of the error: 0.05 lets the error on old batches "
                                                      "rise by at most 5% since they were learned")
     min_windows: int = setting(100, ge=1, hint="e.g. 100: a figure on fewer windows is flagged")
+    margin: float = setting(0.01, ge=0, optional=True,
+                            hint="with choose: margin, a share of the lowest rank_by, e.g. 0.01 (1%)")
+    hysteresis: str = setting("keep", choices=("keep", "yield", "off"), optional=True, shipped="yield",
+                              hint="keep: the champion stays while in the set; yield: unless the rule's pick is "
+                                   "cheaper; off: picked afresh each step")
+    stale: str = setting("allow", choices=("allow", "informed", "last"), optional=True, shipped="informed",
+                         hint="allow: `none` (never updating) competes as any strategy; informed: not before the "
+                              "evidence tells the strategies apart; last: only when nothing that learns is a "
+                              "candidate in the set")
+    candidates: str = setting("strategies", choices=("strategies", "all"), optional=True,
+                              hint="all: the baselines (ridge, persistence, seasonal naive) may be champion too")
 
 
 CORE: dict[str, type] = {

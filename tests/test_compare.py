@@ -285,6 +285,35 @@ def test_the_verdict_says_plainly_when_a_baseline_beats_every_strategy():
             "is +25.0% behind it. Use linear, or give the LSTM more data or other settings.") in text
 
 
+def test_when_a_baseline_is_champion_the_verdict_says_the_lstm_does_not_pay_and_what_to_use():
+    summaries = {"none": summary(3.0, 0.0, deployed_rmse=3.0), "finetune": summary(1.25, 0.0, deployed_rmse=1.25)}
+    baselines = {"linear": {"deployed_rmse": 1.3}, "persistence": {"deployed_rmse": 4.0}}
+    rule = dataclasses.replace(RULE, rank_by="deployed_rmse", choose="cheapest", candidates="all")
+    cs = ConfidenceSet({"none": 0.0, "finetune": 0.6, "linear": 1.0, "persistence": 0.0}, 0.9, 700, 24)
+    choice = choose(summaries, baselines, cs, rule)
+    assert choice.champion == "linear" and choice.baseline and choice.in_set
+    text = compare.verdict(summaries, baselines, choice, cs, rule)
+    assert ("**The LSTM does not pay on this data: use the ridge (the linear baseline, refit on every batch).** "
+            "It forecasts as well as any update strategy (it is in the confidence set); the best strategy, "
+            "finetune, is -3.8% against it") in text
+    assert "`models/champion.keras` is the ridge" in text
+
+
+def test_the_verdict_says_why_the_champion_is_not_the_cheapest_member_of_the_set():
+    summaries = {"finetune": summary(1.3, 0.0, deployed_rmse=1.3, windows_seen=100),
+                 "retrain": summary(1.2, 0.0, deployed_rmse=1.2, windows_seen=5000)}
+    cs = ConfidenceSet({"finetune": 0.5, "retrain": 1.0}, 0.9, 700, 24)
+    rule = dataclasses.replace(RULE, rank_by="deployed_rmse", choose="best")
+    choice = choose(summaries, {}, cs, rule)
+    assert choice.champion == "retrain"
+    text = compare.verdict(summaries, {}, choice, cs, rule)
+    assert ("It is not the cheapest member of the set: finetune saw 100 training windows against its 5,000, and "
+            "the evidence cannot tell them apart. `compare.choose: best` takes the lowest deployed RMSE in the "
+            "set") in text and "Set `compare.choose: cheapest` to take finetune." in text
+    cheapest = dataclasses.replace(rule, choose="cheapest")
+    assert "not the cheapest" not in compare.verdict(summaries, {}, choose(summaries, {}, cs, cheapest), cs, cheapest)
+
+
 @pytest.mark.parametrize("linear, words", [
     (3.5, "Every strategy beats the linear baseline (a ridge regression on the same windows, refit at every step: "
           "3.500) by new-period RMSE, the champion by 71.4%"),
@@ -405,6 +434,12 @@ def test_the_champion_history_says_why_each_pick_was_kept_or_changed():
     assert got["pick"].tolist() == ["first pick", "kept: still in the set", "changed: none left the set"]
     assert got["left out of the set"].tolist() == ["-", "-", "none"]
     assert got["windows"].tolist()[:2] == [700, 690] and got["windows"].isna().tolist()[2]
+    more = [Turn(2, "b2", Choice("retrain", "first"), cs(retrain=0.5, finetune=1.0), 3.0, 700, 0),
+            Turn(3, "b3", Choice("finetune", "cheaper", yielded=True), cs(retrain=0.5, finetune=1.0), 3.0, 700, 0),
+            Turn(4, "b4", Choice("finetune", "behind", in_set=False, behind="linear"), cs(finetune=0.01), 3.0, 700, 0),
+            Turn(5, "b5", Choice("finetune", "again"), cs(finetune=1.0), 3.0, 700, 0)]
+    assert compare.history_table(WalkForward(more))["pick"].tolist() == [
+        "first pick", "changed: finetune is cheaper", "again: no strategy in the set, linear ahead", "picked again"]
 
 
 def test_the_linear_words_say_the_design_chosen_and_when_a_refit_changed_it():

@@ -43,9 +43,11 @@ def test_shipped_file_loads_with_its_values(params, raw):
             got = getattr(typed, key)
             assert (list(got) if isinstance(got, tuple) else got) == value, f"{section}.{key}"
     assert params.compare.strategies == ("none", "finetune", "distill", "ensemble", "retrain", "replay", "refit")
-    assert (params.compare.rank_by, params.compare.choose, params.compare.confidence) == ("deployed_rmse", "cheapest", 0.9)
+    assert (params.compare.rank_by, params.compare.choose, params.compare.confidence) == ("deployed_rmse", "best", 0.9)
     assert (params.compare.max_forgetting, params.compare.min_windows) == (0.05, 100)
-    assert set(params.strategies) == set(params.compare.strategies)
+    assert (params.compare.hysteresis, params.compare.stale, params.compare.candidates) == ("yield", "informed",
+                                                                                             "strategies")
+    assert set(params.strategies) == set(params.compare.strategies) | {"drift"}  # drift's section, not compared
     assert params.model.units == tuple(raw["model"]["units"]) and params.distill.units == tuple(raw["distill"]["units"])
     assert isinstance(params.train.learning_rate, float)
     assert params.section("window") == raw["window"]
@@ -322,7 +324,7 @@ def test_rank_by_a_known_figure_loads(tmp_path, raw, rank_by):
 
 
 @pytest.mark.parametrize("key, value, words", [
-    ("choose", "fastest", "must be cheapest or best"), ("confidence", 1.0, "between 0 and 1"),
+    ("choose", "fastest", "must be cheapest, best or margin"), ("confidence", 1.0, "between 0 and 1"),
     ("min_windows", 0, ">= 1"), ("max_forgetting", -0.1, ">= 0")])
 def test_the_champion_rule_keys_are_checked(tmp_path, raw, key, value, words):
     raw["compare"][key] = value

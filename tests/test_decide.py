@@ -151,6 +151,58 @@ def test_hysteresis_holds_when_the_differences_are_only_noise(draws):
     assert sum(kept) >= 15, sum(kept)
 
 
+# --- the rule's variants, on evidence with a known right answer ------------------------------------
+
+def test_with_no_evidence_stale_informed_picks_the_cheapest_strategy_that_learns_not_none():
+    """Before the second batch every strategy deployed the base model: the set holds them all and
+    nothing tells them apart. `stale: allow` takes the cheapest, the stale `none`; `informed`, finetune;
+    `last` takes none only when nothing that learns is in the set."""
+    tied = {name: v | {"deployed_rmse": 1.0} for name, v in SUMMARIES.items()}
+    everyone = sets(*SUMMARIES)
+    assert choose(tied, BASELINES, everyone, RULE, informed=False).champion == "none"
+    learns = choose(tied, BASELINES, everyone, dataclasses.replace(RULE, stale="informed"), informed=False)
+    assert learns.champion == "finetune" and "nothing tells them apart" in learns.why
+    assert choose(tied, BASELINES, everyone, dataclasses.replace(RULE, stale="informed")).champion == "none"  # informed
+    last = dataclasses.replace(RULE, stale="last")
+    assert choose(SUMMARIES, BASELINES, sets("none", "finetune", "retrain"), last).champion == "finetune"
+    assert choose(SUMMARIES, BASELINES, sets("none", "linear"), last).champion == "none"  # nothing learns in the set
+
+
+def test_yield_gives_way_to_a_cheaper_member_as_good_as_the_incumbent():
+    """retrain, the incumbent, and finetune are both in the set: `keep` keeps retrain, `yield` takes
+    finetune (cheaper), and a dearer pick never displaces a cheaper incumbent."""
+    inside = sets("finetune", "replay", "retrain")
+    assert choose(SUMMARIES, BASELINES, inside, RULE, incumbent="retrain").champion == "retrain"
+    moved = choose(SUMMARIES, BASELINES, inside, dataclasses.replace(RULE, hysteresis="yield"), incumbent="retrain")
+    assert moved.champion == "finetune" and not moved.kept and "but finetune is cheaper" in moved.why
+    best = dataclasses.replace(RULE, choose="best", hysteresis="yield")
+    assert choose(SUMMARIES, BASELINES, inside, best, incumbent="finetune").champion == "finetune"  # retrain: dearer
+    assert choose(SUMMARIES, BASELINES, inside, dataclasses.replace(RULE, hysteresis="off"),
+                  incumbent="retrain").champion == "finetune"
+
+
+def test_margin_takes_the_cheapest_member_close_enough_to_the_best():
+    """retrain 0.99, replay 1.00 (+1.0%), finetune 1.01 (+2.0%) in the set."""
+    inside = sets("finetune", "replay", "retrain")
+    assert choose(SUMMARIES, BASELINES, inside, dataclasses.replace(RULE, choose="margin", margin=0.015)
+                  ).champion == "replay"
+    assert choose(SUMMARIES, BASELINES, inside, dataclasses.replace(RULE, choose="margin", margin=0.025)
+                  ).champion == "finetune"
+    assert choose(SUMMARIES, BASELINES, inside, dataclasses.replace(RULE, choose="margin", margin=0.0)
+                  ).champion == "retrain"
+
+
+def test_a_baseline_alone_in_the_set_is_crowned_when_baselines_are_candidates():
+    alone = sets("linear")
+    got = choose(SUMMARIES, BASELINES, alone, dataclasses.replace(RULE, candidates="all"))
+    assert got.champion == "linear" and got.baseline and got.in_set and "a baseline" in got.why
+    behind = choose(SUMMARIES, BASELINES, alone, RULE)  # not a candidate: the best strategy, marked behind
+    assert behind.champion == "retrain" and not behind.baseline and not behind.in_set
+    # in the set beside strategies, a baseline is the cheapest (no training)
+    assert choose(SUMMARIES, BASELINES, sets("linear", "finetune"), dataclasses.replace(RULE, candidates="all")
+                  ).champion == "linear"
+
+
 E = np.array([[2.0, 5.0, 6.0],
               [2.2, 2.5, 5.5],
               [2.1, 2.4, 3.0]])
@@ -229,6 +281,24 @@ def test_the_rule_and_the_fixed_policies_are_scored_on_the_same_windows():
     assert walk.policies["retrain"]["windows_seen"] == 300 * 2  # the steps that made the deployed models
     assert walk.policies["rule"]["windows_seen"] == 200 * 2
     assert walk.policies["none"]["windows_seen"] == 0
+
+
+def test_the_walk_forward_starts_with_a_learning_strategy_and_can_follow_a_baseline():
+    """`stale: informed`: the first pick (batch 1 alone: every strategy deployed the same model) is the
+    cheapest that learns; with baselines as candidates, a ridge far ahead of every strategy is
+    followed, and scored, as any pick; the ridge is one of the fixed policies."""
+    ev = evidence({"none": [1.0, 1.0, 1.0], "finetune": [1.0, 1.0, 1.0], "retrain": [1.0, 1.0, 1.0]}, seed=4)
+    for track in ev.strategies.values():  # one base model deployed on batch 1: the same losses
+        track.deployed[0] = ev.strategies["none"].deployed[0]
+    first = walk_forward(ev, dataclasses.replace(RULE, stale="informed"), HORIZON, seed=5).history[0]
+    assert first.choice.champion == "finetune" and first.windows_seen == 200  # finetune: 200 a step
+    assert walk_forward(ev, RULE, HORIZON, seed=5).history[0].choice.champion == "none"
+    rng = np.random.default_rng(9)
+    ev.baselines["linear"] = Track(np.full((4, 4), 0.5), np.full((4, 4), 0.5), cells(rng, [400] * 3, 0.2), [50] * 4)
+    walk = walk_forward(ev, dataclasses.replace(RULE, candidates="all"), HORIZON, seed=5)
+    assert [t.choice.champion for t in walk.history] == ["linear"] * 3 and walk.final.choice.baseline
+    assert walk.policies["rule"]["deployed_rmse"] == pytest.approx(walk.policies["linear"]["deployed_rmse"])
+    assert walk.policies["rule"]["windows_seen"] == walk.policies["linear"]["windows_seen"] == 0
 
 
 def test_pooled_figures_weigh_every_window_alike():

@@ -8,14 +8,11 @@ import functools
 import numpy as np
 import pytest
 
-from lstm_utils.config import parse_params
-from lstm_utils.ingest import ingest
 from lstm_utils.baselines import linear_chain
 from lstm_utils.linear import DESIGNS, BatchSums, Ridge, Sums, View, fit
 from lstm_utils.metrics import errors, mean_over_targets
-from lstm_utils.splits import assign_splits
 from lstm_utils.windows import deployed_windows, split_windows, tail_windows
-from tiny_project import tiny_params, write_part
+from tiny_project import tiny_sample
 
 
 def numpy_ridge(x: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarray, np.ndarray]:
@@ -73,12 +70,7 @@ def test_the_penalty_is_the_one_with_the_lowest_validation_error():
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     """Four slices of the sample (a 2-slice base period, then batches 1 and 2), tiny params."""
-    folder = tmp_path_factory.mktemp("linear")
-    for part in range(4):
-        write_part(folder, part)
-    params = parse_params(tiny_params())
-    frame = assign_splits(ingest(folder, params.data, params.split.base_batches), params.split)
-    return frame, params
+    return tiny_sample(tmp_path_factory.mktemp("linear"))
 
 
 def test_the_view_takes_a_window_apart_and_puts_the_forecast_back(sample):

@@ -39,6 +39,7 @@ OVERRIDES = {
     "ensemble": {"max_members": 3, "recent_batches": 0},
     "replay": {"buffer": BUFFER, "epochs": 2, "patience": 1},
     "refit": {"every": 2, "epochs": 2, "patience": 1},  # step 1 fine-tunes as finetune does; step 2 retrains
+    "drift": {"epochs": 2, "patience": 1},
 }
 
 
@@ -404,6 +405,27 @@ def test_refit_fine_tunes_and_retrains_every_nth_step(chains):
     assert_same_weights(chain.models[2], chains("retrain").models[2])
     assert chain.steps[0].windows_seen == chains("finetune").steps[0].windows_seen
     assert chain.steps[1].windows_seen == chains("retrain").steps[1].windows_seen
+
+
+# --- drift --------------------------------------------------------------------------------
+
+def test_drift_retrains_exactly_when_its_band_test_fires_and_its_steps_say_why(chains, frame, params, base):
+    """Each step is finetune's step (from the same previous model) or retrain's, as the model's own
+    band on the new batch says; the share outside it is measured again here from the model before."""
+    from lstm_utils.strategies import drift
+
+    chain = chains("drift")
+    previous = base
+    for rec in chain.steps:
+        test = drift.measure(previous, Step(frame, params, rec.step))
+        assert rec.info["retrained"] == test.fired and rec.info["outside"] == pytest.approx(test.outside)
+        assert rec.info["limit"] == pytest.approx(test.limit) and "band" in rec.info["why"]
+        if test.fired:
+            assert rec.windows_seen == chains("retrain").steps[rec.step - 1].windows_seen
+        previous = chain.models[rec.step]
+    if not chain.steps[0].info["retrained"]:  # step 1 from the base model: finetune's step, bit for bit
+        assert_same_weights(chain.models[1], chains("finetune").models[1])
+        assert chain.steps[0].windows_seen == chains("finetune").steps[0].windows_seen
 
 
 # --- deployed losses ------------------------------------------------------------------------

@@ -5,4 +5,5 @@ rest of the package computed (no computing here, and no display: the notebooks d
     base        base.ipynb: the model and the baselines on the base test tail
     strategy    strategy.ipynb: a strategy's settings, its steps and their intervals
     compare     compare.ipynb: :mod:`lstm_utils.compare` (the tables and the verdict in words)
+    index       reports/index.html: the answer first (the champion, its error, the months)
 """

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_utils import intervals, linear
-from lstm_utils.artifacts import load_model, sidecar_path
+from lstm_utils.artifacts import load_model, make_sidecar, save_model, sidecar_path
 from lstm_utils.baselines import every_baseline, linear_chain, naive_deployed
 from lstm_utils.decide import Choice, WalkForward, walk_forward
 from lstm_utils.evaluation import WindowLosses, assess, calibrate
@@ -107,14 +107,46 @@ def decide(results: dict[str, dict], base: Baselines, params: Params) -> WalkFor
     return walk_forward(evidence(results, base), params.compare, params.window.horizon, params.train.seed)
 
 
-def crown(choice: Choice, models_dir: str | Path = "models", compared: list[str] | None = None) -> None:
-    """Copy the champion's model to models/champion.keras, its sidecar saying why."""
+def crown(choice: Choice, models_dir: str | Path = "models", compared: list[str] | None = None,
+          frame: pd.DataFrame | None = None, params: Params | None = None,
+          base: Baselines | None = None) -> None:
+    """Write models/champion.keras, its sidecar saying why: a copy of the champion strategy's
+    model, or, when a baseline wins (`compare.candidates: all`), that baseline as a model of
+    built-in layers (:func:`lstm_utils.baselines.as_model`; needs `frame`, `params` and `base`),
+    with its intervals calibrated as the baseline's last step's and its summary as metrics."""
+    compared = list(compared or [])
+    if choice.baseline:
+        if frame is None or params is None or base is None:
+            raise ValueError(f"{choice.champion} is a baseline: crown needs the frame, the params and the baselines")
+        crown_baseline(choice, models_dir, compared, frame, params, base)
+        return
     src = Path(models_dir) / f"{choice.champion}.keras"
     with atomic_path(Path(models_dir) / "champion.keras") as tmp:
         shutil.copyfile(src, tmp)
     side = json.loads(sidecar_path(src).read_text(encoding="utf-8"))
-    side |= {"champion_of": list(compared or []), "parent": str(src), "why": choice.why}
+    side |= {"champion_of": compared, "parent": str(src), "why": choice.why}
     write_json(Path(models_dir) / "champion.json", side)
+
+
+def crown_baseline(choice: Choice, models_dir: str | Path, compared: list[str], frame: pd.DataFrame, params: Params,
+                   base: Baselines) -> None:
+    """The baseline champion as models/champion.keras (see :func:`crown`)."""
+    from lstm_utils.baselines import as_model, final
+
+    name = choice.champion
+    last = int(frame[BATCH].max())
+    calibration = calibration_windows(frame, params, last)
+    widths = calibrate(calibration, final(name, frame, params).predict(calibration), params.intervals.levels)
+    names = base.linear["batches"]
+    known = [sidecar_path(Path(models_dir) / f"{s}.keras") for s in compared]  # the data every strategy learned
+    sources = next((json.loads(p.read_text(encoding="utf-8"))["sources"] for p in known if p.is_file()), {})
+    side = make_sidecar(name, None, params, sources, base.summaries[name])
+    side["intervals"] = intervals.to_record(
+        widths, params.data.targets, len(calibration),
+        [names[b] for b in intervals.calibration_batches(last, params.intervals.calibration_batches)],
+        tail_windows(frame, params, 1)[0].scale_table())
+    side |= {"champion_of": compared, "parent": f"the {name} baseline (no LSTM)", "why": choice.why}
+    save_model(as_model(name, frame, params), Path(models_dir) / "champion.keras", side)
 
 
 INTERVAL_KEYS = ("new_coverage_", "new_width_", "new_interval_score_")  # + level, in summaries and metrics.json
@@ -150,14 +182,14 @@ def metrics(results: dict[str, dict], baseline_summaries: dict[str, dict], walk:
         return values | named | {"mcs_pvalue": cs.pvalues.get(name), "in_mcs": name in cs}
 
     out = {"champion": final.choice.champion, "why": final.choice.why,
-           "champion_in_mcs": final.choice.in_set,
+           "champion_in_mcs": final.choice.in_set, "champion_is_baseline": final.choice.baseline,
            "strategies": {s: judged(s, r["summary"]) for s, r in results.items()},
            "baselines": {k: judged(k, {key: x for key, x in v.items()
                                        if key in BASELINE_KEYS or key.startswith(INTERVAL_KEYS + ("deployed_",))})
                          for k, v in baseline_summaries.items()},
            "confidence_set": {"confidence": cs.confidence, "windows": cs.windows, "block": cs.block,
                               "members": cs.members},
-           "walk_forward": {"policies": walk.policies,
+           "walk_forward": {"policies": walk.policies, "deployed_by_batch": walk.by_batch,
                             "history": {turn.name: {"champion": turn.choice.champion, "deployed_rmse": turn.deployed_rmse,
                                                     "windows": turn.windows, "windows_seen": turn.windows_seen,
                                                     "members": turn.evidence.members}
@@ -178,7 +210,8 @@ def summary_metrics(content: dict) -> dict:
     terminal): the champion, its deployed RMSE and the linear baseline's on the same windows, how
     many windows that rests on, how many forecasters the confidence set cannot tell apart, and the
     champion's deployed coverage per level."""
-    champion = content["strategies"][content["champion"]]
+    champion = (content["baselines"] if content.get("champion_is_baseline") else content["strategies"])[
+        content["champion"]]
     linear = content["baselines"].get("linear", {})
     cs = content["confidence_set"]
     out = {"champion": content["champion"], "deployed_rmse": champion["deployed_rmse"],
