@@ -46,22 +46,21 @@ def test_an_unknown_baseline_is_refused(sample):
 # --- through the pipeline: a run where a baseline wins ----------------------------------------------
 
 @pytest.fixture(scope="module")
-def baseline_project(tmp_path_factory):
-    """The tiny project with the baselines as candidates (`compare.candidates: all`) and two
-    strategies (none and drift), through `lstm-utils repro`: tiny LSTMs trained two epochs, which
-    the baselines match."""
+def baseline_project(repro_project, tmp_path_factory):
+    """A copy of the shared tiny project with the baselines as candidates (`compare.candidates: all`)
+    and drift added, through `lstm-utils repro` (data, base and the other strategies reused: drift and
+    compare run): tiny LSTMs trained two epochs, which the baselines match."""
     import sys
 
     import yaml
 
-    from tiny_project import make_project, run
+    from tiny_project import copy_project, run
 
-    root = make_project(tmp_path_factory.mktemp("baseline_champion") / "project", parts=3, with_dvc=True)
+    root = copy_project(repro_project[0], tmp_path_factory.mktemp("baseline_champion") / "project")
     raw = yaml.safe_load((root / "params.yaml").read_text())
-    raw["compare"] |= {"strategies": ["none", "drift"], "candidates": "all"}
+    raw["compare"] |= {"strategies": [*raw["compare"]["strategies"], "drift"], "candidates": "all"}
     raw["drift"] |= {"epochs": 2, "patience": 1}
     (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    run(["dvc", "add", "data"], root)
     run([sys.executable, "-m", "lstm_utils", "repro"], root)
     return root
 
