@@ -177,6 +177,17 @@ def tune(previous: keras.Model, step: Step, train: Windows, *, learning_rate: fl
         "epochs": result.epochs_run, "best_epoch": result.best_epoch}))
 
 
+def from_scratch(step: Step, info: dict | None = None) -> Update:
+    """A new model trained on every batch so far (0..t) with the `model` and `train` settings, as
+    retrain's every step and the retraining steps of refit and drift; `info` with its epochs and its
+    fitted share and gate."""
+    from lstm_utils.from_scratch import train_new
+
+    run = train_new(step.frame, step.params, list(range(step.t + 1)), verbose=step.verbose)
+    return Update(run.model, run.result.windows_seen, run.result.history,
+                  with_guards({**(info or {}), "epochs": run.result.epochs_run}, run.guards))
+
+
 def guarded(model: keras.Model, step: Step, info: dict) -> dict:
     """Fit a model's share and gate on the new batch's validation tail (:func:`lstm_utils.model.fit_guards`);
     `info` with their weights added, or as it is for a model with neither."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 from lstm_utils.settings import setting
-from lstm_utils.strategies._common import Step, Strategy, Update, tune, with_guards
+from lstm_utils.strategies._common import Step, Strategy, Update, from_scratch, tune
 
 
 @dataclass(frozen=True)
@@ -88,11 +88,7 @@ def update(previous, step: Step) -> Update:
     info = {"retrained": test.fired, "outside": round(test.outside, 6), "limit": round(test.limit, 6),
             "why": test.words(p.level)}
     if test.fired:
-        from lstm_utils.from_scratch import train_new
-
-        run = train_new(step.frame, step.params, list(range(step.t + 1)), verbose=step.verbose)
-        return Update(run.model, run.result.windows_seen, run.result.history,
-                      with_guards(info | {"epochs": run.result.epochs_run}, run.guards))
+        return from_scratch(step, info)
     tuned = tune(previous, step, step.new("train"), learning_rate=p.learning_rate, epochs=p.epochs,
                  patience=p.patience)
     return Update(tuned.model, tuned.windows_seen, tuned.history, info | tuned.info)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lstm_utils.settings import setting
-from lstm_utils.strategies._common import Step, Strategy, Update, tune, with_guards
+from lstm_utils.strategies._common import Step, Strategy, Update, from_scratch, tune
 
 
 @dataclass(frozen=True)
@@ -22,11 +22,7 @@ def update(previous, step: Step) -> Update:
     batch's training windows (as finetune)."""
     p: RefitParams = step.params.refit
     if step.t % p.every == 0:
-        from lstm_utils.from_scratch import train_new
-
-        run = train_new(step.frame, step.params, list(range(step.t + 1)), verbose=step.verbose)
-        return Update(run.model, run.result.windows_seen, run.result.history,
-                      with_guards({"retrained": True, "epochs": run.result.epochs_run}, run.guards))
+        return from_scratch(step, {"retrained": True})
     tuned = tune(previous, step, step.new("train"), learning_rate=p.learning_rate, epochs=p.epochs,
                  patience=p.patience)
     return Update(tuned.model, tuned.windows_seen, tuned.history, {"retrained": False, **tuned.info})

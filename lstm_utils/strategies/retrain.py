@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lstm_utils.strategies._common import Step, Strategy, Update, with_guards
+from lstm_utils.strategies._common import Step, Strategy, Update, from_scratch
 
 
 @dataclass(frozen=True)
@@ -14,11 +14,7 @@ class RetrainParams:
 
 def update(previous, step: Step) -> Update:
     """A new model trained on batches 0..t with the `train` settings (previous is unused)."""
-    from lstm_utils.from_scratch import train_new
-
-    run = train_new(step.frame, step.params, list(range(step.t + 1)), verbose=step.verbose)
-    return Update(run.model, run.result.windows_seen, run.result.history,
-                  with_guards({"epochs": run.result.epochs_run}, run.guards))
+    return from_scratch(step)
 
 
 STRATEGY = Strategy(
