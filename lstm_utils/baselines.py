@@ -122,10 +122,11 @@ def naive_deployed(frame: pd.DataFrame, params: Params) -> dict[str, list[Window
     return out
 
 
-BASELINES = ("linear", "persistence", "seasonal_naive")  # the baselines that can be champion (compare.candidates)
+NAMES = {"linear": "the ridge", "persistence": "persistence", "seasonal_naive": "seasonal naive"}  # in words
+BASELINES = tuple(NAMES)  # the baselines that can be champion (compare.candidates)
 
 
-def as_model(name: str, frame: pd.DataFrame, params: Params) -> keras.Model:
+def as_model(name: str, frame: pd.DataFrame, params: Params, ridge: Forecaster | None = None) -> keras.Model:
     """Baseline `name` as a Keras forecaster of built-in layers only, so its `.keras` file loads in
     safe mode and `forecast` and `evaluate` take it as any model: raw windows in, forecasts in the
     data's units out.
@@ -134,7 +135,8 @@ def as_model(name: str, frame: pd.DataFrame, params: Params) -> keras.Model:
       :func:`lstm_utils.model.anchor`), nothing fitted;
     - `linear`: the forecaster with a linear path and the LSTM's share at 0, the path set to the
       ridge fitted on every batch (the linear baseline's last refit), its bounds (`model.clip`)
-      the range of every batch: the ridge's forecasts, in float32.
+      the range of every batch: the ridge's forecasts, in float32. `ridge`: that fit, when the
+      caller has it (:func:`final`), else fitted here.
     """
     from dataclasses import replace
 
@@ -155,7 +157,7 @@ def as_model(name: str, frame: pd.DataFrame, params: Params) -> keras.Model:
     batches = list(range(int(frame["batch"].max()) + 1))
     shaped = replace(params, model=replace(params.model, linear=True, share="fitted", gate="none"))
     model = new_forecaster(frame, shaped, name=name)
-    ridge = BatchSums(frame, params).fit(batches)
+    ridge = ridge if ridge is not None else final(name, frame, params)
     set_linear(model, ridge.w, ridge.b)
     set_share(model, np.zeros(len(target_idx)))
     if params.model.clip is not None:

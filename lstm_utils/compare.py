@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_utils import intervals, strategies
+from lstm_utils.baselines import NAMES
 from lstm_utils.decide import POLICIES, Choice, ConfidenceSet, WalkForward
 from lstm_utils.escape import markdown_code, markdown_text
 from lstm_utils.metrics import relative_gap
@@ -147,14 +148,11 @@ def cheaper_words(summaries: dict[str, dict], choice: Choice, evidence: Confiden
             f"{measured}. Set `compare.choose: cheapest` to take {cheapest}.")
 
 
-BASELINE_NAMES = {"linear": "the ridge (the linear baseline, refit on every batch)", "persistence": "persistence",
-                  "seasonal_naive": "seasonal naive"}
-
-
 def baseline_words(summaries: dict[str, dict], baselines: dict[str, dict], champion: str,
                    rule: CompareParams) -> str:
     """In plain words, when a baseline is champion: the LSTM does not pay on this data, and what to use."""
-    what = BASELINE_NAMES.get(champion, champion)
+    what = NAMES.get(champion, champion) + (" (the linear baseline, refit on every batch)" if champion == "linear"
+                                            else "")
     key = rule.rank_by
     ranked = [s for s in summaries if summaries[s].get(key) is not None]
     best = min(ranked, key=lambda s: summaries[s][key]) if ranked else None

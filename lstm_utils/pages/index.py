@@ -8,9 +8,9 @@ from __future__ import annotations
 import html
 import math
 
+from lstm_utils.baselines import NAMES
 from lstm_utils.decide import POLICIES
 
-BASELINES = {"linear": "the ridge", "persistence": "persistence", "seasonal_naive": "seasonal naive"}
 
 
 def _num(value: float | None) -> str:
@@ -32,7 +32,7 @@ def answer(metrics: dict) -> str:
     base = _best_baseline({k: v for k, v in metrics["baselines"].items() if k != name})
     cs = metrics["confidence_set"]
     every = len(metrics["strategies"]) + len(metrics["baselines"])
-    kind = (f"a baseline ({e(BASELINES.get(name, name))}): <b>the LSTM does not pay on this data</b>; "
+    kind = (f"a baseline ({e(NAMES.get(name, name))}): <b>the LSTM does not pay on this data</b>; "
             "models/champion.keras and reports/forecast.csv are that baseline" if is_baseline else
             "an update strategy: use it to keep the model current")
     lines = [f'<p class="answer">Use <b>{e(name)}</b>, {kind}.</p>']
@@ -40,7 +40,7 @@ def answer(metrics: dict) -> str:
         against = ""
         if base is not None:
             gap = f" ({rmse / base[1] - 1:+.2%})" if base[1] else ""
-            against = (f", against {e(BASELINES.get(base[0], base[0]))}'s {_num(base[1])}, the best "
+            against = (f", against {e(NAMES.get(base[0], base[0]))}'s {_num(base[1])}, the best "
                        f"{'other ' if is_baseline else ''}baseline{gap}")
         lines.append(f"<p>Its deployed RMSE (every window of each new batch, forecast before learning it) is "
                      f"<b>{_num(rmse)}</b> on {windows:,} windows{against}.</p>")

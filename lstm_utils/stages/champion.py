@@ -136,7 +136,8 @@ def crown_baseline(choice: Choice, models_dir: str | Path, compared: list[str], 
     name = choice.champion
     last = int(frame[BATCH].max())
     calibration = calibration_windows(frame, params, last)
-    widths = calibrate(calibration, final(name, frame, params).predict(calibration), params.intervals.levels)
+    forecaster = final(name, frame, params)  # the ridge fitted once, for the intervals and the model
+    widths = calibrate(calibration, forecaster.predict(calibration), params.intervals.levels)
     names = base.linear["batches"]
     known = [sidecar_path(Path(models_dir) / f"{s}.keras") for s in compared]  # the data every strategy learned
     sources = next((json.loads(p.read_text(encoding="utf-8"))["sources"] for p in known if p.is_file()), {})
@@ -146,7 +147,8 @@ def crown_baseline(choice: Choice, models_dir: str | Path, compared: list[str], 
         [names[b] for b in intervals.calibration_batches(last, params.intervals.calibration_batches)],
         tail_windows(frame, params, 1)[0].scale_table())
     side |= {"champion_of": compared, "parent": f"the {name} baseline (no LSTM)", "why": choice.why}
-    save_model(as_model(name, frame, params), Path(models_dir) / "champion.keras", side)
+    save_model(as_model(name, frame, params, forecaster if name == "linear" else None),
+               Path(models_dir) / "champion.keras", side)
 
 
 INTERVAL_KEYS = ("new_coverage_", "new_width_", "new_interval_score_")  # + level, in summaries and metrics.json
