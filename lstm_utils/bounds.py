@@ -93,15 +93,19 @@ def widened(lo: np.ndarray, hi: np.ndarray, margin: float) -> tuple[np.ndarray, 
 
 
 def set_from(model: keras.Model, frame: pd.DataFrame, inputs: Sequence[str], lookback: int, batches: Sequence[int],
-             margin: float, mean: np.ndarray, std: np.ndarray, relative: bool) -> None:
+             margin: float, mean: np.ndarray, std: np.ndarray, relative: bool,
+             known: np.ndarray | None = None) -> None:
     """Set every clip of the forecaster to the range of these batches as it sees its inputs (scaled
     by `mean` and `std`, the model's own; the LSTM sees the relative view with `relative`), widened
-    by `margin`. A model without clips is left alone."""
+    by `margin`. Inputs `known` ahead (the calendar) are never relative: their levels' range is
+    theirs in both views. A model without clips is left alone."""
     if not has_clip(model):
         return
     rel_lo, rel_hi, lev_lo, lev_hi = ranges(frame, inputs, lookback, batches)
-    relative_view = widened(rel_lo / std, rel_hi / std, margin)
     levels_view = widened((lev_lo - mean) / std, (lev_hi - mean) / std, margin)
+    relative_view = widened(rel_lo / std, rel_hi / std, margin)
+    if known is not None and known.any():
+        relative_view = tuple(np.where(known, lev, rel) for lev, rel in zip(levels_view, relative_view))
     set_clip(model, CLIP_LSTM, *(relative_view if relative else levels_view))
     set_clip(model, CLIP_RELATIVE, *relative_view)
     set_clip(model, CLIP_LEVELS, *levels_view)

@@ -90,6 +90,19 @@ def ahead_columns(names: Sequence[str]) -> list[str]:
     return [f"{c}{AHEAD}" for c in columns(names)]
 
 
+def known_ahead(inputs: Sequence[str]) -> np.ndarray:
+    """Which of the model's `inputs` are known ahead (the calendar's `_ahead` columns): a bool per
+    input. They reach the LSTM and the linear path as they are, whatever `model.relative_inputs`
+    says of the measured inputs: the LSTM must see where in the day and week the forecast starts.
+
+    Examples
+    --------
+    >>> known_ahead(["temp", "hour_sin_ahead", "hour_cos_ahead"]).tolist()
+    [False, True, True]
+    """
+    return np.array([str(c).endswith(AHEAD) for c in inputs], dtype=bool)
+
+
 def ahead_of(index: pd.DatetimeIndex, names: Sequence[str], horizon: int, freq: str) -> pd.DataFrame:
     """For each row time, the calendar inputs of the time `horizon` steps of `freq` later
     (columns :func:`ahead_columns`, indexed by `index`).

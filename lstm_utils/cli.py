@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 def _validate(args: argparse.Namespace) -> int:
     from lstm_utils.config import load_params
+    from lstm_utils.season import hint as season_hint
     from lstm_utils.stages.data import prepare
 
     params = load_params(args.params)
@@ -44,6 +45,10 @@ def _validate(args: argparse.Namespace) -> int:
     print(f"{args.data_dir}: OK")
     for line in ready.warnings(params):
         print(f"warning: {line}")
+    found = season_hint(ready.frame, params.data.targets, params.data.freq, params.baselines.season,
+                        params.window.lookback)
+    if found:
+        print(f"hint: {found}")
     print(ready.data.report)
     _windows_report(ready.data, ready.frame, params, "\nwindows per batch (deployed: every window whose targets lie "
                                                      "in the batch, which the strategies are ranked on):")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from lstm_utils._keras import keras
+from lstm_utils.calendar import known_ahead
 from lstm_utils.linear import BatchSums
 from lstm_utils.model import (LINEAR, base_scaler, build_forecaster, fit_guards, guards, has_linear, set_bounds,
                               set_linear)
@@ -43,7 +44,7 @@ def new_forecaster(frame: pd.DataFrame, params: Params, units: Sequence[int] | N
     target_idx = [list(params.data.inputs).index(t) for t in params.data.targets]
     return build_forecaster(model_params, params.window.lookback, params.window.horizon, len(params.data.inputs),
                             target_idx, base_scaler(frame, params.data.inputs), season=params.baselines.season,
-                            seed=params.train.seed, name=name)
+                            seed=params.train.seed, name=name, known=known_ahead(params.data.inputs))
 
 
 def train_new(frame: pd.DataFrame, params: Params, batches: Sequence[int], verbose: int = 2,

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lstm_utils.calendar import known_ahead
 from lstm_utils.constants import DESIGNS  # the linear family, narrowest first
 from lstm_utils.intervals import calibration_batches
 from lstm_utils.settings import Params
@@ -40,7 +41,9 @@ class View:
 
     Inputs, two blocks side by side, each flattened step by step: each input minus its last value
     in the window, divided by its std (`relative`), then each input minus its mean, divided by its
-    std (`absolute`; the base period's statistics). With `model.scaling: window` (`window`) there
+    std (`absolute`; the base period's statistics). An input known ahead (`known`: the calendar)
+    is never relative: in the relative block too it is minus its mean, divided by its std (with
+    window scaling: as it is, one scale for every series). With `model.scaling: window` (`window`) there
     is one block only: each input minus its last value (or, without `model.relative_inputs`, its
     window mean) divided by the window's own spread, since levels are not comparable across the
     series such a model pools. Targets: what the model's output layers produce, (target - anchor)
@@ -57,6 +60,7 @@ class View:
     residual: str
     season: int
     window: bool = False  # each window scaled by its own spread
+    known: np.ndarray | None = None  # per input, known ahead (kept as it is); None: none
 
     @classmethod
     def of(cls, frame: pd.DataFrame, params: Params) -> View:
@@ -66,7 +70,8 @@ class View:
         inputs = list(params.data.inputs)
         return cls(params.window.lookback, params.window.horizon, scaler.mean, scaler.std,
                    np.array([inputs.index(t) for t in params.data.targets]), params.model.relative_inputs,
-                   params.model.residual, params.baselines.season, params.model.scaling == "window")
+                   params.model.residual, params.baselines.season, params.model.scaling == "window",
+                   known_ahead(inputs))
 
     @classmethod
     def from_model(cls, model, sidecar: dict) -> View:
@@ -83,7 +88,8 @@ class View:
             mean[target_idx] = target_mean
         return cls(int(sidecar["window"]["lookback"]), int(sidecar["window"]["horizon"]), mean, std, target_idx,
                    bool(params["model"]["relative_inputs"]), str(params["model"]["residual"]),
-                   int(params["baselines"]["season"]), params["model"].get("scaling", "global") == "window")
+                   int(params["baselines"]["season"]), params["model"].get("scaling", "global") == "window",
+                   known_ahead(inputs))
 
     @property
     def width(self) -> int:
@@ -120,10 +126,13 @@ class View:
         """(n, lookback, inputs) raw windows -> (n, blocks * lookback * inputs) as the model's
         linear path sees them: the relative block, then the absolute one (global scaling)."""
         x = x.astype(np.float64)
+        measured = 1.0 if self.known is None else (~self.known).astype(np.float64)
         if self.window:
             level = x[:, -1:, :] if self.relative else x.mean(axis=1, keepdims=True)
-            return ((x - level) / spread(x)).reshape(len(x), -1)
-        return np.concatenate([((x - x[:, -1:, :]) / self.std).reshape(len(x), -1),
+            spreads = spread(x) if self.known is None else np.where(self.known, 1.0, spread(x))
+            return ((x - level * measured) / spreads).reshape(len(x), -1)
+        held = x[:, -1:, :] * measured + (0.0 if self.known is None else self.mean * self.known)
+        return np.concatenate([((x - held) / self.std).reshape(len(x), -1),
                                ((x - self.mean) / self.std).reshape(len(x), -1)], axis=1)
 
     def anchor(self, x: np.ndarray) -> np.ndarray:

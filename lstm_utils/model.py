@@ -37,6 +37,7 @@ LINEAR = "linear"  # the linear path's layer
 GATE = "gate"  # with `model.gate: fitted`: each target's weight on the learned change
 SHARE = "share"  # with `model.share: fitted`: each target's weight on the LSTM's part of the change
 HOLD_LAST = "hold_last_step"  # with relative inputs (global scaling): the last row held over the look-back
+MEASURED = "_measured"  # with inputs known ahead: a held last row's suffix, those inputs zeroed (kept as they are)
 
 
 @dataclass(frozen=True)
@@ -64,14 +65,18 @@ def base_scaler(frame: pd.DataFrame, inputs: Sequence[str]) -> Scaler:
 
 def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs: int,
                      target_idx: list[int] | np.ndarray, scaler: Scaler, season: int = 1,
-                     seed: int = 0, name: str = "lstm_forecaster") -> keras.Model:
+                     seed: int = 0, name: str = "lstm_forecaster",
+                     known: Sequence[bool] | np.ndarray | None = None) -> keras.Model:
     """A new, untrained forecaster: (batch, lookback, inputs) -> (batch, horizon, targets).
 
     `params.residual` says what the network's output is added to: "season" (each target's
     value one season before the forecast time, as seasonal naive), "last" (the last observed
     value, as persistence) or "none" (a level around the target's mean). With
     `params.relative_inputs`, the LSTM sees each input minus its last value in the window, so
-    what it learns carries over to periods with other levels (summer after a winter base).
+    what it learns carries over to periods with other levels (summer after a winter base). Inputs
+    known ahead (`known`, the calendar: :func:`lstm_utils.calendar.known_ahead`) are never made
+    relative: the LSTM and the linear path see them as they are, standardized (with window scaling,
+    not divided by the window's spread: one scale for every series).
     `params.scaling` says what the inputs and the change are scaled by: the base period's
     std per input (`global`) or each window's own spread per input (`window`). With
     `params.gate: fitted`, the change is multiplied by a weight per target (a fixed diagonal
@@ -98,8 +103,11 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
         Seeds the LSTM's and dropout's randomness.
     name
         The model's name.
+    known
+        Per input, whether it is known ahead (kept as it is); default none.
     """
     target_idx = np.asarray(target_idx)
+    known = np.zeros(n_inputs, dtype=bool) if known is None else np.asarray(known, dtype=bool)
     n_targets = len(target_idx)
     t_mean, t_std = scaler.mean[target_idx], scaler.std[target_idx]
     window = keras.Input((lookback, n_inputs), name="window")
@@ -115,11 +123,19 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
         spreads = WindowSpread(name=SPREAD)(window)
         level = last_step if params.relative_inputs else layers.GlobalAveragePooling1D(
             keepdims=True, name="window_mean")(window)
-        h = layers.Subtract(name="relative")([window, layers.UpSampling1D(lookback, name="hold_level")(level)])
-        h = Divide(name="scale_inputs")([h, spreads])
+        h = layers.Subtract(name="relative")([window, _held(level, lookback, known, "hold_level")])
+        if known.any():  # inputs known ahead share one scale across series: not divided (a spread of 1)
+            spreads_in = layers.Dense(n_inputs, trainable=False, name=f"{SPREAD}{MEASURED}",
+                                      kernel_initializer=keras.initializers.Constant(
+                                          np.diag((~known).astype("float32"))),
+                                      bias_initializer=keras.initializers.Constant(known.astype("float32")))(spreads)
+        else:
+            spreads_in = spreads
+        h = Divide(name="scale_inputs")([h, spreads_in])
     elif params.relative_inputs:  # each value minus the window's last one: free of the current level
-        h = layers.Subtract(name="relative")([window, layers.UpSampling1D(lookback, name=HOLD_LAST)(last_step)])
-        h = layers.Normalization(mean=[0.0] * n_inputs, variance=(scaler.std ** 2).tolist(), name="scale_inputs")(h)
+        h = layers.Subtract(name="relative")([window, _held(last_step, lookback, known, HOLD_LAST)])
+        h = layers.Normalization(mean=np.where(known, scaler.mean, 0.0).tolist(), variance=(scaler.std ** 2).tolist(),
+                                 name="scale_inputs")(h)
     else:
         h = layers.Normalization(mean=scaler.mean.tolist(), variance=(scaler.std ** 2).tolist(),
                                  name="scale_inputs")(window)
@@ -140,7 +156,7 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
         z = layers.Reshape((horizon * n_targets,), name="shared_part")(z)
     if params.linear:  # a linear path from the scaled window beside the LSTM (set in closed form: set_linear)
         flat = layers.Flatten(name="flat_window")(scaled if by_window else _linear_view(window, last_step, scaler,
-                                                                                         bounded))
+                                                                                         bounded, known))
         linear = layers.Dense(horizon * n_targets, kernel_initializer="zeros", name=LINEAR)(flat)
         z = layers.Add(name="head_plus_linear")([z, linear])
     z = layers.Reshape((horizon, n_targets), name="scaled_forecast")(z)
@@ -164,16 +180,28 @@ def build_forecaster(params: ModelParams, lookback: int, horizon: int, n_inputs:
 LEVELS = "linear_levels"  # the linear path's absolute block: each input standardized by the base period
 
 
-def _linear_view(window, last_step, scaler: Scaler, bounded: bool = False):
+def _held(last_step, lookback: int, known: np.ndarray, name: str):
+    """The window's last row held over the look-back, (batch, lookback, inputs), with the inputs
+    known ahead zeroed (a fixed diagonal `Dense` of ones and zeros: the others exactly), so that
+    subtracting it leaves those as they are. Without such inputs, the row itself."""
+    if known.any():
+        last_step = layers.Dense(len(known), use_bias=False, trainable=False, name=f"{name}{MEASURED}",
+                                 kernel_initializer=keras.initializers.Constant(np.diag((~known).astype("float32"))))(
+            last_step)
+    return layers.UpSampling1D(lookback, name=name)(last_step)
+
+
+def _linear_view(window, last_step, scaler: Scaler, bounded: bool = False, known: np.ndarray | None = None):
     """What the linear path sees with global scaling, (batch, 2 * lookback, inputs): each input
-    minus its last value, then each input's standardized level, divided by the base period's std
-    (the columns of :meth:`lstm_utils.linear.View.inputs`, step by step: relative, then absolute);
-    each block clipped with `bounded` (:mod:`lstm_utils.bounds`)."""
+    minus its last value (an input known ahead minus its mean instead), then each input's
+    standardized level, divided by the base period's std (the columns of
+    :meth:`lstm_utils.linear.View.inputs`, step by step: relative, then absolute); each block
+    clipped with `bounded` (:mod:`lstm_utils.bounds`)."""
     lookback, n_inputs = window.shape[1], window.shape[2]
-    change = layers.Subtract(name="linear_change")(
-        [window, layers.UpSampling1D(lookback, name="linear_hold_last")(last_step)])
-    relative = layers.Normalization(mean=[0.0] * n_inputs, variance=(scaler.std ** 2).tolist(),
-                                    name="linear_relative")(change)
+    known = np.zeros(n_inputs, dtype=bool) if known is None else known
+    change = layers.Subtract(name="linear_change")([window, _held(last_step, lookback, known, "linear_hold_last")])
+    relative = layers.Normalization(mean=np.where(known, scaler.mean, 0.0).tolist(),
+                                    variance=(scaler.std ** 2).tolist(), name="linear_relative")(change)
     levels = layers.Normalization(mean=scaler.mean.tolist(), variance=(scaler.std ** 2).tolist(), name=LEVELS)(window)
     if bounded:
         relative, levels = bounds.clip(relative, bounds.CLIP_RELATIVE), bounds.clip(levels, bounds.CLIP_LEVELS)
@@ -214,9 +242,11 @@ def set_bounds(model: keras.Model, frame: pd.DataFrame, inputs: Sequence[str], l
     (:func:`lstm_utils.bounds.set_from`); a model without bounds is left alone."""
     if not bounds.has_clip(model):
         return
+    from lstm_utils.calendar import known_ahead
+
     mean, std, _ = input_scaling(model)
     relative = _has(model, HOLD_LAST)  # the LSTM sees each input relative to the window's last value
-    bounds.set_from(model, frame, inputs, lookback, batches, margin, mean, std, relative)
+    bounds.set_from(model, frame, inputs, lookback, batches, margin, mean, std, relative, known_ahead(inputs))
 
 
 def has_linear(model: keras.Model) -> bool:

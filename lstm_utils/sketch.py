@@ -3,7 +3,8 @@
 It reads the head of every CSV of a folder and proposes the `data`, `split`, `window` and
 `baselines` keys a user would otherwise look up: the time column, the frequency, whether times
 carry offsets, the separator and decimal mark, the numeric columns, a series column, a season,
-look-back and horizon for that frequency, and the base period from the file count. Each choice
+look-back and horizon for that frequency, and the base period from the file count. The season is
+the day, the week or the year, whichever the values repeat best (:mod:`lstm_utils.season`). Each choice
 carries a comment saying why. Every other key keeps the template's value (the project's
 params.yaml), so the sketch is a whole, valid file.
 """
@@ -20,9 +21,12 @@ import yaml
 
 from lstm_utils.errors import DataError, ParamsError
 from lstm_utils.ingest import detect_separator, has_zone, list_csv_files, read_numbers
+from lstm_utils.season import cycles, strongest
 from lstm_utils.settings import as_written
 
 HEAD_ROWS = 2000  # rows of each file read to decide
+LOOKBACK_SEASONS = 6  # a season is proposed only where the files hold this many of it (the look-back holds one)
+TRAIN_SHARE = 0.7  # of a file's rows, its training part (the template's split: 15% validation, 15% test)
 TIME_WORDS = ("time", "date", "timestamp", "datetime", "ds")
 
 
@@ -94,6 +98,42 @@ def _season(step: pd.Timedelta | None, freq: str) -> tuple[int, str]:
     return 12, "one year of months"
 
 
+def _found_season(heads: list[pd.DataFrame], time: str, series: str | None, target: str, decimal: str,
+                  step: pd.Timedelta | None, freq: str, room: int) -> tuple[int, str]:
+    """The season the target's values show (:func:`lstm_utils.season.strongest`, on the files'
+    heads put on one grid; the first series of a panel), and why. A season needs a look-back that
+    holds it, so the closest cycle is proposed only where that look-back fits a file's training
+    part (`room` rows: the look-back plus the horizon, in the shortest file) and the files hold
+    :data:`LOOKBACK_SEASONS` of it; else the next closest, saying why. The rule of
+    :func:`_season` where the rows are too few to measure any."""
+    if step is None:
+        return _season(step, freq)
+    parts = []
+    for head in heads:
+        one = head if series is None else head[head[series] == heads[0][series].iloc[0]]
+        when = pd.to_datetime(one[time].astype("string").str.strip(), errors="coerce", utc=True, format="ISO8601")
+        values, _ = read_numbers(one[target], decimal)
+        parts.append(pd.Series(values, index=pd.DatetimeIndex(when)))
+    both = pd.concat(parts)
+    both = both[both.index.notna()].sort_index()
+    both = both[~both.index.duplicated(keep="last")]
+    found = strongest(both.reindex(pd.date_range(both.index[0], both.index[-1], freq=step)), step) \
+        if len(both) >= 2 else None
+    if found is None:
+        season, why = _season(step, freq)
+        return season, f"{why} (the files hold too few rows to compare the {' and the '.join(c for c, _ in cycles(step))})"
+    ranked = sorted(found.measured, key=lambda name: (found.measured[name][1], found.measured[name][0]))
+    fits = lambda name: found.measured[name][0] <= room and len(both) >= LOOKBACK_SEASONS * found.measured[name][0]
+    chosen = next((name for name in ranked if fits(name)), min(ranked, key=lambda name: found.measured[name][0]))
+    why = f"one {chosen}: in {target!r}, {found.words()}"
+    if chosen != found.name:
+        lag = found.measured[found.name][0]
+        why += (f"; not a {found.name}: a look-back of {lag} steps does not fit the training part of a file "
+                f"({room} rows with the horizon)" if lag > room else
+                f"; not a {found.name}: the files hold fewer than {LOOKBACK_SEASONS} of it")
+    return found.measured[chosen][0], why
+
+
 def sketch(source: str | Path) -> Sketch:
     """Propose the data, split, window and baselines keys for the CSV files of `source`."""
     paths = list_csv_files(source)
@@ -149,10 +189,14 @@ def sketch(source: str | Path) -> Sketch:
     freq = _plain(freq)
     out.set("data", "freq", freq, "the step between consecutive times" + (
         "" if inferred else " (the most common one; missing steps are filled or left as gaps)"))
-    season, why = _season(step, freq)
+    per_file = [len(h) if series is None else len(h) / max(1, h[series].nunique()) for h in heads]
+    rows = int(np.median(per_file))
+    shortest = min([lag for _, lag in cycles(step)] or [_season(step, freq)[0]]) if step is not None else None
+    horizon = min(shortest or _season(step, freq)[0], max(1, rows // 20))
+    room = int(TRAIN_SHARE * min(per_file)) - horizon  # the longest look-back a file's training part holds
+    season, why = _found_season(heads, time, series, numeric[0], decimal, step, freq, room)
     out.set("baselines", "season", season, why)
-    rows = int(np.median([len(h) if series is None else len(h) / max(1, h[series].nunique()) for h in heads]))
-    horizon = min(season, max(1, rows // 20))
+    horizon = min(season, horizon)
     lookback = max(season, 3 * horizon) if rows >= 20 * season else season
     out.set("window", "lookback", int(lookback),
             "at least one season, so seasonal naive and the seasonal anchor have it" if lookback == season

@@ -308,3 +308,72 @@ def test_a_model_trains_beside_the_training_windows_fit_and_keeps_the_fit_on_eve
     np.testing.assert_array_equal(model.get_layer(LINEAR).get_weights()[0], kept.w.astype(np.float32))
     train_only = BatchSums(frame, params.replace("baselines", linear_learns="train"))
     assert np.array_equal(train_only.fit([0, 1]).w, during.w)  # `train`: nothing to swap
+
+
+# --- inputs known ahead: never relative -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def with_calendar(tmp_path_factory):
+    """The four slices with `data.calendar: [hour, weekday]` and bounds on (`model.clip`)."""
+    return tiny_sample(tmp_path_factory.mktemp("calendar"), overrides={"data": {"calendar": ["hour", "weekday"]}})
+
+
+@pytest.mark.parametrize("scaling", ["global", "window"])
+def test_calendar_inputs_reach_the_lstm_and_the_ridge_as_they_are(with_calendar, scaling):
+    """`model.relative_inputs` makes the measured inputs relative to the window's last value; the
+    calendar (known ahead) reaches the LSTM and the linear path unchanged: standardized, so the
+    model sees where in the day and week the forecast starts."""
+    from lstm_utils._keras import keras
+    from lstm_utils.calendar import known_ahead
+    from lstm_utils.from_scratch import new_forecaster
+    from lstm_utils.model import predict, set_bounds, set_linear
+
+    frame, params = with_calendar
+    params = params.replace("model", scaling=scaling, relative_inputs=True, clip=0.25)
+    known = known_ahead(params.data.inputs)
+    assert known.sum() == 4 and not known[: len(params.data.columns)].any()
+    x, _ = split_windows(frame, params, "test", [2]).arrays()
+    view = View.of(frame, params)
+    model = new_forecaster(frame, params)
+    set_bounds(model, frame, params.data.inputs, params.window.lookback, [0, 1, 2], 0.25)
+    seen = keras.Model(model.input, model.get_layer("clip_lstm" if scaling == "global" else "scale_inputs").output)
+    lstm_sees = np.asarray(seen.predict(x, verbose=0), dtype=np.float64)
+    if scaling == "global":
+        want = np.where(known, (x - view.mean) / view.std, (x - x[:, -1:, :]) / view.std)
+        linear_sees = view.inputs(x)[:, view.columns("relative")].reshape(x.shape)
+    else:  # each window by its own spread: the calendar as it is (one scale for every series)
+        from lstm_utils.windows import spread
+
+        want = np.where(known, x, (x - x[:, -1:, :]) / spread(x))
+        linear_sees = view.inputs(x).reshape(x.shape)
+    np.testing.assert_allclose(lstm_sees, want, atol=1e-4)
+    np.testing.assert_allclose(linear_sees, want, atol=1e-9)
+    # the calendar in the last row is where the horizon ends, not 0 (as a relative input would be)
+    assert np.abs(lstm_sees[:, -1, known]).mean() > 0.3
+    # the model's linear path sees what the ridge sees: its forecast is the ridge's
+    ridge = BatchSums(frame, params).fit([0, 1])
+    set_linear(model, ridge.w, ridge.b)
+    test = split_windows(frame, params, "test", [2])
+    np.testing.assert_allclose(predict(model, test), ridge.predict(test), atol=2e-3)
+
+
+def test_the_bounds_of_calendar_inputs_are_their_levels_in_every_view(with_calendar):
+    from lstm_utils import bounds
+    from lstm_utils.calendar import known_ahead
+    from lstm_utils.from_scratch import new_forecaster
+    from lstm_utils.model import set_bounds
+
+    frame, params = with_calendar
+    params = params.replace("model", clip=0.0)
+    known = known_ahead(params.data.inputs)
+    model = new_forecaster(frame, params)
+    set_bounds(model, frame, params.data.inputs, params.window.lookback, [0, 1], 0.0)
+    view = View.of(frame, params)
+    rows = frame["batch"].isin([0, 1])
+    levels = (frame.loc[rows, list(params.data.inputs)].to_numpy() - view.mean) / view.std
+    for clip in (bounds.CLIP_LSTM, bounds.CLIP_RELATIVE, bounds.CLIP_LEVELS):
+        lo, hi = bounds.get_clip(model, clip)
+        np.testing.assert_allclose(lo[known], levels.min(0)[known], atol=1e-5)
+        np.testing.assert_allclose(hi[known], levels.max(0)[known], atol=1e-5)
+    lo, hi = bounds.get_clip(model, bounds.CLIP_LSTM)
+    assert (lo[~known] < 0).all() and (hi[~known] > 0).all()  # the measured ones: changes around 0

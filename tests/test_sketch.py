@@ -21,17 +21,21 @@ TEMPLATE = (ROOT / "params.yaml").read_text(encoding="utf-8")
 
 
 def write_files(folder, freq: str, periods: int, files: int = 5, sep: str = ",", decimal: str = ".",
-                offset: bool = True, series: tuple[str, ...] = (), time_name: str = "timestamp"):
-    """`files` consecutive CSV exports of a daily-cycle signal and a second column, at `freq`."""
+                offset: bool = True, series: tuple[str, ...] = (), time_name: str = "timestamp",
+                weekly: bool = False):
+    """`files` consecutive CSV exports of a daily-cycle signal (on a slow rise) and a second column,
+    at `freq`; `weekly`: a weekend 30 lower, and seeded noise in place of the rise."""
     folder.mkdir(parents=True, exist_ok=True)
     times = pd.date_range("2024-01-01", periods=periods * files, freq=freq, tz="UTC")
     phase = 2 * np.pi * (times.hour * 60 + times.minute) / 1440
+    noise = np.random.default_rng(0).normal(size=len(times))
+    week = np.where(times.dayofweek >= 5, -30.0, 0.0) + noise if weekly else np.arange(len(times)) * 0.01
     for k in range(files):
         rows = []
         for i in range(k * periods, (k + 1) * periods):
             stamp = times[i].strftime("%Y-%m-%dT%H:%M:%S") + ("+00:00" if offset else "")
             for j, name in enumerate(series or ("",)):
-                load = 100 + 10 * j + 20 * np.sin(phase[i]) + (i % 7)
+                load = 100 + 10 * j + 20 * np.sin(phase[i]) + week[i]
                 temp = 5 + 3 * np.cos(phase[i])
                 cells = [f"{v:.2f}".replace(".", decimal) for v in (load, temp)]
                 rows.append(sep.join([stamp, *([name] if series else []), *cells]))
@@ -43,6 +47,9 @@ def write_files(folder, freq: str, periods: int, files: int = 5, sep: str = ",",
 CASES = {  # name: (write_files arguments, what the sketch must say)
     "hourly": (dict(freq="h", periods=24 * 14), {"freq": "h", "season": 24}),
     "half-hourly": (dict(freq="30min", periods=48 * 7), {"freq": "30min", "season": 48}),
+    "weekly profile": (dict(freq="30min", periods=48 * 28, files=4, weekly=True), {"freq": "30min", "season": 336}),
+    "weekly files": (dict(freq="30min", periods=48 * 7, files=6, weekly=True), {"freq": "30min", "season": 48,
+                                                                                "season words": "not a week: a look"}),
     "daily": (dict(freq="D", periods=120, files=4), {"freq": "D", "season": 7}),
     "semicolon": (dict(freq="h", periods=24 * 14, sep=";"), {"separator": ";"}),
     "decimal comma": (dict(freq="h", periods=24 * 14, sep=";", decimal=","), {"decimal": ","}),
@@ -63,6 +70,10 @@ def test_the_sketch_reads_the_files_and_validate_accepts_it(tmp_path, case):
     for key, value in want.items():
         if key == "season":
             assert proposal.keys["baselines"]["season"].value == value
+            cycle = {24: "day", 48: "day", 7: "week", 336: "week"}[value]
+            assert f"one {cycle}: in 'load', the value a " in proposal.keys["baselines"]["season"].why
+        elif key == "season words":
+            assert value in proposal.keys["baselines"]["season"].why
         elif key == "zone words":
             assert value in proposal.keys["data"]["timezone"].why
         else:
@@ -87,6 +98,8 @@ def test_the_sketch_of_the_sample_leaves_mostly_blank_columns_out_and_keeps_ever
         {k: v for k, v in template.items() if k not in ("data", "split", "window", "baselines")}
     assert got["baselines"]["linear_penalties"] == template["baselines"]["linear_penalties"]
     assert (got["window"]["lookback"], got["window"]["horizon"], got["baselines"]["season"]) == (72, 24, 24)
+    assert "one day: in 'temp', the value a day back is the closest; a week back errs 1.6" in \
+        proposal.keys["baselines"]["season"].why
 
 
 @pytest.mark.slow

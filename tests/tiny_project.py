@@ -60,17 +60,19 @@ def write_part(folder: Path, part: int, hours: int = 240, overlap: int = 0) -> P
     return out
 
 
-def tiny_sample(folder: Path, parts: int = 4):
+def tiny_sample(folder: Path, parts: int = 4, overrides: dict | None = None):
     """`parts` slices of the sample written to `folder` (a 2-slice base period, then one batch each),
-    read as the data stage reads them with tiny params: (frame with batches and splits, params)."""
+    read as the data stage reads them with tiny params (and `overrides`): (frame with batches and
+    splits, params)."""
     from lstm_utils.config import parse_params
     from lstm_utils.ingest import ingest
     from lstm_utils.splits import assign_splits
 
     for part in range(parts):
         write_part(folder, part)
-    params = parse_params(tiny_params())
-    return assign_splits(ingest(folder, params.data, params.split.base_batches), params.split), params
+    params = parse_params(tiny_params(overrides))
+    frame = ingest(folder, params.data, params.split.base_batches, horizon=params.window.horizon)
+    return assign_splits(frame, params.split), params
 
 
 def make_project(dest: Path, parts: int = 3, with_dvc: bool = False) -> Path:
