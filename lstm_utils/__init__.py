@@ -11,11 +11,13 @@ Where each verb lives:
     training        train         the one training loop and its batches; from_scratch: a new model
     updating        strategies/   one module per update strategy; chain: `advance` a chain, `score` it
     judging         evaluation    the one evaluator: forecasts scored pooled or window by window (deployed losses);
-                    scoring (model and baselines on the same windows, the error matrix), baselines, metrics
+                    scoring (model and baselines on the same windows, the error matrix), baselines, metrics;
+                    trees: the gradient-boosted baseline (LightGBM), its chain and its kept state
     deciding        summary       each forecaster's figures as of any step; decide: the confidence set (arch), the
                     champion rule, the walk forward; compare: the tables and the verdict in words
     intervals       intervals     conformal half-widths per level, horizon step and target; coverage, width, score
     known ahead     calendar      hour, weekday, month, day-of-year encodings and holiday flags from timestamps
+    the season      season        the day, week or year the data repeats best (`init` proposes it, `validate` hints)
     stages          stages/       what the notebooks do, a module per stage: base (train and save the base),
                     strategy (run a strategy and save it), champion (the compare stage: judge, crown the
                     champion, write metrics and the forecast); prepared: the batches they read first

@@ -8,6 +8,7 @@ Each forecaster answers ``predict(windows)`` in the data's units, as every forec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -68,44 +69,55 @@ def naive(season: int) -> dict[str, Forecaster]:
     return {"persistence": Persistence(), "seasonal_naive": SeasonalNaive(season)}
 
 
-def every_baseline(season: int, linear: Forecaster | None = None) -> dict[str, Forecaster]:
+def every_baseline(season: int, linear: Forecaster | None = None, trees: Forecaster | None = None
+                   ) -> dict[str, Forecaster]:
     """The baselines, keyed by the names used in every table: both naive ones and, given a fitted
-    ridge (:class:`lstm_utils.linear.Ridge`), the linear one."""
-    return naive(season) | ({"linear": linear} if linear is not None else {})
+    ridge (:class:`lstm_utils.linear.Ridge`), the linear one; given fitted trees
+    (:class:`lstm_utils.trees.Trees`), the gradient-boosted one."""
+    return naive(season) | ({"linear": linear} if linear is not None else {}) | (
+        {"trees": trees} if trees is not None else {})
 
 
-def linear_chain(frame: pd.DataFrame, params: Params) -> dict:
-    """The `linear` baseline over the chain of batches, recorded like a strategy: row t of its
-    error matrices is the ridge refit on batches 0..t (:meth:`lstm_utils.linear.BatchSums.fit`:
-    design and penalty chosen on their validation tails; `designs` and `penalties` per step), scored on every batch's test tail (mean over targets, in the data's units), with its
-    intervals calibrated at every step as a strategy's are (`intervals`, like rmse); `deployed`
-    holds, for each batch t >= 1, the losses on its deployed windows of the ridge as fitted up to
-    t - 1 (:func:`lstm_utils.windows.deployed_windows`)."""
+def refit_chain(frame: pd.DataFrame, params: Params, fit: Callable[[int], Forecaster]) -> dict:
+    """A baseline refit at every step over the chain of batches, recorded like a strategy: row t of
+    its error matrices is `fit(t)` (fitted on batches 0..t), scored on every batch's test tail (mean
+    over targets, in the data's units), with its intervals calibrated at every step as a strategy's
+    are (`intervals`, like rmse); `deployed` holds, for each batch t >= 1, the losses on its
+    deployed windows of the fit up to t - 1 (:func:`lstm_utils.windows.deployed_windows`);
+    `fits`: each step's forecaster."""
     n = int(frame["batch"].max()) + 1
-    sums = BatchSums(frame, params)
     tests = tail_windows(frame, params, n)
     levels = list(params.intervals.levels)
     names = [intervals.level_name(q) for q in levels]
     rmse, mae = np.full((n, n), np.nan), np.full((n, n), np.nan)
     cover = {level: {m: np.full((n, n), np.nan) for m in intervals.MEASURES} for level in names}
-    penalties, designs, deployed = [], [], []
+    deployed, fits = [], []
     for t in range(n):
-        ridge = sums.fit(range(t + 1))
-        penalties.append(ridge.penalty)
-        designs.append(ridge.design)
+        forecaster = fit(t)
+        fits.append(forecaster)
         calibration = calibration_windows(frame, params, t)
-        widths = calibrate(calibration, ridge.predict(calibration), levels)
+        widths = calibrate(calibration, forecaster.predict(calibration), levels)
         for k, windows in enumerate(tests):
             if len(windows):
-                values = cell(windows, ridge.predict(windows), params.data.targets, widths)
+                values = cell(windows, forecaster.predict(windows), params.data.targets, widths)
                 rmse[t, k], mae[t, k] = values[:2]
                 for j, (level, m) in enumerate((level, m) for level in names for m in intervals.MEASURES):
                     cover[level][m][t, k] = values[2 + j]
-        if t + 1 < n:  # the ridge as fitted so far, deployed on the next batch
+        if t + 1 < n:  # as fitted so far, deployed on the next batch
             ahead = deployed_windows(frame, params, t + 1)
-            deployed.append(WindowLosses.of(ahead, ridge.predict(ahead), widths))
-    return {"rmse": rmse, "mae": mae, "penalties": penalties, "designs": designs, "intervals": cover,
-            "deployed": deployed}
+            deployed.append(WindowLosses.of(ahead, forecaster.predict(ahead), widths))
+    return {"rmse": rmse, "mae": mae, "intervals": cover, "deployed": deployed, "fits": fits}
+
+
+def linear_chain(frame: pd.DataFrame, params: Params) -> dict:
+    """The `linear` baseline over the chain of batches (:func:`refit_chain`): at step t the ridge
+    refit on batches 0..t (:meth:`lstm_utils.linear.BatchSums.fit`: design and penalty chosen on
+    their validation tails; `designs` and `penalties` per step)."""
+    sums = BatchSums(frame, params)
+    out = refit_chain(frame, params, lambda t: sums.fit(range(t + 1)))
+    fits = out.pop("fits")
+    return {"rmse": out["rmse"], "mae": out["mae"], "penalties": [r.penalty for r in fits],
+            "designs": [r.design for r in fits], "intervals": out["intervals"], "deployed": out["deployed"]}
 
 
 def naive_deployed(frame: pd.DataFrame, params: Params) -> dict[str, list[WindowLosses]]:
@@ -122,8 +134,9 @@ def naive_deployed(frame: pd.DataFrame, params: Params) -> dict[str, list[Window
     return out
 
 
-NAMES = {"linear": "the ridge", "persistence": "persistence", "seasonal_naive": "seasonal naive"}  # in words
-BASELINES = tuple(NAMES)  # the baselines that can be champion (compare.candidates)
+NAMES = {"linear": "the ridge", "persistence": "persistence", "seasonal_naive": "seasonal naive",
+         "trees": "the trees (LightGBM)"}  # in words
+BASELINES = ("linear", "persistence", "seasonal_naive")  # the baselines that can be champion (compare.candidates)
 
 
 def as_model(name: str, frame: pd.DataFrame, params: Params, ridge: Forecaster | None = None) -> keras.Model:

@@ -30,8 +30,9 @@ from lstm_utils.settings import CompareParams
 from lstm_utils.summary import Evidence
 
 REPS = 1000  # bootstrap replications of every confidence set
+NOT_CANDIDATES = ("trees",)  # a baseline no models/champion.keras can hold (LightGBM is not a Keras model)
 POLICIES = {"retrain": "always retrain", "finetune": "always fine-tune", "none": "never update",
-            "linear": "always the ridge"}
+            "linear": "always the ridge", "trees": "always the trees"}
 
 
 def test_size(confidence: float) -> float:
@@ -222,7 +223,8 @@ def choose(strategies: dict[str, dict], baselines: dict[str, dict], evidence: Co
     ranked = {s: v for s, v in strategies.items() if v.get(key) is not None}
     if not ranked:
         return Choice("none", "no update step has run yet (a single batch), so the base model stays")
-    open_to = {b: v for b, v in baselines.items() if v.get(key) is not None} if rule.candidates == "all" else {}
+    open_to = ({b: v for b, v in baselines.items() if v.get(key) is not None and b not in NOT_CANDIDATES}
+               if rule.candidates == "all" else {})
     figures = ranked | open_to
     steady = [s for s in ranked if (ranked[s].get("forgetting_share") or 0.0) <= rule.max_forgetting]
     excluded = tuple(sorted(set(ranked) - set(steady)))

@@ -14,7 +14,7 @@ from lstm_utils.errors import DataError, ModelError
 from lstm_utils.forecast import read_for_model
 from lstm_utils.linear import View, Ridge, Sums, fit
 from lstm_utils.baselines import every_baseline
-from lstm_utils.evaluation import calibrate
+from lstm_utils.evaluation import Forecaster, calibrate
 from lstm_utils.scoring import by_series, forecasts, score_forecasters
 from lstm_utils.settings import BaselineParams
 from lstm_utils.splits import with_known_scales
@@ -54,14 +54,20 @@ def evaluate_since(model: keras.Model, sidecar: dict, source: str | Path, start:
         raise ModelError(f"the model's sidecar has no usable baselines.season ({exc})",
                          hint="re-run the stage that saved the model") from None
     ridge, why = linear_before(model, sidecar, before)
-    widths, notes = interval_widths(model, sidecar, before, ds.targets, season, ridge)
-    preds = forecasts(model, windows, season, ridge)
+    trees, trees_why = trees_before(sidecar, before)
+    widths, notes = interval_widths(model, sidecar, before, ds.targets, season, ridge, trees)
+    preds = forecasts(model, windows, season, ridge, trees)
     scores = score_forecasters(model, windows, ds.targets, season, ridge, widths, preds)
     per_series = by_series(windows, preds, ds.targets)
     if ridge is None:
         scores["linear"] = {"left out": why}
     else:
         scores["linear"] |= {"fitted_on": len(before), "design": ridge.design, "penalty": ridge.penalty}
+    if trees is None:
+        if trees_why:
+            scores["trees"] = {"left out": trees_why}
+    else:
+        scores["trees"] |= {"fitted_on": validation_cut(sidecar, before)}
     times = windows.target_times()
     pooled = {"pooled": "each error divided by its series' scale (the model's sidecar keeps them; a series it "
                         "never saw: the RMS of its step-to-step change), so the figures above have no units",
@@ -71,7 +77,7 @@ def evaluate_since(model: keras.Model, sidecar: dict, source: str | Path, start:
 
 
 def interval_widths(model: keras.Model, sidecar: dict, before: Windows, targets: list[str], season: int,
-                    ridge: Ridge | None) -> tuple[dict[str, dict], dict[str, str]]:
+                    ridge: Ridge | None, trees: Forecaster | None = None) -> tuple[dict[str, dict], dict[str, str]]:
     """Half-widths per forecaster for :func:`evaluate_since`: the model's from its sidecar; the
     baselines' calibrated on the last `split.val_fraction` of the windows that end before
     `--start` (the linear baseline's validation part), at the model's levels. Also, in words,
@@ -90,7 +96,7 @@ def interval_widths(model: keras.Model, sidecar: dict, before: Windows, targets:
                               "baselines' intervals on (give more data before --start)")
         return widths, notes
     widths |= {name: calibrate(calibration, f.predict(calibration), levels)
-               for name, f in every_baseline(season, ridge).items()}
+               for name, f in every_baseline(season, ridge, trees).items()}
     return widths, notes
 
 
@@ -117,3 +123,22 @@ def linear_before(model: keras.Model, sidecar: dict, before: Windows) -> tuple[R
     train, val = Sums.of(design, before.subset(slice(0, cut))), Sums.of(design, before.subset(slice(cut, None)))
     return fit(train, val, given.get("linear_penalties") or default.linear_penalties, design,
                given.get("linear_designs") or default.linear_designs), ""
+
+
+def trees_before(sidecar: dict, before: Windows) -> tuple[Forecaster | None, str]:
+    """The gradient-boosted baseline fitted on the windows before `--start` but the last
+    `split.val_fraction` (which calibrates the baselines' intervals), with the model's
+    `baselines.trees` settings; None and why when there is too little to fit, None and "" when the
+    model's params leave the trees out."""
+    given = (sidecar.get("params") or {}).get("baselines") or {}
+    count = int(given.get("trees", 0) or 0)
+    if count == 0:
+        return None, ""
+    cut = validation_cut(sidecar, before)
+    if cut < 2 * before.lookback:
+        return None, (f"only {len(before)} windows end before --start; give more data before it"
+                      if len(before) else "no window ends before --start (give --start and data before it)")
+    from lstm_utils.trees import Trees
+
+    seed = int(((sidecar.get("params") or {}).get("train") or {}).get("seed", 0))
+    return Trees.fit(before.subset(slice(0, cut)), count, int(given.get("trees_every", 1)), seed), ""

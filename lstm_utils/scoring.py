@@ -17,35 +17,37 @@ import pandas as pd
 from lstm_utils import intervals
 from lstm_utils._keras import keras
 from lstm_utils.baselines import every_baseline, naive
-from lstm_utils.evaluation import assess, calibrate, cell
+from lstm_utils.evaluation import Forecaster, assess, calibrate, cell
 from lstm_utils.linear import Ridge
 from lstm_utils.metrics import errors, mean_over_targets
 from lstm_utils.model import KerasForecaster, predict
 from lstm_utils.windows import Windows
 
 
-def forecasts(model: keras.Model, windows: Windows, season: int, ridge: Ridge | None = None) -> dict[str, np.ndarray]:
-    """The forecasts of the model, persistence, seasonal naive and (given a fitted `ridge`) the
-    linear baseline on `windows`, keyed by name."""
-    every = {"model": KerasForecaster(model)} | every_baseline(season, ridge)
+def forecasts(model: keras.Model, windows: Windows, season: int, ridge: Ridge | None = None,
+              trees: Forecaster | None = None) -> dict[str, np.ndarray]:
+    """The forecasts of the model, persistence, seasonal naive and (given a fitted `ridge`, fitted
+    `trees`) the linear and the gradient-boosted baselines on `windows`, keyed by name."""
+    every = {"model": KerasForecaster(model)} | every_baseline(season, ridge, trees)
     return {name: forecaster.predict(windows) for name, forecaster in every.items()}
 
 
 def calibrate_all(model: keras.Model, calibration: Windows, season: int, levels: Sequence[float],
-                  ridge: Ridge | None = None) -> dict[str, dict[float, np.ndarray]]:
+                  ridge: Ridge | None = None, trees: Forecaster | None = None) -> dict[str, dict[float, np.ndarray]]:
     """Conformal half-widths of every forecaster of :func:`forecasts`, calibrated on the same windows."""
     return {name: calibrate(calibration, pred, levels)
-            for name, pred in forecasts(model, calibration, season, ridge).items()}
+            for name, pred in forecasts(model, calibration, season, ridge, trees).items()}
 
 
 def score_forecasters(model: keras.Model, windows: Windows, targets: Sequence[str], season: int,
           ridge: Ridge | None = None, widths: dict[str, dict[float, np.ndarray]] | None = None,
-          preds: dict[str, np.ndarray] | None = None) -> dict[str, dict]:
-    """Errors of the model, persistence, seasonal naive and (given a fitted `ridge`) the linear
-    baseline on `windows`, keyed by name; with half-widths per forecaster (`widths`, e.g. from
-    :func:`calibrate_all`), also their intervals' coverage, width and score per level, overall
-    and per horizon step (`intervals`). `preds`: the :func:`forecasts` already made on `windows`."""
-    preds = preds if preds is not None else forecasts(model, windows, season, ridge)
+          preds: dict[str, np.ndarray] | None = None, trees: Forecaster | None = None) -> dict[str, dict]:
+    """Errors of the model, persistence, seasonal naive and (given a fitted `ridge`, fitted
+    `trees`) the linear and gradient-boosted baselines on `windows`, keyed by name; with
+    half-widths per forecaster (`widths`, e.g. from :func:`calibrate_all`), also their intervals'
+    coverage, width and score per level, overall and per horizon step (`intervals`). `preds`: the
+    :func:`forecasts` already made on `windows`."""
+    preds = preds if preds is not None else forecasts(model, windows, season, ridge, trees)
     return {name: assess(windows, pred, targets, (widths or {}).get(name), by_step=True)
             for name, pred in preds.items()}
 

@@ -231,6 +231,11 @@ class BaselineParams:
     linear_learns: str = setting("all", choices=("all", "train"),
                                  hint="all: every window up to the step once design and penalty are chosen; "
                                       "train: the training tails only")
+    trees: int = setting(0, ge=0, optional=True, shipped=100,
+                         hint="trees per LightGBM model of the gradient-boosted baseline, e.g. 100; 0 leaves that "
+                              "baseline out")
+    trees_every: int = setting(1, ge=1, optional=True, hint="a tree model every k-th horizon step (and the last), interpolated "
+                                             "between them, e.g. 1")
 
 
 def _known_strategies(names: tuple[str, ...], known: Mapping[str, type]) -> str | None:

@@ -555,6 +555,11 @@ def test_evaluate_fits_the_linear_baseline_on_the_windows_before_start(runs, tra
     forecast = view.forecast(xs, view.inputs(xs)[:, columns] @ coef[:d] + coef[d])
     assert got["rmse"]["temp"] == pytest.approx(errors(ys, forecast, ["temp"])["rmse"]["temp"], abs=1e-6)
     assert got["windows"] == len(scored)
+    # the trees too: fitted on the same part of those windows (the rest calibrates the intervals)
+    trees = evaluated(runs, start)["trees"]
+    assert trees["fitted_on"] == int(round(len(before) * (1 - TINY.split.val_fraction)))
+    assert trees["windows"] == len(scored) and 0 < trees["rmse"]["temp"] < 3 * got["rmse"]["temp"]
+    assert set(trees["intervals"]) == set(got["intervals"])
 
 
 @pytest.mark.slow

@@ -380,3 +380,11 @@ def test_several_series_windows_record_their_origins_and_one_series_records_none
     assert np.array_equal(WindowLosses.from_record(got.record()).origins, got.origins)
     single = WindowLosses.of(make_windows(one, ["y"], ["y"], 12, 6), np.zeros((43, 6, 1), dtype=np.float32))
     assert single.origins is None and "origins" not in single.record()  # one series: records as before
+
+
+def test_the_trees_alone_in_the_set_are_never_crowned_and_the_best_strategy_is_marked_behind_them():
+    """LightGBM is no Keras model: no models/champion.keras can hold it, so it is not a candidate."""
+    with_trees = BASELINES | {"trees": {"deployed_rmse": 0.8}}
+    alone = ConfidenceSet({n: 0.5 if n == "trees" else 0.01 for n in [*SUMMARIES, *with_trees]}, 0.9, 1000, HORIZON)
+    got = choose(SUMMARIES, with_trees, alone, dataclasses.replace(RULE, candidates="all"))
+    assert got.champion == "retrain" and not got.baseline and got.behind == "trees"

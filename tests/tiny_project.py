@@ -33,6 +33,7 @@ TINY = {  # small enough that a whole pipeline run takes seconds
     "finetune": {"epochs": 2, "patience": 1},
     "distill": {"units": [8], "old_windows": 50, "epochs": 2, "patience": 1},
     "replay": {"buffer": 50, "epochs": 2, "patience": 1},
+    "baselines": {"trees": 20},
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,9 @@ from lstm_utils.settings import Params, raw_value
 from lstm_utils.stepcache import StepCache
 from lstm_utils.train import TrainResult
 from lstm_utils.windows import Windows, split_windows
+
+if TYPE_CHECKING:
+    from lstm_utils.trees import Trees
 
 
 # The params keys the base stage reads (dvc.yaml lists the same; a test checks).
@@ -54,6 +58,17 @@ def train_base(frame: pd.DataFrame, params: Params, base_csv: str | Path, state_
         cache.save(key, run.model, asdict(run.result))
     cache.prune()
     return BaseRun(run, hit is not None, cache.folder / f"{key}.keras")
+
+def base_trees(frame: pd.DataFrame, params: Params) -> Trees | None:
+    """The gradient-boosted baseline on the base period, as the compare stage's first step fits it
+    (:func:`lstm_utils.trees.learned_windows`); None with `baselines.trees: 0`."""
+    if params.baselines.trees == 0:
+        return None
+    from lstm_utils.trees import Trees, learned_windows
+
+    return Trees.fit(learned_windows(frame, params, 0), params.baselines.trees, params.baselines.trees_every,
+                     params.train.seed)
+
 
 def save_base(base: BaseRun, test: Windows, scores: dict[str, dict], params: Params, base_csv: str | Path,
               meta: dict, models_dir: str | Path = "models", reports_dir: str | Path = "reports",

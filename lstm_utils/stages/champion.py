@@ -18,7 +18,7 @@ from lstm_utils import intervals, linear
 from lstm_utils.artifacts import load_model, make_sidecar, save_model, sidecar_path
 from lstm_utils.baselines import every_baseline, linear_chain, naive_deployed
 from lstm_utils.decide import Choice, WalkForward, walk_forward
-from lstm_utils.evaluation import WindowLosses, assess, calibrate
+from lstm_utils.evaluation import Forecaster, WindowLosses, assess, calibrate
 from lstm_utils.files import atomic_path, write_json
 from lstm_utils.forecast import csv_text, forecast_frame, with_bands
 from lstm_utils.metrics import mean_over_targets
@@ -61,11 +61,12 @@ class Baselines:
     deployed: dict[str, list[WindowLosses]]  # every baseline's, per batch t >= 1
     test_windows: list[int]  # per batch: its test tail's windows
     summaries: dict[str, dict]  # every baseline's headline numbers
+    trees: dict | None = None  # the gradient-boosted baseline's record (lstm_utils.baselines.trees_chain); None: off
 
     def tracks(self) -> dict[str, Track]:
         """Each baseline's :class:`lstm_utils.summary.Track`, for the champion rule."""
-        out = {"linear": Track(self.linear["rmse"], self.linear["mae"], self.deployed["linear"], self.test_windows,
-                               self.linear["intervals"])}
+        out = {name: Track(record["rmse"], record["mae"], self.deployed[name], self.test_windows, record["intervals"])
+               for name, record in self.refit().items()}
         for name, e in self.per_batch.items():
             out[name] = Track(np.asarray(e["rmse"], dtype=float), np.asarray(e["mae"], dtype=float),
                               self.deployed[name], self.test_windows,
@@ -73,9 +74,20 @@ class Baselines:
                                for q, ms in e.get("intervals", {}).items()})
         return out
 
+    def refit(self) -> dict[str, dict]:
+        """The baselines refit at every step, recorded like a strategy: the ridge and, where
+        `baselines.trees` asks for it, the trees."""
+        return {"linear": self.linear} | ({"trees": self.trees} if self.trees is not None else {})
 
-def baselines(frame: pd.DataFrame, params: Params, names: dict[int, str]) -> Baselines:
-    """Every baseline over the chain of batches (`names`: a name per batch number)."""
+    def final(self) -> dict[str, Forecaster]:
+        """The baselines fitted at the last step that are not refit from scratch cheaply here (the
+        trees), to score on the newest test tail without fitting them again."""
+        return {"trees": self.trees["final"]} if self.trees is not None else {}
+
+
+def baselines(frame: pd.DataFrame, params: Params, names: dict[int, str], kept: str | Path | None = None) -> Baselines:
+    """Every baseline over the chain of batches (`names`: a name per batch number); `kept`: the
+    trees' persistent state (:class:`lstm_utils.trees.Kept`), None: nothing kept."""
     n = int(frame[BATCH].max()) + 1
     calibrations = [calibration_windows(frame, params, t) for t in range(n)]
     tests = tail_windows(frame, params, n)
@@ -89,7 +101,17 @@ def baselines(frame: pd.DataFrame, params: Params, names: dict[int, str]) -> Bas
     ridge["summary"] = summarize(ridge["rmse"], ridge["mae"], [0] * (n - 1), ridge["intervals"], ridge["deployed"],
                                  counts)
     summaries["linear"] = {k: v for k, v in ridge["summary"].items() if k != "windows_seen"}
-    return Baselines(per_batch, ridge, deployed, counts, summaries)
+    trees = None
+    if params.baselines.trees > 0:  # LightGBM, refit at every step as the ridge is
+        from lstm_utils import trees as tree_baseline
+
+        trees = tree_baseline.chain(frame, params, kept) | {"strategy": "trees", "batches": ridge["batches"],
+                                                            "test_windows": counts}
+        deployed["trees"] = trees["deployed"]
+        trees["summary"] = summarize(trees["rmse"], trees["mae"], [0] * (n - 1), trees["intervals"], trees["deployed"],
+                                     counts)
+        summaries["trees"] = {k: v for k, v in trees["summary"].items() if k != "windows_seen"}
+    return Baselines(per_batch, ridge, deployed, counts, summaries, trees)
 
 
 def evidence(results: dict[str, dict], base: Baselines) -> Evidence:
@@ -234,7 +256,7 @@ def write_metrics(content: dict, reports_dir: str | Path = "reports") -> Path:
 
 @dataclass
 class Newest:
-    """Every final model and both baselines on the newest batch's test tail."""
+    """Every final model and the baselines on the newest batch's test tail."""
 
     windows: Windows
     forecasts: dict[str, np.ndarray]
@@ -242,11 +264,13 @@ class Newest:
     series: dict[str, dict] = dataclasses.field(default_factory=dict)  # several series: errors in each one's units
 
 
-def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = "models") -> Newest:
+def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = "models",
+                  base: Baselines | None = None) -> Newest:
     """Forecasts and errors (overall and per horizon step) of each compared strategy's final
-    model and the baselines (the linear one fitted on every batch), on the test tail of the
-    newest batch, with their intervals' coverage, width and score (`scores[name]["intervals"]`):
-    the models' half-widths from their sidecars, the baselines' calibrated like the last step's."""
+    model and the baselines (the linear one fitted on every batch; the trees as `base` fitted them
+    last), on the test tail of the newest batch, with their intervals' coverage, width and score
+    (`scores[name]["intervals"]`): the models' half-widths from their sidecars, the baselines'
+    calibrated like the last step's."""
     last = int(frame[BATCH].max())
     windows = tail_windows(frame, params, last + 1)[last]
     calibration = calibration_windows(frame, params, last)
@@ -256,6 +280,7 @@ def newest_scores(frame: pd.DataFrame, params: Params, models_dir: str | Path = 
         forecasters[s] = KerasForecaster(model)
         widths[s] = intervals.from_record(side.get("intervals"), params.data.targets)
     baselines = every_baseline(params.baselines.season, linear.BatchSums(frame, params).fit(range(last + 1)))
+    baselines |= base.final() if base is not None else {}
     forecasts = {name: f.predict(windows) for name, f in (forecasters | baselines).items()}
     for name, f in baselines.items():
         widths[name] = calibrate(calibration, f.predict(calibration), params.intervals.levels)
