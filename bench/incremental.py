@@ -10,12 +10,15 @@ into imports, the work cell (of which training) and the report cells, and the se
 the notebooks (DVC, papermill, the kernel's start, rendering the HTML).
 
 With `--reference COMMIT`, that commit's from-scratch `dvc repro` is timed in the same sitting
-(issue 12's bar: from scratch at most half of commit 99e57c6's).
+(issue 12's bar: from scratch at most half of commit 99e57c6's). With `--without-trees`, each
+backend's runs are timed again with `baselines.trees: 0`, and the trees baseline's share of each
+run is printed (issue 41's bar: at most 25% of the sample's pipeline from scratch).
 
 Bars: each incremental run at most 35% of from scratch (on the faster backend).
 
     .venv/bin/python bench/incremental.py                        # jax and tensorflow
     .venv/bin/python bench/incremental.py --backends jax --reference 99e57c6
+    .venv/bin/python bench/incremental.py --backends jax --without-trees
 """
 
 from __future__ import annotations
@@ -76,7 +79,16 @@ def set_backend(work: Path, backend: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def session(label: str, commit: str | None, backend: str | None, months: tuple[str, ...]) -> list:
+def set_trees(work: Path, trees: int) -> None:
+    path = work / "params.yaml"
+    text, n = re.subn(r"(?m)^(  trees: )\d+", rf"\g<1>{trees}", path.read_text(encoding="utf-8"))
+    if n == 0:
+        raise SystemExit(f"{path}: no baselines.trees key to set")
+    path.write_text(text, encoding="utf-8")
+
+
+def session(label: str, commit: str | None, backend: str | None, months: tuple[str, ...],
+            trees: int | None = None) -> list:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "project"
         os.environ["LSTM_UTILS_CACHE"] = str(Path(tmp) / "cache")  # compiled programs: cold at the start, as on a new machine
@@ -85,6 +97,8 @@ def session(label: str, commit: str | None, backend: str | None, months: tuple[s
             sh(["git", "checkout", "-q", commit], work)
         if backend:
             set_backend(work, backend)
+        if trees is not None:
+            set_trees(work, trees)
         shutil.copytree(ROOT / "examples" / "sample_data", work / "data")
         rows = [(f"{label}: from scratch", repro(work))]
         if (work / "reports/cost/base.json").is_file():
@@ -119,6 +133,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", nargs="+", default=["jax", "tensorflow"])
     parser.add_argument("--reference", help="a commit whose from-scratch run is timed too (e.g. 99e57c6)")
+    parser.add_argument("--without-trees", action="store_true",
+                        help="also time every run with baselines.trees: 0, and print the trees' share")
     args = parser.parse_args()
     scratch = {}
     worst = {}
@@ -131,6 +147,16 @@ def main() -> int:
         scratch[backend] = rows[0][1]["seconds"]
         worst[backend] = report(rows)
         print()
+        if args.without_trees:
+            bare = session(f"{backend}, no trees", None, backend, ("2013-11", "2013-12"), trees=0)
+            report(bare)
+            print(f"\nthe trees baseline's share of each run on {backend} (with it against baselines.trees: 0):")
+            for (name, r), (_, b) in zip(rows, bare):
+                share = (r["seconds"] - b["seconds"]) / r["seconds"]
+                print(f"  {name:32s} {r['seconds']:7.1f} s against {b['seconds']:7.1f} s: {share:+.0%}")
+            share = (rows[0][1]["seconds"] - bare[0][1]["seconds"]) / rows[0][1]["seconds"]
+            print(f"[{'pass' if share <= 0.25 else 'FAIL'}] the trees at most 25% of the pipeline from scratch "
+                  f"({share:.0%})\n")
     fastest = min(args.backends, key=lambda b: scratch[b])
     print(f"[{'pass' if worst[fastest] <= 0.35 else 'FAIL'}] each incremental run <= 35% of from scratch on "
           f"{fastest} (worst {worst[fastest]:.0%})")

@@ -141,4 +141,5 @@ def trees_before(sidecar: dict, before: Windows) -> tuple[Forecaster | None, str
     from lstm_utils.trees import Trees
 
     seed = int(((sidecar.get("params") or {}).get("train") or {}).get("seed", 0))
-    return Trees.fit(before.subset(slice(0, cut)), count, int(given.get("trees_every", 1)), seed), ""
+    return Trees.fit(before.subset(slice(0, cut)), count, int(given.get("trees_every", 1)), seed,
+                     int(given.get("season", 24))), ""

@@ -3,9 +3,11 @@ an LSTM, so the reports show it beside the LSTM and nobody has to take the LSTM 
 
 LightGBM (the model that won the M5 forecasting competition), one model per target and fitted
 horizon step, each learning the target's change from its last observed value. It sees, per
-window (:func:`features`): the whole look-back of every input, levels as they are (the calendar
-among them, where `data.calendar` adds it), and where in the day and week the forecast starts (the
-hour and weekday of the first target, as numbers a tree splits).
+window (:func:`features`), levels as they are: the targets' whole look-back, the other inputs' last
+season of steps (the calendar among them, where `data.calendar` adds it), and where in the day
+and week the forecast starts (the hour and weekday of the first target, as numbers a tree
+splits). Every input's whole look-back cost 2.5 times as much on the sample and was worse held out
+on three datasets of four (bench/README.md, "Learning what the trees learn").
 
 Its cost is bounded by `baselines.trees` (trees per model; 0 leaves the baseline out) and
 `baselines.trees_every` (one model every k-th horizon step and the last, the changes linearly
@@ -44,13 +46,16 @@ THREADS = 2  # fixed, so that the histograms sum in the same order on every mach
 CHUNK = 8192  # windows cut into arrays at a time
 
 
-def features(windows: Windows, which: np.ndarray | slice | None = None) -> np.ndarray:
-    """What the trees see, (n, features) float32: the look-back of every input, flattened step by
-    step, and the hour (with minutes, as a fraction) and weekday of each window's first target."""
+def features(windows: Windows, recent: int, which: np.ndarray | slice | None = None) -> np.ndarray:
+    """What the trees see, (n, features) float32: the targets' look-back and the other inputs'
+    last `recent` steps (at most the look-back), flattened step by step, then the hour (with
+    minutes, as a fraction) and weekday of each window's first target."""
     x, _ = windows.arrays(which)
     times = windows.target_times() if which is None else windows.index[windows.starts[which]]
     clock = np.stack([times.hour + times.minute / 60, times.day_of_week], axis=1)
-    return np.concatenate([x.reshape(len(x), -1), clock], axis=1).astype(np.float32)
+    others = np.setdiff1d(np.arange(x.shape[2]), windows.target_idx)
+    return np.concatenate([x[:, :, windows.target_idx].reshape(len(x), -1),
+                           x[:, -min(recent, x.shape[1]):, others].reshape(len(x), -1), clock], axis=1).astype(np.float32)
 
 
 def fitted_steps(horizon: int, every: int) -> list[int]:
@@ -92,15 +97,17 @@ class Trees:
     boosters: tuple[tuple[object, ...], ...]  # [target][fitted step]
     steps: tuple[int, ...]
     horizon: int
+    recent: int  # the other inputs' steps seen (:func:`features`)
 
     @classmethod
-    def fit(cls, windows: Windows, trees: int, every: int = 1, seed: int = 0) -> Trees:
+    def fit(cls, windows: Windows, trees: int, every: int = 1, seed: int = 0, recent: int = 24) -> Trees:
         """Fit on `windows` (every one a training example): `trees` trees per model, a model every
-        `every`-th horizon step and the last."""
+        `every`-th horizon step and the last; the other inputs' last `recent` steps seen
+        (`baselines.season`)."""
         lightgbm = _lightgbm()
         if len(windows) == 0:
             raise ValueError("the trees baseline needs at least one window to learn from")
-        x = np.concatenate([features(windows, slice(i, i + CHUNK)) for i in range(0, len(windows), CHUNK)])
+        x = np.concatenate([features(windows, recent, slice(i, i + CHUNK)) for i in range(0, len(windows), CHUNK)])
         y = windows.targets()
         last = windows.values[windows.starts - 1][:, windows.target_idx]
         steps = fitted_steps(windows.horizon, every)
@@ -113,7 +120,7 @@ class Trees:
                 data.set_label((y[:, h, j] - last[:, j]).astype(np.float64))
                 per_step.append(lightgbm.train(_settings(seed), data, num_boost_round=trees))
             boosters.append(tuple(per_step))
-        return cls(tuple(boosters), tuple(steps), windows.horizon)
+        return cls(tuple(boosters), tuple(steps), windows.horizon, recent)
 
     def predict(self, windows: Windows) -> np.ndarray:
         """Forecasts in the data's units, (n, horizon, targets)."""
@@ -121,7 +128,7 @@ class Trees:
         blend = interpolation(self.horizon, self.steps)
         for i in range(0, len(windows), CHUNK):
             part = slice(i, i + CHUNK)
-            x = features(windows, part)
+            x = features(windows, self.recent, part)
             last = windows.values[windows.starts[part] - 1][:, windows.target_idx].astype(np.float64)
             for j, per_step in enumerate(self.boosters):
                 change = np.stack([b.predict(x, num_threads=THREADS) for b in per_step], axis=1)
@@ -184,10 +191,10 @@ class Kept:
             self.files._warn(path, f"unreadable ({type(exc).__name__})", "the step is fitted again")
             return None
         self.files.used.add(key)
-        return Trees(boosters, tuple(content["steps"]), horizon)
+        return Trees(boosters, tuple(content["steps"]), horizon, int(content["recent"]))
 
     def save_model(self, key: str, fitted: Trees) -> None:
-        text = json.dumps({"steps": list(fitted.steps),
+        text = json.dumps({"steps": list(fitted.steps), "recent": fitted.recent,
                            "boosters": [[b.model_to_string() for b in per_step] for per_step in fitted.boosters]})
         with atomic_path(self.folder / f"{key}{MODELS}") as tmp:
             tmp.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
@@ -224,7 +231,8 @@ def chain(frame: pd.DataFrame, params: Params, folder: str | Path | None = None)
     levels = list(params.intervals.levels)
     names = [intervals.level_name(q) for q in levels]
     kept = Kept(folder) if folder is not None else None
-    settings = {"trees": b.trees, "every": b.trees_every, "seed": params.train.seed, "inputs": list(params.data.inputs),
+    settings = {"trees": b.trees, "every": b.trees_every, "recent": b.season, "seed": params.train.seed,
+                "inputs": list(params.data.inputs),
                 "targets": list(targets), "window": params.section("window"), "intervals": params.section("intervals"),
                 "code": code_version(), "lightgbm": _lightgbm_version()}
     data = _batch_digests(frame)
@@ -252,7 +260,8 @@ def chain(frame: pd.DataFrame, params: Params, folder: str | Path | None = None)
             fitted = kept.model(keys[t], params.window.horizon) if kept else None
             if fitted is None:
                 start = time.perf_counter()
-                fitted = Trees.fit(learned_windows(frame, params, t), b.trees, b.trees_every, params.train.seed)
+                fitted = Trees.fit(learned_windows(frame, params, t), b.trees, b.trees_every, params.train.seed,
+                                   b.season)
                 seconds += time.perf_counter() - start
                 fitted_steps_.append(t)
         if own is None:

@@ -22,13 +22,16 @@ def sample(tmp_path_factory):
     return tiny_sample(tmp_path_factory.mktemp("trees"), overrides={"baselines": {"trees": 20}})
 
 
-def test_the_features_are_the_level_window_and_the_clock_of_the_first_target(sample):
+def test_the_features_are_the_levels_of_the_targets_and_the_recent_inputs_and_the_clock(sample):
     frame, params = sample
     windows = split_windows(frame, params, "test", [2])
-    got = features(windows)
+    got = features(windows, 6)
     x, _ = windows.arrays()
-    assert got.shape == (len(x), params.window.lookback * len(params.data.inputs) + 2) and got.dtype == np.float32
-    np.testing.assert_array_equal(got[:, :-2], x.reshape(len(x), -1))  # levels as they are, not relative
+    lookback, others = params.window.lookback, len(params.data.inputs) - 1
+    assert got.shape == (len(x), lookback + 6 * others + 2) and got.dtype == np.float32
+    np.testing.assert_array_equal(got[:, :lookback], x[:, :, 0])  # the target's look-back, levels as they are
+    np.testing.assert_array_equal(got[:, lookback:-2], x[:, -6:, 1:].reshape(len(x), -1))  # the others' last 6
+    assert features(windows, 1000).shape[1] == lookback * (1 + others) + 2  # at most the look-back
     times = windows.target_times()
     np.testing.assert_array_equal(got[:, -2], times.hour + times.minute / 60)
     np.testing.assert_array_equal(got[:, -1], times.day_of_week)
@@ -38,7 +41,7 @@ def test_the_trees_beat_persistence_and_the_same_windows_give_the_same_bytes(sam
     frame, params = sample
     learned = learned_windows(frame, params, 1)
     test = split_windows(frame, params, "test", [2])
-    first, again = Trees.fit(learned, 20, 1, seed=42), Trees.fit(learned, 20, 1, seed=42)
+    first, again = Trees.fit(learned, 20, 1, 42, 24), Trees.fit(learned, 20, 1, 42, 24)
     pred = first.predict(test)
     assert pred.shape == (len(test), params.window.horizon, 1)
     assert np.array_equal(pred, again.predict(test))  # deterministic: fixed threads and seeds
@@ -50,7 +53,7 @@ def test_the_trees_beat_persistence_and_the_same_windows_give_the_same_bytes(sam
 def test_fitting_every_third_step_interpolates_the_changes_between_them(sample):
     frame, params = sample
     learned, test = learned_windows(frame, params, 1), split_windows(frame, params, "test", [2])
-    fitted = Trees.fit(learned, 20, 3, seed=42)
+    fitted = Trees.fit(learned, 20, 3, 42, 24)
     assert fitted.steps == tuple(trees.fitted_steps(params.window.horizon, 3)) and len(fitted.boosters[0]) == 3
     pred = fitted.predict(test)
     last = test.arrays()[0][:, -1, test.target_idx[0]].astype(np.float64)
@@ -94,3 +97,22 @@ def test_the_chain_kept_between_runs_gives_the_same_bytes_and_a_new_batch_costs_
     mended = trees.chain(frame, params, tmp_path)
     assert f"warning: {damaged}: unreadable" in capsys.readouterr().out
     np.testing.assert_array_equal(mended["rmse"], fresh["rmse"])
+
+
+@pytest.mark.slow
+def test_the_pipeline_deploys_the_trees_on_every_window_and_keeps_their_work(grown_project):
+    """Through `dvc repro` and one CSV more: the trees are in metrics.json, deployed on the same
+    windows as every strategy, weighed in the confidence set and walked forward as a fixed policy;
+    on the base page's table; and their kept state holds the newest step's models only."""
+    import json
+
+    root = grown_project[0]
+    metrics = json.loads((root / "reports/metrics.json").read_text())
+    trees_row, finetune = metrics["baselines"]["trees"], metrics["strategies"]["finetune"]
+    assert trees_row["deployed_windows"] == finetune["deployed_windows"] > 0
+    assert 0 < trees_row["deployed_rmse"] < 10 and trees_row["mcs_pvalue"] is not None
+    assert "trees" in metrics["walk_forward"]["policies"] and "trees" not in metrics["strategies"]
+    assert "trees (baseline)" in (root / "reports/compare.html").read_text()
+    assert "trees" in json.loads((root / "reports/base_metrics.json").read_text())["test"]
+    kept = root / "state/trees"
+    assert len(list(kept.glob("*.trees.gz"))) == 1 and len(list(kept.glob("*.json"))) >= 3

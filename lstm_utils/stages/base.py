@@ -66,8 +66,8 @@ def base_trees(frame: pd.DataFrame, params: Params) -> Trees | None:
         return None
     from lstm_utils.trees import Trees, learned_windows
 
-    return Trees.fit(learned_windows(frame, params, 0), params.baselines.trees, params.baselines.trees_every,
-                     params.train.seed)
+    b = params.baselines
+    return Trees.fit(learned_windows(frame, params, 0), b.trees, b.trees_every, params.train.seed, b.season)
 
 
 def save_base(base: BaseRun, test: Windows, scores: dict[str, dict], params: Params, base_csv: str | Path,
