@@ -116,3 +116,17 @@ def test_the_pipeline_deploys_the_trees_on_every_window_and_keeps_their_work(gro
     assert "trees" in json.loads((root / "reports/base_metrics.json").read_text())["test"]
     kept = root / "state/trees"
     assert len(list(kept.glob("*.trees.gz"))) == 1 and len(list(kept.glob("*.json"))) >= 3
+
+
+def test_without_trees_no_baseline_is_fitted_and_the_kept_folder_is_left_empty(sample, tmp_path):
+    """`baselines.trees: 0`: the tables have no trees, and state/trees (an output of the compare
+    stage, which DVC needs to find) is there and empty, what an earlier run kept removed."""
+    from lstm_utils.stages.champion import baselines
+
+    frame, params = sample
+    kept = tmp_path / "trees"
+    trees.chain(frame, params, kept)
+    assert any(kept.iterdir())
+    off = baselines(frame, params.replace("baselines", trees=0), {}, kept)
+    assert off.trees is None and "trees" not in off.summaries and "trees" not in off.tracks()
+    assert kept.is_dir() and not any(kept.iterdir())

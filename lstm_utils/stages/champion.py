@@ -102,9 +102,11 @@ def baselines(frame: pd.DataFrame, params: Params, names: dict[int, str], kept: 
                                  counts)
     summaries["linear"] = {k: v for k, v in ridge["summary"].items() if k != "windows_seen"}
     trees = None
-    if params.baselines.trees > 0:  # LightGBM, refit at every step as the ridge is
-        from lstm_utils import trees as tree_baseline
+    from lstm_utils import trees as tree_baseline
 
+    if params.baselines.trees == 0 and kept is not None:
+        tree_baseline.Kept(kept).prune()  # off: nothing kept, the folder (the stage's output) stays
+    if params.baselines.trees > 0:  # LightGBM, refit at every step as the ridge is
         trees = tree_baseline.chain(frame, params, kept) | {"strategy": "trees", "batches": ridge["batches"],
                                                             "test_windows": counts}
         deployed["trees"] = trees["deployed"]
