@@ -200,10 +200,12 @@ class Kept:
             tmp.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
         self.files.used.add(key)
 
-    def prune(self) -> None:
-        """Delete what this run did not use (older data, settings or code; older steps' models)."""
+    def prune(self, newest: str | None = None) -> None:
+        """Delete what this run did not use (older data, settings or code), and every step's models
+        but the `newest` step's."""
         for path in self.folder.iterdir():
-            if path.name.split(".")[0] not in self.files.used:
+            key = path.name.split(".")[0]
+            if key not in self.files.used or (path.name.endswith(MODELS) and key != newest):
                 path.unlink()
 
 
@@ -288,7 +290,7 @@ def chain(frame: pd.DataFrame, params: Params, folder: str | Path | None = None)
     if kept:
         if fitted is not None:
             kept.save_model(keys[-1], fitted)  # the next batch is deployed on it
-        kept.prune()
+        kept.prune(keys[-1])
     return {"rmse": rmse, "mae": mae, "intervals": cover, "deployed": deployed, "final": fitted,
             "fitted": fitted_steps_, "seconds": seconds}
 

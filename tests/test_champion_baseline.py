@@ -60,6 +60,7 @@ def baseline_project(repro_project, tmp_path_factory):
     raw = yaml.safe_load((root / "params.yaml").read_text())
     raw["compare"] |= {"strategies": [*raw["compare"]["strategies"], "drift"], "candidates": "all"}
     raw["drift"] |= {"epochs": 2, "patience": 1}
+    raw["baselines"]["trees"] = 0  # the trees (no candidate) would beat the tiny LSTMs and the ridge alike
     (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     run([sys.executable, "-m", "lstm_utils", "repro"], root)
     return root

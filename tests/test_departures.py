@@ -23,7 +23,7 @@ HORIZON = 24  # the example's window (a week in, a day out) is kept; the rest is
 STRATEGIES = ["none", "finetune"]  # two strategies keep the two pipeline runs affordable
 SMALL = {k: v for k, v in TINY.items() if k != "window"} | {
     "split": {"base_batches": 1}, "train": {"epochs": 2, "batch_size": 64, "patience": 1},
-    "compare": {"strategies": STRATEGIES}}
+    "compare": {"strategies": STRATEGIES}, "baselines": {"trees": 5, "trees_every": 6}}  # five tree models, of 5 trees
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_the_departures_example_runs_per_airport_with_its_calendar(departures):
     assert sorted(metrics["series"]) == AIRPORTS
     for airport in AIRPORTS:
         per = metrics["series"][airport]
-        assert set(per) == {*STRATEGIES, "persistence", "seasonal_naive", "linear"}
+        assert set(per) == {*STRATEGIES, "persistence", "seasonal_naive", "linear", "trees"}
         assert 0.1 < per["seasonal_naive"]["rmse"] < 20  # departures per hour, in the airport's units
     pooled = metrics["strategies"][metrics["champion"]]["new_rmse"]
     assert 0 < pooled < 5  # scale-free: divided by each airport's typical hour-to-hour change

@@ -41,7 +41,7 @@ def test_repro_produces_model_reports_and_metrics(project):
     assert sorted(p.name for p in (root / "prepared").glob("*.csv")) == ["00-base.csv", "01-part-02.csv"]
     metrics = json.loads((root / "reports/base_metrics.json").read_text())
     test = metrics["test"]
-    assert set(test) == {"model", "persistence", "seasonal_naive", "linear"}
+    assert set(test) == {"model", "persistence", "seasonal_naive", "linear", "trees"}
     assert metrics["windows"]["test"] > 0
     for name in test:
         assert 0 < test[name]["rmse"]["temp"] < 30
@@ -108,10 +108,10 @@ def test_strategies_champion_metrics_and_forecast(project):
             "part-02 (validation tail)"]
         assert side["intervals"]["half_widths"] == {q: {"temp": [row[0] for row in steps["half_widths"][-1][q]]}
                                                     for q in ("80", "95")}
-    for name in ("persistence", "seasonal_naive", "linear"):
+    for name in ("persistence", "seasonal_naive", "linear", "trees"):
         assert interval_keys <= set(metrics["baselines"][name]), name
     assert metrics["strategies"]["none"]["forgetting"] == 0 and metrics["strategies"]["none"]["windows_seen"] == 0
-    assert set(metrics["baselines"]) == {"persistence", "seasonal_naive", "linear"}
+    assert set(metrics["baselines"]) == {"persistence", "seasonal_naive", "linear", "trees"}
     # the linear baseline's numbers are a ridge refit per step on the prepared data, computed here again
     from lstm_utils.config import load_params
     from lstm_utils.stages.champion import baselines
@@ -154,7 +154,7 @@ def test_strategies_champion_metrics_and_forecast(project):
     assert json.loads((root / "reports/summary.json").read_text()) == {
         "champion": metrics["champion"], "deployed_rmse": champion["deployed_rmse"],
         "linear_rmse": metrics["baselines"]["linear"]["deployed_rmse"], "windows": champion["deployed_windows"],
-        "in_set": f"{len(metrics['confidence_set']['members'])} of {len(STRATEGIES) + 3}",
+        "in_set": f"{len(metrics['confidence_set']['members'])} of {len(STRATEGIES) + 4}",
         "coverage_80": champion["deployed_coverage_80"], "coverage_95": champion["deployed_coverage_95"]}
     table = run(["dvc", "metrics", "show", "reports/summary.json", "--md"], root).stdout.strip().splitlines()
     assert len(table) == 3 and max(map(len, table)) < 160 and metrics["champion"] in table[2]

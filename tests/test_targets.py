@@ -58,7 +58,7 @@ def test_metrics_give_each_target_its_own_deployed_error(project):
     root, _ = project
     metrics = json.loads((root / "reports/metrics.json").read_text())
     every = metrics["strategies"] | metrics["baselines"]
-    assert set(every) == {*STRATEGIES, "persistence", "seasonal_naive", "linear"}
+    assert set(every) == {*STRATEGIES, "persistence", "seasonal_naive", "linear", "trees"}
     for name, figures in every.items():
         per = figures["deployed_rmse_by_target"]
         assert set(per) == set(TARGETS), name

@@ -92,6 +92,7 @@ def test_the_chain_kept_between_runs_gives_the_same_bytes_and_a_new_batch_costs_
     shorter = frame[frame["batch"] < 2]
     assert trees.chain(shorter, params, tmp_path)["fitted"] == [1]  # the newest step's models only are kept
     assert trees.chain(frame, params, tmp_path)["fitted"] == [2]  # the new batch: one fit
+    assert len(list(tmp_path.glob("*.trees.gz"))) == 1  # the newest step's models only
     damaged = next(p for p in tmp_path.glob("*.json") if "-" not in p.stem)
     damaged.write_text(damaged.read_text()[:-20])
     mended = trees.chain(frame, params, tmp_path)
